@@ -1,0 +1,258 @@
+"""One frozen `Settings`: defaults < .github/review-bot.toml < environment < command-line flags.
+
+The TOML schema is the dataclasses below: a key the dataclass does not have, or a value of
+the wrong type, is a ConfigError naming the file, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+from bot.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+DEFAULT_CONFIG_PATH = Path(".github/review-bot.toml")
+DEFAULT_MODEL = "bigcode/starcoder2-15b"
+HF_ROUTER_ENDPOINT = "https://router.huggingface.co/hf-inference/models/{model}"
+OPENAI_LOCAL_ENDPOINT = "http://127.0.0.1:8080"
+
+Api = Literal["hf", "openai", "llama-cpp"]
+SeverityName = Literal["info", "warning", "error"]
+FailOn = Literal["never", "info", "warning", "error"]
+OutputFormat = Literal["text", "json", "markdown", "sarif", "github"]
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    api: Api = "hf"
+    endpoint: str | None = None  # None: derived from `api` (see Settings.endpoint_url)
+    model: str = DEFAULT_MODEL
+    token_env: str = "HF_TOKEN"
+    max_new_tokens: int = 512
+    temperature: float = 0.2
+    top_p: float = 0.95
+    context_window: int = 16384
+    timeout_s: float = 120.0
+    connect_timeout_s: float = 10.0
+    max_retries: int = 5
+    chars_per_token: float = 2.5  # conservative for code; StarCoder2 averages ~3-3.5
+    tokenizer_file: str | None = None  # a local StarCoder2 tokenizer.json for exact counts
+    model_path: str | None = None  # GGUF file for api = "llama-cpp"
+
+
+@dataclass(frozen=True)
+class BudgetSettings:
+    max_requests: int = 40
+    max_prompt_tokens: int = 400_000
+    requests_per_minute: float = 60.0
+    concurrency: int = 2
+    max_wait_s: float = 120.0  # cap on any single wait the server asks for
+    safety_margin_tokens: int = 256
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    template: str = "review"
+    prompts_dir: str | None = ".github/review-bot"
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    min_severity: SeverityName = "warning"
+    max_comments: int = 30
+    max_comments_per_file: int = 5
+    max_file_lines: int = 5000  # changed lines per file; larger files are skipped as too_large
+    review_drafts: bool = False
+    incremental: bool = True
+    fail_on: FailOn = "never"
+    redact_secrets: bool = True
+    post_empty_review: bool = False
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    format: OutputFormat = "text"
+    path: str | None = None  # None: stdout
+    verbosity: int = 0  # -1 quiet, 0 normal, 1+ verbose
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: ModelSettings = field(default_factory=ModelSettings)
+    budget: BudgetSettings = field(default_factory=BudgetSettings)
+    review: ReviewSettings = field(default_factory=ReviewSettings)
+    output: OutputSettings = field(default_factory=OutputSettings)
+    config_path: str | None = None  # where the TOML came from, for messages
+
+    @property
+    def endpoint_url(self) -> str:
+        """The endpoint with `{model}` filled in, or the default for the api."""
+        endpoint = self.model.endpoint
+        if endpoint is None:
+            endpoint = HF_ROUTER_ENDPOINT if self.model.api == "hf" else OPENAI_LOCAL_ENDPOINT
+        return endpoint.replace("{model}", self.model.model)
+
+    def token(self, env: Mapping[str, str]) -> str | None:
+        value = env.get(self.model.token_env, "").strip()
+        return value or None
+
+
+SECTIONS: dict[str, type] = {"model": ModelSettings, "budget": BudgetSettings, "review": ReviewSettings}
+
+ENV_OVERRIDES = {
+    "REVIEW_BOT_API": ("model", "api"),
+    "REVIEW_BOT_ENDPOINT": ("model", "endpoint"),
+    "REVIEW_BOT_MODEL": ("model", "model"),
+    "REVIEW_BOT_TEMPLATE": ("review", "template"),
+}
+
+
+def _describe(expected: Any) -> str:
+    origin = get_origin(expected)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in get_args(expected))
+    if origin in (Union, types.UnionType):
+        return " or ".join(_describe(a) for a in get_args(expected) if a is not type(None))
+    if origin is tuple:
+        return "a list of strings"
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
+        expected, str(expected))
+
+
+def _coerce(value: Any, expected: Any, where: str) -> Any:
+    """Check `value` against a dataclass field type; return it in the field's own form."""
+    origin = get_origin(expected)
+    if origin in (Union, types.UnionType):
+        options = [a for a in get_args(expected) if a is not type(None)]
+        if value is None and type(None) in get_args(expected):
+            return None
+        for option in options:
+            try:
+                return _coerce(value, option, where)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{where}: expected {_describe(expected)}, got {value!r}")
+    if origin is Literal:
+        if value in get_args(expected):
+            return value
+        raise ConfigError(f"{where}: expected {_describe(expected)}, got {value!r}")
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+    if expected is bool:
+        if isinstance(value, bool):
+            return value
+    elif expected is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif expected is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif expected is str:
+        if isinstance(value, str):
+            return value
+    raise ConfigError(f"{where}: expected {_describe(expected)}, got {value!r}")
+
+
+def _check_ranges(settings: Settings, origin: str) -> None:
+    positive = {
+        ("model", "max_new_tokens"), ("model", "context_window"), ("model", "timeout_s"),
+        ("model", "chars_per_token"), ("budget", "concurrency"), ("budget", "requests_per_minute"),
+        ("review", "max_comments_per_file"), ("review", "max_file_lines"),
+    }
+    for section, key in positive:
+        value = getattr(getattr(settings, section), key)
+        if value <= 0:
+            raise ConfigError(f"{origin}: [{section}] {key} must be greater than 0, got {value!r}")
+    for section, key in (("budget", "max_requests"), ("budget", "max_prompt_tokens"),
+                         ("review", "max_comments"), ("model", "max_retries")):
+        value = getattr(getattr(settings, section), key)
+        if value < 0:
+            raise ConfigError(f"{origin}: [{section}] {key} must not be negative, got {value!r}")
+    if settings.model.max_new_tokens >= settings.model.context_window:
+        raise ConfigError(f"{origin}: [model] max_new_tokens must be smaller than context_window")
+
+
+def apply_section_values(settings: Settings, values: Mapping[str, Mapping[str, Any]], origin: str) -> Settings:
+    """Overlay `{section: {key: value}}` on `settings`, validating every key and type."""
+    updated = settings
+    for section, section_values in values.items():
+        if section not in SECTIONS:
+            raise ConfigError(f"{origin}: unknown section [{section}]; expected one of "
+                              + ", ".join(f"[{s}]" for s in SECTIONS))
+        if not isinstance(section_values, Mapping):
+            raise ConfigError(f"{origin}: [{section}] must be a table of keys")
+        current = getattr(updated, section)
+        hints = get_type_hints(type(current))
+        known = {f.name for f in fields(current)}
+        changes = {}
+        for key, value in section_values.items():
+            if key not in known:
+                raise ConfigError(f"{origin}: unknown key '{key}' in [{section}]; expected one of "
+                                  + ", ".join(sorted(known)))
+            changes[key] = _coerce(value, hints[key], f"{origin}: [{section}] {key}")
+        updated = replace(updated, **{section: replace(current, **changes)})
+    return updated
+
+
+def parse_toml(text: str, origin: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{origin}: not valid TOML ({err}); fix the syntax or remove the file") from None
+
+
+def load_settings(
+    config_path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    output: OutputSettings | None = None,
+    config_text: str | None = None,
+    config_origin: str | None = None,
+) -> Settings:
+    """Build Settings: defaults, then the TOML (a path, or text fetched elsewhere), env, flags.
+
+    An explicit `config_path` that does not exist is an error; the default path may be absent.
+    """
+    env = env if env is not None else {}
+    settings = Settings()
+    origin = config_origin or "config"
+    if config_text is None:
+        path = Path(config_path) if config_path is not None else DEFAULT_CONFIG_PATH
+        origin = str(path)
+        if path.is_file():
+            try:
+                config_text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as err:
+                raise ConfigError(f"{path}: cannot read the config file ({err})") from None
+        elif config_path is not None:
+            raise ConfigError(f"{path}: config file not found; pass an existing file to --config")
+    if config_text is not None:
+        settings = apply_section_values(settings, parse_toml(config_text, origin), origin)
+        settings = replace(settings, config_path=origin)
+    env_values: dict[str, dict[str, Any]] = {}
+    for name, (section, key) in ENV_OVERRIDES.items():
+        if env.get(name):
+            env_values.setdefault(section, {})[key] = env[name]
+    settings = apply_section_values(settings, env_values, "environment")
+    if overrides:
+        settings = apply_section_values(settings, overrides, "command line")
+    if output is not None:
+        settings = replace(settings, output=output)
+    _check_ranges(settings, settings.config_path or "settings")
+    return settings
+
+
+def settings_as_dict(settings: Settings) -> dict[str, Any]:
+    return dataclasses.asdict(settings)
