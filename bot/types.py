@@ -192,13 +192,15 @@ class RunStats:
     elapsed_s: float = 0.0
     dropped_ungrounded: int = 0
     dropped_capped: int = 0
+    dropped_below_severity: int = 0
 
     def to_json(self) -> dict[str, object]:
         return {"files": self.files, "hunks": self.hunks, "hunks_reviewed": self.hunks_reviewed,
                 "requests": self.requests, "retries": self.retries, "waited_s": round(self.waited_s, 3),
                 "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
                 "elapsed_s": round(self.elapsed_s, 3), "dropped_ungrounded": self.dropped_ungrounded,
-                "dropped_capped": self.dropped_capped}
+                "dropped_capped": self.dropped_capped,
+                "dropped_below_severity": self.dropped_below_severity}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,80 @@
+"""`api = "hf"`: Hugging Face Inference Endpoints, TGI (`/` or `/generate`) and the router.
+
+Payload: `{"inputs", "parameters": {"max_new_tokens", "temperature", "top_p", "stop",
+"return_full_text": false, "do_sample"}}`. Answer: `[{"generated_text"}]` (HF, TGI `/`)
+or `{"generated_text", "details": {...}}` (TGI `/generate`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.backends.base import GenerationParams, RetryableModelError
+from bot.backends.http import HttpTransport
+from bot.config import Settings
+from bot.types import Completion
+
+TGI_MAX_STOP = 4  # TGI answers 422 past four stop sequences
+
+
+def hf_payload(prompt: str, params: GenerationParams) -> dict[str, Any]:
+    sampling = params.temperature > 0
+    parameters: dict[str, Any] = {
+        "max_new_tokens": params.max_new_tokens,
+        "stop": list(params.stop[:TGI_MAX_STOP]),
+        "return_full_text": False,
+        "do_sample": sampling,
+    }
+    # TGI rejects temperature <= 0 whatever do_sample says, and a top_p (valid only in (0, 1))
+    # switches sampling on even with do_sample false: greedy means sending neither.
+    if sampling:
+        parameters["temperature"] = params.temperature
+        if 0 < params.top_p < 1:
+            parameters["top_p"] = params.top_p
+    return {"inputs": prompt, "parameters": parameters}
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def parse_hf_answer(body: Any, prompt: str, where: str) -> Completion:
+    item = body[0] if isinstance(body, list) and body else body
+    if not isinstance(item, dict) or not isinstance(item.get("generated_text"), str):
+        raise RetryableModelError(f"{where} answered without a generated_text: is --api right "
+                                  "(hf expects HF/TGI answers)?", "bad_response")
+    text: str = item["generated_text"]
+    # Some deployments ignore return_full_text=false; the prompt is never part of the answer.
+    if prompt and text.startswith(prompt):
+        text = text[len(prompt):]
+    details = item.get("details")
+    details = details if isinstance(details, dict) else {}
+    finish = details.get("finish_reason")
+    return Completion(text=text, finish_reason=finish if isinstance(finish, str) else None,
+                      prompt_tokens=None, completion_tokens=_int_or_none(details.get("generated_tokens")))
+
+
+class HfBackend:
+    """One POST to the endpoint per prompt; the endpoint URL is used exactly as configured."""
+
+    name = "hf"
+
+    def __init__(self, transport: HttpTransport) -> None:
+        self._transport = transport
+
+    @property
+    def endpoint(self) -> str:
+        return self._transport.display
+
+    def complete(self, prompt: str, params: GenerationParams, *, wait_for_model: bool = False) -> Completion:
+        body = self._transport.post_json(self._transport.url, hf_payload(prompt, params),
+                                         wait_for_model=wait_for_model)
+        return parse_hf_answer(body, prompt, self._transport.display)
+
+    def close(self) -> None:
+        self._transport.close()
+
+
+def make(settings: Settings, env: Mapping[str, str]) -> HfBackend:
+    return HfBackend(HttpTransport.from_settings(settings, settings.endpoint_url, env))

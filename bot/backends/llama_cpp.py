@@ -1,0 +1,173 @@
+"""`api = "llama-cpp"`: a GGUF model run in-process by llama-cpp-python (the optional `local` extra).
+
+No server, no token, no network: the model file is the configuration. The package and the
+file are checked when the backend is made, so a wrong path fails before any work starts;
+the weights are loaded on the first request, once, under the same lock that serialises
+generation (a llama.cpp context holds one sequence: the client's workers take turns).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from types import ModuleType
+from typing import Any
+
+from bot.backends.base import Backend, GenerationParams, InputTooLongError
+from bot.config import Settings
+from bot.errors import ConfigError, ModelError
+from bot.types import Completion
+
+INSTALL_HINT = "api = llama-cpp needs the optional extra: pip install 'review-bot[local]'"
+GGUF_MAGIC = b"GGUF"
+DEFAULT_SEED = 1234  # fixed, so a run can be repeated: greedy decoding repeats exactly
+# What llama-cpp-python raises from generation: its own checks (ValueError), failed native
+# calls (RuntimeError), allocation and file failures. Anything else is a bug worth a traceback.
+_LLAMA_ERRORS = (RuntimeError, ValueError, OSError, MemoryError)
+
+LlamaFactory = Callable[..., Any]
+
+
+def _one_line(err: BaseException, limit: int = 200) -> str:
+    """llama.cpp messages may run over lines (and may quote the prompt): keep one short line."""
+    text = " ".join(str(err).split())
+    return (text[:limit] + "...") if len(text) > limit else (text or type(err).__name__)
+
+
+def import_llama_cpp() -> ModuleType:
+    try:
+        import llama_cpp
+    except ImportError as err:
+        raise ConfigError(f"{INSTALL_HINT} (import failed: {_one_line(err)})") from None
+    return llama_cpp
+
+
+def check_model_file(model_path: str | None) -> str:
+    """The GGUF path, or a ConfigError that names it and says what to do."""
+    if not model_path:
+        raise ConfigError("api = llama-cpp needs a model file: set [model] model_path to a .gguf file "
+                          "(or pass --model-path)")
+    path = os.path.expanduser(model_path)
+    if not os.path.isfile(path):
+        raise ConfigError(f"model_path {model_path!r}: no such file; "
+                          "point [model] model_path at a .gguf model")
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as err:
+        raise ConfigError(f"model_path {model_path!r}: cannot read the file ({_one_line(err)})") from None
+    if magic != GGUF_MAGIC:
+        raise ConfigError(f"model_path {model_path!r}: not a GGUF file; llama.cpp needs a .gguf model "
+                          "(convert or download a GGUF build of the model)")
+    return path
+
+
+class LlamaCppBackend:
+    """One in-process llama.cpp model; thread-safe, loaded on first use."""
+
+    name = "llama-cpp"
+
+    def __init__(self, model_path: str, context_window: int, llama_factory: LlamaFactory,
+                 n_ctx_train: Callable[[Any], int] | None = None, seed: int = DEFAULT_SEED) -> None:
+        self.model_path = model_path
+        self.context_window = context_window
+        self.seed = seed
+        self._llama_factory = llama_factory
+        self._n_ctx_train = n_ctx_train
+        self._lock = threading.Lock()
+        self._llama: Any = None
+        self._load_error: str | None = None  # why the load failed; not retried per request
+
+    @property
+    def endpoint(self) -> str:
+        """Where the model is, for messages (the client names a failing model by its endpoint)."""
+        return self.model_path
+
+    @property
+    def n_ctx(self) -> int | None:
+        """The context the model runs with (after capping); None before the first request."""
+        return None if self._llama is None else int(self._llama.n_ctx())
+
+    def _load(self) -> Any:
+        """Load once. Caller holds the lock. A failed load is remembered, not retried per request."""
+        if self._llama is not None:
+            return self._llama
+        if self._load_error is not None:
+            raise ConfigError(self._load_error)
+        try:
+            llama = self._llama_factory(model_path=self.model_path, n_ctx=self.context_window,
+                                        seed=self.seed, verbose=False)
+            trained = self._n_ctx_train(llama) if self._n_ctx_train is not None else 0
+            if 0 < trained < self.context_window:
+                # Past its training context a model writes garbage; reload with its own limit.
+                llama.close()
+                llama = self._llama_factory(model_path=self.model_path, n_ctx=trained,
+                                            seed=self.seed, verbose=False)
+        except _LLAMA_ERRORS as err:
+            self._load_error = (
+                f"model_path {self.model_path!r}: llama.cpp cannot load this model ({_one_line(err)}); "
+                "check the file, or upgrade llama-cpp-python for newer model architectures")
+            raise ConfigError(self._load_error) from None
+        self._llama = llama
+        return llama
+
+    def complete(self, prompt: str, params: GenerationParams) -> Completion:
+        with self._lock:
+            llama = self._load()
+            try:
+                # Like TGI, refuse what cannot fit with its answer: llama.cpp would silently
+                # shorten max_tokens and the review would end mid-finding. The client re-plans.
+                n_ctx = int(llama.n_ctx())
+                needed = len(llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
+                if needed + params.max_new_tokens > n_ctx:
+                    raise InputTooLongError(
+                        f"llama-cpp: prompt of {needed} tokens plus max_new_tokens {params.max_new_tokens} "
+                        f"exceeds the model context of {n_ctx} tokens")
+                answer = llama.create_completion(
+                    prompt, max_tokens=params.max_new_tokens, temperature=params.temperature,
+                    top_p=params.top_p, stop=list(params.stop), seed=self.seed)
+            except _LLAMA_ERRORS as err:
+                raise ModelError(f"llama-cpp: generation failed ({_one_line(err)})") from None
+        return _completion(answer)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._llama is not None:
+                self._llama.close()
+                self._llama = None
+
+
+def _completion(answer: Any) -> Completion:
+    """llama-cpp-python answers in the OpenAI completion shape."""
+    try:
+        choice = answer["choices"][0]
+        text = choice["text"]
+        usage: Mapping[str, Any] = answer.get("usage") or {}
+    except (KeyError, IndexError, TypeError) as err:
+        raise ModelError(f"llama-cpp: unexpected answer shape ({_one_line(err)})") from None
+    if not isinstance(text, str):
+        raise ModelError("llama-cpp: unexpected answer shape (text is not a string)")
+    reason = choice.get("finish_reason")
+    return Completion(
+        text=text,
+        finish_reason=reason if isinstance(reason, str) else None,
+        prompt_tokens=_int_or_none(usage.get("prompt_tokens")),
+        completion_tokens=_int_or_none(usage.get("completion_tokens")),
+    )
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def make_llama_cpp_backend(settings: Settings, env: Mapping[str, str]) -> Backend:
+    """The registry's entry for api = "llama-cpp". `env` is unused: a local model needs no token."""
+    del env
+    path = check_model_file(settings.model.model_path)
+    llama_cpp = import_llama_cpp()
+
+    def n_ctx_train(llama: Any) -> int:
+        return int(llama_cpp.llama_model_n_ctx_train(llama.model))
+
+    return LlamaCppBackend(path, settings.model.context_window, llama_cpp.Llama, n_ctx_train)

@@ -1,0 +1,198 @@
+"""Command line: `review-bot dry-run | review | prompts | eval`.
+
+One function per command, each returning an exit code; `main` maps every BotError to its
+exit code and one line on stderr (a traceback only with -v), with tokens scrubbed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot import __version__
+from bot.config import OutputSettings, Settings, load_settings
+from bot.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, BotError, InputError, redact_tokens
+from bot.progress import Progress
+from bot.types import SEVERITY_RANK, RunResult
+
+FORMATS = ("text", "json", "markdown", "sarif", "github")
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("settings (override .github/review-bot.toml)")
+    group.add_argument("--config", metavar="PATH", help="config file (default .github/review-bot.toml)")
+    group.add_argument("--api", choices=("hf", "openai", "llama-cpp"), help="model wire format")
+    group.add_argument("--endpoint", metavar="URL", help="model endpoint")
+    group.add_argument("--model", metavar="ID", help="model id (default bigcode/starcoder2-15b)")
+    group.add_argument("--model-path", metavar="GGUF", help="local model file for --api llama-cpp")
+    group.add_argument("--template", metavar="NAME", help="prompt template: review, review-instruct, starcoder2-pr")
+    group.add_argument("--max-requests", type=int, metavar="N", help="model requests per run")
+    group.add_argument("--concurrency", type=int, metavar="N", help="model requests at once")
+    group.add_argument("--rpm", type=float, metavar="N", help="model requests per minute")
+    group.add_argument("--min-severity", choices=("info", "warning", "error"))
+    group.add_argument("--fail-on", choices=("never", "info", "warning", "error"),
+                       help="exit 1 when a finding is at or above this severity")
+    out = parser.add_argument_group("output")
+    out.add_argument("--format", choices=FORMATS, default=None, help="result format (default text)")
+    out.add_argument("--output", metavar="PATH", help="write results here instead of stdout")
+    out.add_argument("-v", "--verbose", action="count", default=0, help="more detail; tracebacks on errors")
+    out.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+
+def _add_diff_source(parser: argparse.ArgumentParser, with_pr: bool) -> None:
+    source = parser.add_argument_group("source (one of)")
+    source.add_argument("--diff", metavar="PATH", help="a unified diff file, or - for stdin")
+    source.add_argument("--git", metavar="BASE..HEAD", help="a range of the git repository here")
+    if with_pr:
+        source.add_argument("--repo", metavar="OWNER/NAME", help="a GitHub repository (with --pr)")
+        source.add_argument("--pr", type=int, metavar="N", help="a pull request number (with --repo)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="review-bot", description="Review a pull request's diff for bugs with a StarCoder2 model.")
+    parser.add_argument("--version", action="version", version=f"review-bot {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    dry = commands.add_parser("dry-run", help="review a diff, a git range or a PR and print the findings")
+    _add_diff_source(dry, with_pr=True)
+    _add_common(dry)
+    review = commands.add_parser("review", help="review a pull request and post one GitHub review")
+    review.add_argument("--repo", metavar="OWNER/NAME", help="default: from the Actions event")
+    review.add_argument("--pr", type=int, metavar="N", help="default: from the Actions event")
+    review.add_argument("--mode", choices=("full", "incremental"), help="review everything or what is new")
+    review.add_argument("--dry-run", action="store_true", help="print instead of posting")
+    _add_common(review)
+    prompts = commands.add_parser("prompts", help="print the prompts that would be sent; no model call")
+    _add_diff_source(prompts, with_pr=False)
+    _add_common(prompts)
+    evaluate = commands.add_parser("eval", help="measure review quality on a labelled set")
+    evaluate.add_argument("--set", dest="eval_set", metavar="DIR", required=True, help="labelled cases")
+    evaluate.add_argument("--templates", metavar="A,B", help="templates to compare (default: all three)")
+    evaluate.add_argument("--limit", type=int, metavar="N", help="only the first N cases")
+    _add_common(evaluate)
+    return parser
+
+
+def flag_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Command-line flags as config sections; only the flags actually given."""
+    mapping = {
+        "api": ("model", "api"), "endpoint": ("model", "endpoint"), "model": ("model", "model"),
+        "model_path": ("model", "model_path"), "template": ("review", "template"),
+        "max_requests": ("budget", "max_requests"), "concurrency": ("budget", "concurrency"),
+        "rpm": ("budget", "requests_per_minute"), "min_severity": ("review", "min_severity"),
+        "fail_on": ("review", "fail_on"),
+    }
+    overrides: dict[str, dict[str, Any]] = {}
+    for attr, (section, key) in mapping.items():
+        value = getattr(args, attr, None)
+        if value is not None:
+            overrides.setdefault(section, {})[key] = value
+    return overrides
+
+
+def output_settings(args: argparse.Namespace, default_format: str = "text") -> OutputSettings:
+    verbosity = -1 if args.quiet else args.verbose
+    return OutputSettings(format=args.format or default_format, path=args.output,  # type: ignore[arg-type]
+                          verbosity=verbosity)
+
+
+def settings_from_args(args: argparse.Namespace, env: Mapping[str, str],
+                       config_text: str | None = None, config_origin: str | None = None) -> Settings:
+    return load_settings(config_path=args.config, env=env, overrides=flag_overrides(args),
+                         output=output_settings(args), config_text=config_text, config_origin=config_origin)
+
+
+def write_output(text: str, settings: Settings) -> None:
+    if settings.output.path:
+        try:
+            with open(settings.output.path, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as err:
+            raise InputError(f"--output {settings.output.path}: cannot write ({err.strerror})") from None
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+def exit_code_for(result: RunResult, settings: Settings) -> int:
+    fail_on = settings.review.fail_on
+    if fail_on == "never":
+        return EXIT_OK
+    threshold = SEVERITY_RANK[fail_on]
+    return EXIT_FINDINGS if any(SEVERITY_RANK[f.severity] >= threshold for f in result.findings) else EXIT_OK
+
+
+def render_result(result: RunResult, settings: Settings) -> str:
+    from bot.sinks import FORMATTERS
+
+    return FORMATTERS[settings.output.format]().render(result)
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    env = dict(os.environ) if env is None else dict(env)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # argparse already printed its one-line usage error
+        return EXIT_OK if stop.code == 0 else EXIT_USAGE
+    secrets = [env.get(name, "") for name in ("HF_TOKEN", "GITHUB_TOKEN")]
+    progress = Progress(verbosity=-1 if args.quiet else args.verbose, stream=sys.stderr)
+    try:
+        if args.command == "prompts":
+            from bot.commands import prompts_command
+            return prompts_command(args, env, progress)
+        if args.command == "dry-run":
+            from bot.commands import dry_run_command
+            return dry_run_command(args, env, progress)
+        if args.command == "review":
+            from bot.review_command import review_command
+            return review_command(args, env, progress)
+        if args.command == "eval":
+            from bot.eval import eval_command
+            return eval_command(args, env, progress)
+        raise InputError(f"unknown command {args.command!r}")
+    except BotError as err:
+        secrets.append(env.get(_token_env_name(args, env), ""))
+        if args.verbose:
+            traceback.print_exc(file=_Redacting(sys.stderr, secrets))
+        progress.error(redact_tokens(str(err), secrets))
+        return err.exit_code
+    except KeyboardInterrupt:
+        progress.error("interrupted")
+        return 130
+    except Exception as err:  # noqa: BLE001 - the one place an unexpected error becomes a clean exit
+        if args.verbose:
+            traceback.print_exc(file=_Redacting(sys.stderr, secrets))
+        progress.error(redact_tokens(f"internal error ({type(err).__name__}: {err}); rerun with -v "
+                                     "and report it", secrets))
+        return EXIT_UNAVAILABLE
+
+
+def _token_env_name(args: argparse.Namespace, env: Mapping[str, str]) -> str:
+    try:
+        return load_settings(config_path=args.config, env=env).model.token_env
+    except BotError:
+        return "HF_TOKEN"
+
+
+class _Redacting:
+    """A stream wrapper that scrubs tokens from tracebacks printed with -v."""
+
+    def __init__(self, stream: Any, secrets: list[str]):
+        self.stream, self.secrets = stream, secrets
+
+    def write(self, text: str) -> int:
+        return int(self.stream.write(redact_tokens(text, self.secrets)))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def dump_json(data: object) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

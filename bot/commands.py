@@ -1,0 +1,102 @@
+"""`review-bot prompts` and `review-bot dry-run`: the local commands.
+
+Both build a ReviewInput from a diff file or a git range (dry-run also from a PR) and go
+through the same pipeline as a CI run; a dry run only swaps the sink for stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+
+from bot.config import Settings
+from bot.errors import InputError
+from bot.progress import Progress
+from bot.sources import ReviewInput
+
+
+def read_local_source(args: argparse.Namespace) -> ReviewInput:
+    chosen = [name for name in ("diff", "git") if getattr(args, name, None)]
+    if len(chosen) > 1:
+        raise InputError("give one source: --diff PATH or --git BASE..HEAD, not both")
+    if args.diff:
+        from bot.sources.diff_file import read_diff_file
+
+        return read_diff_file(args.diff)
+    if args.git:
+        from bot.sources.git_range import read_git_range
+
+        return read_git_range(args.git)
+    raise InputError("nothing to review: pass --diff PATH (or - for stdin), --git BASE..HEAD"
+                     + (", or --repo OWNER/NAME --pr N" if hasattr(args, "repo") else ""))
+
+
+def load_stages(settings: Settings):  # type: ignore[no-untyped-def]
+    """The template and token estimator every command needs, from Settings."""
+    from bot.plan import make_estimator
+    from bot.prompts import load_template
+
+    return load_template(settings.review.template, settings.review.prompts_dir), make_estimator(settings.model)
+
+
+def prompts_command(args: argparse.Namespace, env: Mapping[str, str], progress: Progress) -> int:
+    from bot.cli import dump_json, settings_from_args, write_output
+    from bot.pipeline import prepare
+
+    settings = settings_from_args(args, env)
+    review_input = read_local_source(args)
+    template, estimator = load_stages(settings)
+    prepared = prepare(review_input, settings, template, estimator)
+    for skip in prepared.skipped:
+        progress.info(f"skipped: {skip.path} {skip.hunk or ''} ({skip.reason})".replace("  ", " "))
+    progress.info(f"{len(prepared.requests)} requests planned, budget {prepared.request_budget} tokens "
+                  f"each, template {template.name}")
+    if settings.output.format == "json":
+        data = {
+            "requests": [{"id": r.id, "files": list(r.files), "hunks": [h.ref for h in r.hunks],
+                          "est_tokens": r.est_tokens, "prompt": r.prompt} for r in prepared.requests],
+            "skipped": [s.to_json() for s in prepared.skipped],
+        }
+        write_output(dump_json(data), settings)
+        return 0
+    chunks = []
+    for request in prepared.requests:
+        progress.info(f"request {request.id}: {len(request.hunks)} hunks, ~{request.est_tokens} tokens")
+        chunks.append(f"===== request {request.id} ({', '.join(request.files)}; "
+                      f"~{request.est_tokens} tokens) =====\n{request.prompt}")
+        if not request.prompt.endswith("\n"):
+            chunks[-1] += "\n"
+    write_output("".join(chunks), settings)
+    return 0
+
+
+def dry_run_command(args: argparse.Namespace, env: Mapping[str, str], progress: Progress) -> int:
+    from bot.cli import exit_code_for, render_result, settings_from_args, write_output
+
+    if getattr(args, "repo", None) or getattr(args, "pr", None):
+        if args.diff or args.git:
+            raise InputError("give one source: --diff, --git, or --repo with --pr")
+        from bot.review_command import review_pull_request
+
+        return review_pull_request(args, env, progress, post=False)
+    settings = settings_from_args(args, env)
+    review_input = read_local_source(args)
+    result = run_review(review_input, settings, env, progress)
+    write_output(render_result(result, settings), settings)
+    return exit_code_for(result, settings)
+
+
+def run_review(review_input: ReviewInput, settings: Settings, env: Mapping[str, str], progress: Progress):  # type: ignore[no-untyped-def]
+    """Wire the stages from Settings and run the pipeline once."""
+    from bot.backends import make_backend
+    from bot.pipeline import run
+
+    template, estimator = load_stages(settings)
+    backend = make_backend(settings, env)
+    progress.info(f"reviewing with {settings.model.model} ({settings.model.api}) "
+                  f"template {template.name}")
+    result = run(review_input, backend, settings, template, estimator, on_event=progress.model_event)
+    progress.info(f"done: {len(result.findings)} findings, {result.stats.requests} requests, "
+                  f"{result.stats.retries} retries, {len(result.skipped)} parts skipped, "
+                  f"{result.stats.elapsed_s:.1f} s")
+    return result

@@ -1,0 +1,316 @@
+"""The GitHub REST calls the bot makes, through PyGithub, with a retry policy that is safe.
+
+PyGithub's default `GithubRetry` repeats POST after a 5xx, which can post a review twice,
+and sleeps whatever `Retry-After` says. Ours retries only reads (GET, HEAD, OPTIONS) on
+429/5xx, connection errors and secondary rate limits, and caps every wait. Writes are
+never re-sent here: the review sink decides, after checking whether the first one landed.
+
+We call PyGithub's Requester with explicit paths rather than its lazy object model, so the
+requests a run makes are exactly the ones written below (counted in tests).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import re
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from github import Auth, Github, GithubException, GithubRetry
+from urllib3.response import BaseHTTPResponse
+
+from bot.errors import GitHubError, InputError
+
+DEFAULT_API_URL = "https://api.github.com"
+DIFF_MEDIA_TYPE = "application/vnd.github.v3.diff"
+JSON_MEDIA_TYPE = "application/vnd.github+json"
+API_VERSION = "2022-11-28"
+USER_AGENT = "review-bot (+https://github.com/features/actions)"
+MAX_PR_FILES = 3000  # GitHub lists at most 3,000 files of a pull request
+PER_PAGE = 100
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+RETRY_STATUSES = [429, 500, 502, 503, 504]  # GithubRetry adds 403 and retries it only for rate limits
+_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    timeout_s: int = 30  # PyGithub takes whole seconds, for connect and read alike
+    retries: int = 4  # for reads only
+    backoff_s: float = 1.0  # exponential backoff factor between read retries
+    max_wait_s: float = 120.0  # cap on any single wait a server asks for (Retry-After, rate-limit reset)
+    secondary_rate_wait_s: float = 60.0  # wait after a secondary rate limit that names no time
+    seconds_between_requests: float = 0.0  # we make our calls one after another anyway
+    seconds_between_writes: float = 1.0  # GitHub asks for >= 1 s between content-creating requests
+
+
+class CappedRetry(GithubRetry):
+    """GithubRetry that waits at most `retry_after_cap` seconds on a Retry-After header."""
+
+    def __init__(self, retry_after_cap: float = 120.0, **kwargs: Any) -> None:
+        self.retry_after_cap = retry_after_cap
+        super().__init__(**kwargs)
+
+    def new(self, **kw: Any) -> CappedRetry:
+        kw["retry_after_cap"] = self.retry_after_cap
+        return super().new(**kw)  # type: ignore[return-value]
+
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
+        value = super().get_retry_after(response)
+        return None if value is None else min(value, self.retry_after_cap)
+
+
+def make_retry(options: ClientOptions) -> CappedRetry:
+    return CappedRetry(
+        retry_after_cap=options.max_wait_s,
+        secondary_rate_wait=options.secondary_rate_wait_s,
+        max_rate_limit_wait=options.max_wait_s,
+        total=options.retries,
+        backoff_factor=options.backoff_s,
+        backoff_max=options.max_wait_s,
+        status_forcelist=list(RETRY_STATUSES),
+        allowed_methods=READ_METHODS,  # never POST/PATCH/PUT/DELETE: a lost answer may hide a success
+        respect_retry_after_header=True,
+        raise_on_status=False,  # hand the last answer to PyGithub, which raises GithubException
+    )
+
+
+def quiet_pygithub_logging() -> None:
+    """PyGithub logs every retried 403 at INFO to stderr from import on; the Actions token's
+    expected 403 on `GET /user` would print on every run. Our own progress output says enough."""
+    logging.getLogger("github").setLevel(logging.WARNING)
+
+
+def make_github(token: str, api_url: str | None = None, options: ClientOptions | None = None) -> Github:
+    """A PyGithub client; constructing it does no network I/O."""
+    options = options or ClientOptions()
+    quiet_pygithub_logging()
+    if not token:
+        raise InputError("GITHUB_TOKEN is empty; pass the workflow's token (secrets.GITHUB_TOKEN) in env")
+    base_url = (api_url or DEFAULT_API_URL).rstrip("/")
+    if not base_url.startswith(("https://", "http://")):
+        raise InputError(f"GITHUB_API_URL {base_url!r} is not an http(s) URL; unset it for github.com")
+    return Github(
+        auth=Auth.Token(token),
+        base_url=base_url,
+        timeout=options.timeout_s,
+        user_agent=USER_AGENT,
+        per_page=PER_PAGE,
+        retry=make_retry(options),
+        seconds_between_requests=options.seconds_between_requests,
+        seconds_between_writes=options.seconds_between_writes,
+        api_version=API_VERSION,
+    )
+
+
+def github_from_env(env: Mapping[str, str], options: ClientOptions | None = None) -> Github:
+    token = env.get("GITHUB_TOKEN", "").strip()
+    if not token:
+        raise InputError("GITHUB_TOKEN is not set; in a workflow add `env: GITHUB_TOKEN: "
+                         "${{ secrets.GITHUB_TOKEN }}`, locally export a token that can read the repository")
+    return make_github(token, env.get("GITHUB_API_URL", "").strip() or None, options)
+
+
+class ApiFailure(GitHubError):
+    """A GitHub call that failed for good (after the read retries); one line for the user.
+
+    `status` is None when no answer came (timeout, connection refused).
+    """
+
+    def __init__(self, what: str, status: int | None, message: str,
+                 headers: Mapping[str, str] | None = None, data: Any = None) -> None:
+        self.what = what
+        self.status = status
+        self.api_message = message
+        self.headers = {k.lower(): v for k, v in (headers or {}).items()}
+        self.data = data
+        shown = f"HTTP {status}" if status is not None else "no answer"
+        detail = f" ({message})" if message else ""
+        super().__init__(f"GitHub {what}: {shown}{detail}{_advice(status, message)}")
+
+    @property
+    def retry_after(self) -> float | None:
+        value = self.headers.get("retry-after", "").strip()
+        try:
+            return max(0.0, float(value)) if value else None
+        except ValueError:
+            return None
+
+    @property
+    def is_rate_limit(self) -> bool:
+        if self.status not in (403, 429):
+            return False
+        lowered = self.api_message.lower()
+        return (self.status == 429 or "retry-after" in self.headers or "rate limit" in lowered
+                or self.headers.get("x-ratelimit-remaining") == "0")
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.status == 403 and "not accessible by integration" in self.api_message.lower()
+
+
+def _advice(status: int | None, message: str) -> str:
+    if status == 401:
+        return "; the token is invalid or expired: check GITHUB_TOKEN"
+    if status == 403 and "not accessible by integration" in message.lower():
+        return "; the token may not write here (fork pull request?): grant `pull-requests: write`"
+    if status == 404:
+        return "; check the repository and pull request number, and that the token can read them"
+    if status is None or status >= 500:
+        return "; GitHub is unreachable or failing: re-run the job later"
+    return ""
+
+
+def _one_line(text: object, limit: int = 200) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
+
+
+def _failure(what: str, err: Exception) -> ApiFailure:
+    if isinstance(err, GithubException):
+        data = err.data
+        message = data.get("message", "") if isinstance(data, Mapping) else ""
+        return ApiFailure(what, err.status, _one_line(message or ""), err.headers or {}, data)
+    if isinstance(err, requests.exceptions.Timeout):
+        return ApiFailure(what, None, "timed out")
+    if isinstance(err, requests.exceptions.RequestException):
+        return ApiFailure(what, None, _one_line(type(err).__name__))
+    return ApiFailure(what, None, f"unreadable answer ({type(err).__name__})")
+
+
+class GitHubApi:
+    """One repository's REST calls. Holds the client; makes no request until a method is called."""
+
+    def __init__(self, github: Github, repo: str) -> None:
+        if not _REPO.match(repo):
+            raise InputError(f"repository {repo!r} is not OWNER/NAME; pass --repo like octo-org/octo-repo")
+        self.github = github
+        self.repo = repo
+        self._own_login: str | None = None
+        self._own_login_known = False
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _request(self, verb: str, path: str, what: str, *, params: Mapping[str, Any] | None = None,
+                 headers: Mapping[str, str] | None = None, body: Any = None) -> tuple[dict[str, Any], Any]:
+        try:
+            return self.github.requester.requestJsonAndCheck(
+                verb, path, parameters=dict(params) if params else None,
+                headers=dict(headers) if headers else {"Accept": JSON_MEDIA_TYPE}, input=body)
+        except (GithubException, requests.exceptions.RequestException, ValueError) as err:
+            raise _failure(what, err) from None
+
+    def _paginate(self, path: str, what: str, limit: int, params: Mapping[str, Any] | None = None
+                  ) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        url: str | None = path
+        query: Mapping[str, Any] | None = {**(params or {}), "per_page": PER_PAGE}
+        while url is not None and len(items) < limit:
+            headers, data = self._request("GET", url, what, params=query)
+            if not isinstance(data, list):
+                raise ApiFailure(what, 200, "expected a JSON list")
+            items.extend(item for item in data if isinstance(item, dict))
+            match = _LINK_NEXT.search(headers.get("link", ""))
+            url, query = (match.group(1), None) if match else (None, None)
+        return items[:limit]
+
+    def _pull_path(self, number: int) -> str:
+        return f"/repos/{self.repo}/pulls/{number}"
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def own_login(self) -> str | None:
+        """The token's user, or None when GitHub won't say (the Actions token gets 403 on /user)."""
+        if not self._own_login_known:
+            try:
+                _, data = self._request("GET", "/user", "GET /user")
+            except ApiFailure as err:
+                if err.status not in (401, 403, 404):
+                    raise
+                data = None
+            login = data.get("login") if isinstance(data, dict) else None
+            self._own_login = login if isinstance(login, str) and login else None
+            self._own_login_known = True
+        return self._own_login
+
+    def pull(self, number: int) -> dict[str, Any]:
+        _, data = self._request("GET", self._pull_path(number), f"GET pull request #{number}")
+        if not isinstance(data, dict):
+            raise ApiFailure(f"GET pull request #{number}", 200, "expected a JSON object")
+        return data
+
+    def pull_diff(self, number: int) -> str | None:
+        """The whole diff, or None when GitHub won't make it (406 too large, 422 too slow)."""
+        what = f"GET the diff of pull request #{number}"
+        try:
+            _, data = self._request("GET", self._pull_path(number), what,
+                                    headers={"Accept": DIFF_MEDIA_TYPE})
+        except ApiFailure as err:
+            if err.status in (406, 422):
+                return None
+            raise
+        if data is None:
+            return ""
+        # PyGithub wraps a body that is not JSON as {"data": text}.
+        if isinstance(data, dict) and isinstance(data.get("data"), str):
+            return str(data["data"])
+        raise ApiFailure(what, 200, "the answer is not a diff")
+
+    def pull_files(self, number: int, limit: int = MAX_PR_FILES) -> list[dict[str, Any]]:
+        return self._paginate(f"{self._pull_path(number)}/files", f"GET the files of pull request #{number}",
+                              limit)
+
+    def file_text(self, path: str, ref: str) -> str | None:
+        """A file's text at `ref`, or None when it does not exist there."""
+        what = f"GET {path} at {ref[:12]}"
+        quoted = urllib.parse.quote(path)
+        try:
+            _, data = self._request("GET", f"/repos/{self.repo}/contents/{quoted}", what, params={"ref": ref})
+        except ApiFailure as err:
+            if err.status == 404:
+                return None
+            raise
+        if not isinstance(data, dict) or data.get("type") != "file":
+            raise ApiFailure(what, 200, "not a file")
+        if data.get("encoding") != "base64":
+            raise ApiFailure(what, 200, "the file is too large for the contents API")
+        try:
+            raw = base64.b64decode(str(data.get("content", "")), validate=False)
+            return raw.decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise ApiFailure(what, 200, "the file is not UTF-8 text") from None
+
+    def compare(self, base: str, head: str) -> dict[str, Any] | None:
+        """`base...head`, or None when GitHub can't compare them (404: a force push dropped `base`)."""
+        what = f"GET compare {base[:12]}...{head[:12]}"
+        try:
+            _, data = self._request("GET", f"/repos/{self.repo}/compare/{base}...{head}", what)
+        except ApiFailure as err:
+            if err.status in (404, 422):
+                return None
+            raise
+        if not isinstance(data, dict):
+            raise ApiFailure(what, 200, "expected a JSON object")
+        return data
+
+    def reviews(self, number: int, limit: int = 10_000) -> list[dict[str, Any]]:
+        return self._paginate(f"{self._pull_path(number)}/reviews",
+                              f"GET the reviews of pull request #{number}", limit)
+
+    def review_comments(self, number: int, limit: int = 30_000) -> list[dict[str, Any]]:
+        return self._paginate(f"{self._pull_path(number)}/comments",
+                              f"GET the review comments of pull request #{number}", limit)
+
+    # -- the one write ------------------------------------------------------------------------
+
+    def create_review(self, number: int, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """POST one review. Never retried here; raises ApiFailure with the status and data."""
+        _, data = self._request("POST", f"{self._pull_path(number)}/reviews",
+                                f"POST a review on pull request #{number}", body=dict(payload))
+        return data if isinstance(data, dict) else {}

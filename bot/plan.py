@@ -1,0 +1,384 @@
+"""Token estimates, hunk packing and splitting, and the run budget -> Plan.
+
+A hunk costs what `prompts.hunk_listing` prints for it (the text every template is given),
+plus the template's own per-hunk and per-file overhead measured by
+`prompts.template_overhead`. Each sum is an upper bound of the rendered prompt, so no
+request the planner makes exceeds `context_window - max_new_tokens`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from bot.config import ModelSettings, Settings
+from bot.errors import ConfigError
+from bot.prompts import TemplateCost, file_language, hunk_listing, hunk_section, number_width, render_line
+from bot.types import Batch, FileDiff, Hunk, Plan, Skipped
+
+SPLIT_OVERLAP = 3  # lines a split part repeats from the part before it, for context
+_NO_TOKENIZER = "counting with it needs the 'tokenizers' package: pip install 'review-bot[tokenizer]'"
+
+
+class TokenEstimator(Protocol):
+    def count(self, text: str) -> int: ...
+
+
+@dataclass(frozen=True)
+class CharEstimator:
+    """ceil(characters / chars_per_token): conservative for code when chars_per_token is low."""
+
+    chars_per_token: float = 2.5
+
+    def __post_init__(self) -> None:
+        if not self.chars_per_token > 0:
+            raise ConfigError(f"[model] chars_per_token must be greater than 0, got {self.chars_per_token!r}")
+
+    def count(self, text: str) -> int:
+        return math.ceil(len(text) / self.chars_per_token)
+
+
+class TokenizerEstimator:
+    """Exact counts from a local tokenizer.json (e.g. StarCoder2's), with the `tokenizers` package."""
+
+    def __init__(self, path: str) -> None:
+        try:
+            from tokenizers import Tokenizer
+        except ImportError:
+            raise ConfigError(f"[model] tokenizer_file is set but {_NO_TOKENIZER}") from None
+        if not Path(path).is_file():
+            raise ConfigError(f"[model] tokenizer_file {path}: no such file; point it at a tokenizer.json")
+        try:
+            self._tokenizer = Tokenizer.from_file(path)
+        except Exception as err:  # noqa: BLE001 - the Rust side raises bare Exception
+            raise ConfigError(f"[model] tokenizer_file {path}: not a tokenizer.json ({err})") from None
+
+    def count(self, text: str) -> int:
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def count_many(self, texts: Sequence[str]) -> list[int]:
+        return [len(e.ids) for e in self._tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+
+
+def make_estimator(model: ModelSettings) -> TokenEstimator:
+    if model.tokenizer_file:
+        return TokenizerEstimator(model.tokenizer_file)
+    return CharEstimator(model.chars_per_token)
+
+
+def _count_many(estimator: TokenEstimator, texts: Sequence[str]) -> list[int]:
+    many = getattr(estimator, "count_many", None)
+    return list(many(texts)) if callable(many) else [estimator.count(t) for t in texts]
+
+
+# ---------------------------------------------------------------- priorities
+
+_TEST_PARTS = {"test", "tests", "testing", "spec", "specs", "__tests__", "testdata", "fixtures"}
+_DOC_SUFFIXES = {".md", ".rst", ".txt", ".adoc", ".toml", ".yaml", ".yml", ".json", ".ini", ".cfg",
+                 ".lock", ".xml", ".csv", ".svg", ".html", ".css"}
+_DOC_PARTS = {"docs", "doc", ".github", "examples"}
+
+
+def file_priority(path: str) -> int:
+    """0 source, 1 tests, 2 docs and config: what the budget is spent on first."""
+    p = Path(path)
+    parts = {part.lower() for part in p.parts[:-1]}
+    name = p.name.lower()
+    if (parts & _TEST_PARTS or name.startswith("test_") or name.startswith("conftest.")
+            or any(t in name for t in ("_test.", ".test.", ".spec.", "_spec."))):
+        return 1
+    if p.suffix.lower() in _DOC_SUFFIXES or parts & _DOC_PARTS or not p.suffix:
+        return 2
+    return 0
+
+
+# ---------------------------------------------------------------- splitting a hunk
+
+def _part(hunk: Hunk, start: int, end: int, old_next: int, new_next: int, section: str) -> Hunk:
+    lines = hunk.lines[start:end]
+    old_len = sum(1 for ln in lines if ln.kind != "+")
+    new_len = sum(1 for ln in lines if ln.kind != "-")
+    # Unified-diff convention: an empty side's start is the line before the change.
+    old_start = old_next if old_len else old_next - 1
+    new_start = new_next if new_len else new_next - 1
+    return Hunk(path=hunk.path, old_start=old_start, old_len=old_len, new_start=new_start, new_len=new_len,
+                header=f"@@ -{old_start},{old_len} +{new_start},{new_len} @@{section}", lines=lines)
+
+
+def split_hunk(hunk: Hunk, limit: int, estimator: TokenEstimator, per_hunk: int = 0,
+               overlap: int = SPLIT_OVERLAP) -> list[tuple[Hunk, int]]:
+    """Cut `hunk` at line boundaries into parts costing at most `limit` each, with their costs.
+
+    Each part after the first repeats up to `overlap` lines of the one before, as context, when
+    they fit. A part whose single line exceeds `limit` is returned anyway: the caller skips it.
+    """
+    lines = hunk.lines
+    width = number_width(hunk)  # a part is never wider, so these costs stay upper bounds
+    costs = _count_many(estimator, [render_line(ln, width) + "\n" for ln in lines])
+    section = hunk_section(hunk)
+    head = per_hunk + estimator.count(hunk.ref + section + "\n") + 1
+    old_next = [hunk.old_start if hunk.old_len else hunk.old_start + 1]
+    new_next = [hunk.new_start if hunk.new_len else hunk.new_start + 1]
+    for ln in lines:
+        old_next.append(old_next[-1] + (ln.kind != "+"))
+        new_next.append(new_next[-1] + (ln.kind != "-"))
+    parts: list[tuple[Hunk, int]] = []
+    start = 0
+    while start < len(lines):
+        end, total = start, head
+        while end < len(lines) and total + costs[end] <= limit:
+            total += costs[end]
+            end += 1
+        if end == start:  # one line alone is over the limit
+            total += costs[end]
+            end += 1
+        parts.append((_part(hunk, start, end, old_next[start], new_next[start], section), total))
+        if end >= len(lines):
+            break
+        # Overlap only as much as still leaves room for the next new line: every part makes progress.
+        back = min(overlap, end - start - 1)
+        while back and head + sum(costs[end - back:end]) + costs[end] > limit:
+            back -= 1
+        start = end - back
+    return parts
+
+
+# ---------------------------------------------------------------- packing
+
+@dataclass
+class _Piece:
+    hunk: Hunk
+    cost: int
+    file: int  # index of the file in input order
+    order: int  # position inside that file
+
+
+@dataclass
+class _Bin:
+    size: int = 0  # tokens of the hunks, file headers and target reserve; template excluded
+    used: int = 0  # the same without the target reserve
+    max_hunk: int = 0
+    max_path: int = 0
+    files: set[int] = field(default_factory=set)
+    pieces: list[_Piece] = field(default_factory=list)
+
+
+@dataclass
+class _Costs:
+    """Everything the packer needs to price a set of pieces (see TemplateCost)."""
+
+    template: TemplateCost
+    budget: int
+    files: list[int] = field(default_factory=list)  # header cost per file index
+    paths: list[int] = field(default_factory=list)  # path tokens per file index
+
+    def reserve(self, max_hunk: int, max_path: int) -> int:
+        t = self.template
+        if not (t.target or t.target_repeats or t.target_path_repeats):
+            return 0
+        return t.target + t.target_repeats * max_hunk + t.target_path_repeats * max_path
+
+    def grown(self, b: _Bin, pieces: Sequence[_Piece]) -> tuple[int, int, int, int]:
+        """(size, used, max_hunk, max_path) of bin `b` with `pieces` added."""
+        new_files = {p.file for p in pieces} - b.files
+        used = b.used + sum(p.cost for p in pieces) + sum(self.files[f] for f in new_files)
+        max_hunk = max([b.max_hunk, *(p.cost for p in pieces)])
+        max_path = max([b.max_path, *(self.paths[p.file] for p in pieces)])
+        return used + self.reserve(max_hunk, max_path), used, max_hunk, max_path
+
+
+class _Packer:
+    """First fit, in the order given, under both the request and the run budget."""
+
+    def __init__(self, costs: _Costs, max_requests: int, max_prompt_tokens: int) -> None:
+        self.costs = costs
+        self.max_requests, self.max_prompt_tokens = max_requests, max_prompt_tokens
+        self.bins: list[_Bin] = []
+        self.open: list[_Bin] = []  # bins that may still take something
+        self.total = 0  # prompt tokens of all bins, template included
+        self.smallest = 0  # cost of the cheapest piece still to place
+        self._prune_at = 64
+
+    def _try(self, b: _Bin, pieces: Sequence[_Piece], new: bool) -> bool:
+        size, used, max_hunk, max_path = self.costs.grown(b, pieces)
+        growth = size - b.size + (self.costs.template.base if new else 0)
+        if size > self.costs.budget or self.total + growth > self.max_prompt_tokens:
+            return False
+        b.size, b.used, b.max_hunk, b.max_path = size, used, max_hunk, max_path
+        b.files.update(p.file for p in pieces)
+        b.pieces.extend(pieces)
+        self.total += growth
+        return True
+
+    def place(self, pieces: Sequence[_Piece]) -> bool:
+        need = sum(p.cost for p in pieces)
+        room = self.costs.budget - need
+        for b in self.open:
+            if b.size <= room and self._try(b, pieces, new=False):
+                return True
+        if len(self.bins) >= self.max_requests or not self._try(b := _Bin(), pieces, new=True):
+            return False
+        self.bins.append(b)
+        self.open.append(b)
+        if len(self.open) > self._prune_at:
+            # Drop bins that can't take even the cheapest piece: keeps the scan short.
+            self.open = [o for o in self.open if self.costs.budget - o.size >= self.smallest]
+            self._prune_at = max(64, 2 * len(self.open))
+        return True
+
+
+def _budget(settings: Settings, cost: TemplateCost) -> int:
+    model = settings.model
+    budget = model.context_window - model.max_new_tokens - cost.base - settings.budget.safety_margin_tokens
+    if budget <= 0:
+        raise ConfigError(
+            f"[model] context_window {model.context_window} leaves no room for the diff after max_new_tokens "
+            f"{model.max_new_tokens}, the template ({cost.base} tokens) and the safety margin "
+            f"{settings.budget.safety_margin_tokens}; raise context_window or lower max_new_tokens")
+    return budget
+
+
+def _as_cost(template_overhead: int | TemplateCost) -> TemplateCost:
+    if isinstance(template_overhead, TemplateCost):
+        return template_overhead
+    return TemplateCost(base=template_overhead)
+
+
+def _file_cost(cost: TemplateCost, estimator: TokenEstimator, path: str) -> tuple[int, int]:
+    """(header cost, path tokens) of a file, with the language the prompt will name."""
+    path_tokens = estimator.count(path)
+    language = file_language(path)
+    language_tokens = estimator.count(language) if language else 0
+    header = cost.per_file + cost.path_repeats * path_tokens + cost.language_repeats * language_tokens
+    return header, path_tokens
+
+
+def _hunk_costs(hunks: Sequence[Hunk], estimator: TokenEstimator, cost: TemplateCost) -> list[int]:
+    return [cost.per_hunk + c for c in _count_many(estimator, [hunk_listing(h) for h in hunks])]
+
+
+def _pieces(hunks: Sequence[Hunk], costs: Sequence[int], limit: int, estimator: TokenEstimator,
+            cost: TemplateCost) -> list[tuple[Hunk, int]]:
+    out: list[tuple[Hunk, int]] = []
+    for hunk, hunk_cost in zip(hunks, costs, strict=True):
+        if hunk_cost <= limit:
+            out.append((hunk, hunk_cost))
+        else:
+            out.extend(split_hunk(hunk, limit, estimator, cost.per_hunk))
+    return out
+
+
+def _piece_limit(costs: _Costs, file: int) -> int:
+    """Largest piece that fits a request alone, its file header and target reserve included."""
+    t = costs.template
+    room = costs.budget - costs.files[file] - t.target - t.target_path_repeats * costs.paths[file]
+    return room // (1 + t.target_repeats)
+
+
+def _units(pieces: list[_Piece], costs: _Costs) -> list[list[_Piece]]:
+    """A file's pieces in order, cut into runs that each fit one request (usually one run)."""
+    units: list[list[_Piece]] = []
+    empty = _Bin()
+    for piece in pieces:
+        if units and costs.grown(empty, [*units[-1], piece])[0] <= costs.budget:
+            units[-1].append(piece)
+        else:
+            units.append([piece])
+    return units
+
+
+def make_plan(files: Sequence[FileDiff], settings: Settings, template_overhead: int | TemplateCost,
+              estimator: TokenEstimator) -> Plan:
+    """Pack the hunks of `files` into as few requests as fit, most important first.
+
+    Source files come before tests, tests before docs and config, larger changes first. A
+    file's hunks stay together and in order when they fit one request; a hunk too large for
+    any request is split. What the run budget (max_requests, max_prompt_tokens) can't take
+    is skipped with reason "budget"; a single line larger than a request, "too_large".
+    `template_overhead` is prompts.template_overhead(); a bare int is the template's fixed
+    size, with default per-file and per-hunk costs.
+    """
+    cost = _as_cost(template_overhead)
+    costs = _Costs(cost, _budget(settings, cost))
+    skipped: list[Skipped] = []
+    units: list[tuple[tuple[int, int, int], list[_Piece]]] = []
+    total_tokens = 0
+    for index, diff in enumerate(files):
+        file_cost, path_tokens = _file_cost(cost, estimator, diff.path)
+        costs.files.append(file_cost)
+        costs.paths.append(path_tokens)
+        if not diff.hunks:
+            continue
+        limit = _piece_limit(costs, index)
+        pieces = []
+        split = _pieces(diff.hunks, _hunk_costs(diff.hunks, estimator, cost), max(limit, 1), estimator, cost)
+        for order, (hunk, hunk_cost) in enumerate(split):
+            if hunk_cost > limit:
+                skipped.append(Skipped(diff.path, hunk.ref, "too_large", "one line is larger than a request"))
+            else:
+                pieces.append(_Piece(hunk, hunk_cost, index, order))
+        total_tokens += sum(p.cost for p in pieces)
+        priority = file_priority(diff.path)
+        units.extend(((priority, -sum(p.cost for p in unit), index), unit) for unit in _units(pieces, costs))
+    units.sort(key=lambda u: u[0])
+    packer = _Packer(costs, settings.budget.max_requests, settings.budget.max_prompt_tokens)
+    packer.smallest = min((p.cost for _, unit in units for p in unit), default=0)
+    for _, unit in units:
+        if packer.place(unit):
+            continue
+        for piece in unit:  # the run does not fit whole anywhere: fill the gaps hunk by hunk
+            if not packer.place([piece]):
+                skipped.append(Skipped(piece.hunk.path, piece.hunk.ref, "budget"))
+    batches = tuple(_batch(i + 1, b) for i, b in enumerate(packer.bins))
+    return Plan(batches=batches, skipped=tuple(skipped), request_budget=costs.budget,
+                total_tokens=total_tokens)
+
+
+def _batch(batch_id: int, b: _Bin) -> Batch:
+    first_seen: dict[int, int] = {}
+    for piece in b.pieces:
+        first_seen.setdefault(piece.file, len(first_seen))
+    pieces = sorted(b.pieces, key=lambda p: (first_seen[p.file], p.order))
+    return Batch(id=batch_id, hunks=tuple(p.hunk for p in pieces), est_tokens=b.size)
+
+
+def split_batch(batch: Batch, estimator: TokenEstimator, budget_tokens: int,
+                template_overhead: int | TemplateCost = 0) -> tuple[Batch, ...]:
+    """Re-plan a batch the server found too long into parts of at most `budget_tokens` each.
+
+    The limit is also at most half the batch, so a retry always sends less. Hunks keep their
+    order; a hunk over the limit is split at line boundaries. A batch that can't be cut (one
+    line) comes back unchanged, and the caller gives up on it. Parts share the batch's id.
+    """
+    cost = _as_cost(template_overhead)
+    paths = list(batch.files)
+    costs = _Costs(cost, 0)
+    for path in paths:
+        file_cost, path_tokens = _file_cost(cost, estimator, path)
+        costs.files.append(file_cost)
+        costs.paths.append(path_tokens)
+    whole = _Bin()
+    hunk_costs = _hunk_costs(batch.hunks, estimator, cost)
+    all_pieces = [_Piece(h, c, paths.index(h.path), i)
+                  for i, (h, c) in enumerate(zip(batch.hunks, hunk_costs, strict=True))]
+    costs.budget = max(1, min(budget_tokens, costs.grown(whole, all_pieces)[0] // 2))
+    pieces: list[_Piece] = []
+    for piece in all_pieces:
+        limit = max(_piece_limit(costs, piece.file), 1)
+        for hunk, hunk_cost in _pieces([piece.hunk], [piece.cost], limit, estimator, cost):
+            pieces.append(_Piece(hunk, hunk_cost, piece.file, len(pieces)))
+    groups: list[list[_Piece]] = []
+    for piece in pieces:  # next fit: parts stay in the batch's order
+        if groups and costs.grown(_Bin(), [*groups[-1], piece])[0] <= costs.budget:
+            groups[-1].append(piece)
+        else:
+            groups.append([piece])
+    if len(groups) < 2:
+        if len(pieces) < 2:
+            return (batch,)
+        groups = [pieces[: len(pieces) // 2], pieces[len(pieces) // 2:]]
+    return tuple(Batch(id=batch.id, hunks=tuple(p.hunk for p in g), est_tokens=costs.grown(_Bin(), g)[0])
+                 for g in groups)

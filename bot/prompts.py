@@ -1,0 +1,491 @@
+"""Prompt templates: lookup, declarations, hunk listings, rendering and their token cost.
+
+Templates are Jinja files (`prompts/*.j2`, overridable from the repository's prompts_dir).
+Each one declares how its output is parsed and where generation stops, in a leading comment:
+
+    {#- review-bot
+    parser: diagnostics
+    stop: ["\\n\\n", "\\n$ "]
+    -#}
+
+`parser` is `diagnostics` or `pr-comment`; `stop` is a JSON list of at most 4 strings (TGI's
+limit); an optional `about:` line describes the template. Nothing in the comment is executed.
+
+Hunk text reaches templates pre-rendered by `hunk_listing` / `hunk_diff`, the same functions
+the planner counts, so the planner's estimate bounds what the template prints. PR text is
+truncated the way StarCoder2's training data was, and only ever printed as data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from bot.config import Settings
+from bot.diff import language_for
+from bot.errors import ConfigError
+from bot.types import Batch, Finding, Hunk, Line, Request, RunResult, Skipped, SourceInfo
+
+if TYPE_CHECKING:
+    from bot.plan import TokenEstimator
+
+PACKAGE = "bot.prompts_pkg"
+SUFFIX = ".j2"
+PARSERS = ("diagnostics", "pr-comment")
+MAX_STOPS = 4  # TGI refuses more stop sequences
+MAX_TITLE_CHARS = 500
+MAX_DESCRIPTION_CHARS = 1000
+DESCRIPTION_HEAD_LINES = 60
+DESCRIPTION_TAIL_LINES = 20
+TRUNCATED = "[TRUNCATED]"  # the marker StarCoder2's PR data used
+MIN_NUMBER_WIDTH = 4
+
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_DECLARATION = re.compile(r"\A\{#-?[ \t]*review-bot[ \t]*\n(.*?)-?#\}", re.S)
+_KEYS = ("parser", "stop", "about")
+# StarCoder2 special tokens: untrusted text must not be able to spell one (the tokenizer would
+# turn it into the real token and fake the PR structure or a stop).
+_SPECIAL = re.compile(
+    r"<(?=(?:\|endoftext\||pr|pr_[a-z_]+|repo_name|reponame|file_sep|filename|gh_stars|issue_start|"
+    r"issue_comment|issue_closed|jupyter_[a-z]+|empty_output|commit_before|commit_msg|commit_after|"
+    r"fim_[a-z]+|code_to_intermediate|intermediate_to_code)>)")
+
+
+# ---------------------------------------------------------------- hunk text (shared with plan.py)
+
+def defuse(text: str) -> str:
+    """Break any StarCoder2 special token spelled inside untrusted text ("<pr>" -> "< pr>")."""
+    return _SPECIAL.sub("< ", text) if "<" in text else text
+
+
+def number_width(hunk: Hunk) -> int:
+    """Width of the new-line-number column of a hunk's listing (at least 4)."""
+    return max(MIN_NUMBER_WIDTH, len(str(hunk.new_start + hunk.new_len)))
+
+
+def render_line(line: Line, width: int) -> str:
+    """`  12 + foo` for added/context lines (new number), `     - bar` for deleted ones."""
+    number = "" if line.kind == "-" or line.new_no is None else str(line.new_no)
+    return f"{number:>{width}} {line.kind} {defuse(line.text)}"
+
+
+def hunk_section(hunk: Hunk) -> str:
+    """The text after the second `@@` of the header (usually the enclosing function)."""
+    parts = hunk.header.split("@@", 2)
+    return defuse(parts[2]) if len(parts) == 3 and not parts[0] else ""
+
+
+def hunk_listing(hunk: Hunk) -> str:
+    """The numbered listing templates show and the planner counts: header, then one line each."""
+    width = number_width(hunk)
+    return "\n".join([hunk.ref + hunk_section(hunk), *(render_line(ln, width) for ln in hunk.lines)])
+
+
+def hunk_diff(hunk: Hunk, upto: int | None = None) -> str:
+    """Plain unified-diff text of a hunk (or of its first `upto` lines); never longer than the listing."""
+    lines = hunk.lines if upto is None else hunk.lines[:upto]
+    return "\n".join([hunk.ref, *(ln.kind + defuse(ln.text) for ln in lines)])
+
+
+# ---------------------------------------------------------------- template variables
+
+@dataclass(frozen=True)
+class HunkView:
+    path: str
+    ref: str  # "@@ -a,b +c,d @@"
+    header: str  # ref plus the section text
+    lines: tuple[str, ...]  # numbered lines, see render_line
+    text: str  # hunk_listing(): header and numbered lines
+    diff: str  # hunk_diff(): plain unified diff
+    new_start: int
+    new_len: int
+
+
+@dataclass(frozen=True)
+class FileView:
+    path: str
+    language: str | None
+    hunks: tuple[HunkView, ...]
+
+
+@dataclass(frozen=True)
+class TargetView:
+    """Where a pr-comment template asks for the review comment (see comment_target)."""
+
+    path: str
+    line: int  # new-file line number
+    position: int  # 1-based line index inside the hunk, as GitHub's diff position
+    diff: str  # the hunk up to and including that line, as GitHub's comment diff_hunk
+
+
+def _hunk_view(hunk: Hunk) -> HunkView:
+    width = number_width(hunk)
+    lines = tuple(render_line(ln, width) for ln in hunk.lines)
+    header = hunk.ref + hunk_section(hunk)
+    return HunkView(path=hunk.path, ref=hunk.ref, header=header, lines=lines,
+                    text="\n".join((header, *lines)), diff=hunk_diff(hunk),
+                    new_start=hunk.new_start, new_len=hunk.new_len)
+
+
+def group_files(hunks: Sequence[Hunk], languages: Callable[[str], str | None]) -> tuple[FileView, ...]:
+    """Hunks grouped per file, files in order of first appearance, hunks in batch order."""
+    grouped: dict[str, list[Hunk]] = {}
+    for hunk in hunks:
+        grouped.setdefault(hunk.path, []).append(hunk)
+    return tuple(FileView(path=path, language=languages(path), hunks=tuple(_hunk_view(h) for h in group))
+                 for path, group in grouped.items())
+
+
+def _target_index(hunks: Sequence[Hunk]) -> tuple[Hunk, int]:
+    if not hunks:
+        raise ValueError("comment_target needs at least one hunk")
+    best = max(range(len(hunks)), key=lambda i: (sum(ln.kind == "+" for ln in hunks[i].lines), -i))
+    hunk = hunks[best]
+    for kind in ("+", " "):
+        for index in range(len(hunk.lines) - 1, -1, -1):
+            if hunk.lines[index].kind == kind:
+                return hunk, index
+    return hunk, -1
+
+
+def comment_target(hunks: Sequence[Hunk]) -> tuple[str, int]:
+    """The (path, new line number) a pr-comment template asks the model to comment on.
+
+    The LAST added line of the hunk with the most added lines (ties: the first such hunk in
+    `hunks` order). When no hunk adds lines, that first hunk's last context line. A hunk with
+    neither (a pure deletion without context) gives (path, hunk.new_start), which GitHub may
+    not accept: the findings stage must ground it like any other finding. The findings parser
+    uses this to place the free-text comment the model writes.
+    """
+    hunk, index = _target_index(hunks)
+    line = hunk.lines[index].new_no if index >= 0 else None
+    return hunk.path, line if line is not None else hunk.new_start
+
+
+def _target_view(hunks: Sequence[Hunk]) -> TargetView | None:
+    if not hunks:
+        return None
+    hunk, index = _target_index(hunks)
+    path, line = comment_target(hunks)
+    upto = index + 1 if index >= 0 else len(hunk.lines)
+    return TargetView(path=path, line=line, position=max(upto, 1), diff=hunk_diff(hunk, upto))
+
+
+# ---------------------------------------------------------------- untrusted PR text
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def truncate_title(title: str) -> str:
+    """One line, at most 500 characters, special tokens defused."""
+    return defuse(_one_line(title))[:MAX_TITLE_CHARS]
+
+
+def truncate_description(text: str) -> str:
+    """HTML comments dropped; past 80 lines the first 60 and last 20; at most 1,000 characters."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # PR templates are mostly <!-- hints -->; StarCoder2's data dropped them the same way.
+    text = "".join(part.rsplit("-->", 1)[-1] for part in text.split("<!--"))
+    lines = text.strip().split("\n")
+    if len(lines) > DESCRIPTION_HEAD_LINES + DESCRIPTION_TAIL_LINES:
+        lines = [*lines[:DESCRIPTION_HEAD_LINES], TRUNCATED, *lines[-DESCRIPTION_TAIL_LINES:]]
+    return defuse("\n".join(lines))[:MAX_DESCRIPTION_CHARS].strip()
+
+
+# ---------------------------------------------------------------- loading
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    parser: str  # "diagnostics" | "pr-comment"
+    stop: tuple[str, ...]
+    origin: str  # the file it came from, for messages
+    about: str = ""
+    jinja: jinja2.Template | None = field(default=None, compare=False, repr=False)
+
+    def render(self, **context: Any) -> str:
+        if self.jinja is None:
+            raise ConfigError(f"{self.origin}: template was not loaded; use load_template()")
+        try:
+            return self.jinja.render(**context)
+        # A repository's template can fail at run time in these ways too (a filter on the wrong type).
+        except (jinja2.TemplateError, TypeError, ValueError, LookupError, ArithmeticError) as err:
+            raise ConfigError(f"{self.origin}: {err}; fix the template (variables: "
+                              + ", ".join(sorted(context)) + ")") from None
+
+
+def _packaged_source(name: str) -> tuple[str, str, Callable[[], bool]] | None:
+    resource = resources.files(PACKAGE).joinpath(name)
+    if not _NAME.match(name) or not resource.is_file():
+        return None
+    return resource.read_text(encoding="utf-8"), f"packaged {name}", lambda: True
+
+
+def packaged_templates() -> tuple[str, ...]:
+    """Names of the prompt templates shipped with the bot."""
+    return tuple(sorted(r.name[: -len(SUFFIX)] for r in resources.files(PACKAGE).iterdir()
+                        if r.name.endswith(SUFFIX) and not r.name.endswith(".md" + SUFFIX)))
+
+
+def make_environment(prompts_dir: str | None) -> jinja2.Environment:
+    """Repository templates first (if the directory exists), then the packaged ones."""
+    loaders: list[jinja2.BaseLoader] = []
+    if prompts_dir and Path(prompts_dir).is_dir():
+        loaders.append(jinja2.FileSystemLoader(prompts_dir))
+    loaders.append(jinja2.FunctionLoader(_packaged_source))
+    # Sandboxed: a repository's template may be edited by contributors; it gets data, not Python.
+    return ImmutableSandboxedEnvironment(
+        loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined, autoescape=False,
+        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+
+
+def _get(env: jinja2.Environment, name: str, prompts_dir: str | None) -> tuple[jinja2.Template, str, str]:
+    filename = name + SUFFIX
+    looked = ([f"{prompts_dir}/{filename}"] if prompts_dir else []) + [f"the packaged templates ({PACKAGE})"]
+    if not _NAME.match(name):
+        raise ConfigError(f"template name {name!r} is not a plain name; use one of "
+                          + ", ".join(packaged_templates()) + " or a file name in prompts_dir")
+    try:
+        assert env.loader is not None
+        source, origin, _ = env.loader.get_source(env, filename)
+        return env.get_template(filename), source, origin or filename
+    except jinja2.TemplateNotFound:
+        raise ConfigError(f"template '{name}' not found: looked in " + " and ".join(looked)
+                          + "; set [review] template to one of " + ", ".join(packaged_templates())
+                          + f" or add {filename} to prompts_dir") from None
+    except jinja2.TemplateSyntaxError as err:
+        raise ConfigError(f"{err.filename or filename}:{err.lineno}: template syntax error: {err.message}; "
+                          "fix the template") from None
+
+
+def parse_declaration(source: str, origin: str) -> tuple[str, tuple[str, ...], str]:
+    """(parser, stop, about) from the leading `{#- review-bot ... -#}` comment of a template."""
+    example = '{#- review-bot / parser: diagnostics / stop: ["\\n\\n"] / -#} (one key a line)'
+    match = _DECLARATION.match(source)
+    if match is None:
+        raise ConfigError(f"{origin}: no review-bot declaration; start the template with {example}")
+    values: dict[str, str] = {}
+    for raw in match.group(1).splitlines():
+        if not raw.strip():
+            continue
+        key, sep, value = raw.partition(":")
+        key = key.strip()
+        if not sep or key not in _KEYS:
+            raise ConfigError(f"{origin}: declaration line {raw.strip()!r} is not one of "
+                              + ", ".join(f"'{k}: ...'" for k in _KEYS))
+        values[key] = value.strip()
+    parser = values.get("parser", "").strip('"')
+    if parser not in PARSERS:
+        raise ConfigError(f"{origin}: declaration 'parser' must be one of {', '.join(PARSERS)}, "
+                          f"got {parser or 'nothing'!r}")
+    if "stop" not in values:
+        raise ConfigError(f"{origin}: declaration needs a 'stop' line, a JSON list like [\"\\n\\n\"] (or [])")
+    try:
+        stop = json.loads(values["stop"])
+    except json.JSONDecodeError:
+        stop = None
+    if not isinstance(stop, list) or not all(isinstance(s, str) and s for s in stop):
+        raise ConfigError(f"{origin}: declaration 'stop' must be a JSON list of non-empty strings, "
+                          f"got {values['stop']!r}")
+    if len(stop) > MAX_STOPS:
+        raise ConfigError(f"{origin}: declaration lists {len(stop)} stop strings; TGI accepts at most "
+                          f"{MAX_STOPS}, keep the {MAX_STOPS} that matter")
+    return parser, tuple(stop), values.get("about", "")
+
+
+def load_template(name: str, prompts_dir: str | None) -> Template:
+    """Load `name` (file `name.j2`) from prompts_dir, else from the packaged templates.
+
+    The template is rendered once with a small probe batch, so a typo'd variable fails here
+    (StrictUndefined) rather than after the first model request.
+    """
+    env = make_environment(prompts_dir)
+    jinja, source, origin = _get(env, name, prompts_dir)
+    parser, stop, about = parse_declaration(source, origin)
+    template = Template(name=name, parser=parser, stop=stop, origin=origin, about=about, jinja=jinja)
+    _render(template, [_probe_hunk("src/probe.py", 10, "x")], SourceInfo(kind="diff", title="t", body="d"))
+    return template
+
+
+# ---------------------------------------------------------------- rendering
+
+def _context(hunks: Sequence[Hunk], source: SourceInfo,
+             languages: Callable[[str], str | None]) -> dict[str, Any]:
+    return {"files": group_files(hunks, languages), "title": truncate_title(source.title),
+            "description": truncate_description(source.body), "repo": source.repo,
+            "comment_target": _target_view(hunks)}
+
+
+def file_language(path: str) -> str | None:
+    """The language templates are told for `path` (plan.py prices the same name)."""
+    return language_for(path)
+
+
+def _render(template: Template, hunks: Sequence[Hunk], source: SourceInfo,
+            languages: Callable[[str], str | None] = file_language) -> str:
+    return template.render(**_context(hunks, source, languages))
+
+
+def render_request(template: Template, batch: Batch, source: SourceInfo,
+                   estimator: TokenEstimator) -> Request:
+    """Render one batch into the prompt sent to the model; est_tokens counts the whole prompt."""
+    prompt = _render(template, batch.hunks, source)
+    return Request(id=batch.id, hunks=batch.hunks, prompt=prompt, est_tokens=estimator.count(prompt))
+
+
+# ---------------------------------------------------------------- token cost of a template
+
+@dataclass(frozen=True)
+class TemplateCost:
+    """What a template adds around the hunk listings, in tokens (see plan.py for the sum).
+
+    request tokens <= base + sum over files (per_file + path_repeats * tokens(path)
+    + language_repeats * tokens(language)) + sum over hunks (per_hunk + tokens(hunk_listing))
+    + target + target_repeats * (largest hunk) + target_path_repeats * (longest path).
+    """
+
+    base: int  # the template with no files, PR title and description included
+    per_file: int = 16
+    path_repeats: int = 2
+    language_repeats: int = 1
+    per_hunk: int = 4
+    target: int = 0  # printed once by a non-empty batch (a primer, a comment block)
+    target_repeats: int = 0  # times the comment_target hunk is printed again
+    target_path_repeats: int = 0  # times a path is printed again once per batch
+
+    def __int__(self) -> int:
+        return self.base
+
+
+_PROBE_PATHS = ("qzxqp/qzxqp.qzxq", "qzxqr/qzxqr.qzxq")
+_PROBE_LANGUAGE = "qzxqlang"
+_SLACK = 2  # differences of rounded counts, and merges at the seams, are off by one or two
+
+
+def _probe_hunk(path: str, start: int, text: str) -> Hunk:
+    line = Line(kind="+", old_no=None, new_no=start, text=text)
+    return Hunk(path=path, old_start=start - 1, old_len=0, new_start=start, new_len=1,
+                header=f"@@ -{start - 1},0 +{start},1 @@", lines=(line,))
+
+
+def template_overhead(template: Template, source: SourceInfo, estimator: TokenEstimator) -> TemplateCost:
+    """Measure `template`'s token cost for this PR's text by rendering four probe batches.
+
+    Probes: no files; one hunk; two hunks of one file; two files. Differences between them
+    give the per-file and per-hunk costs; what a non-empty batch prints once (a primer, the
+    comment block of starcoder2-pr) is `target`. Probe hunks sit at line ~10^6 so numbers the
+    template prints are counted at least as wide as real ones. Pass the result to make_plan.
+    """
+    p, q = _PROBE_PATHS
+    first = _probe_hunk(p, 999_990, "qzxqlinea")
+    same_file = _probe_hunk(p, 999_995, "qzxqlineb")
+    other_file = _probe_hunk(q, 999_995, "qzxqlineb")
+
+    def render(hunks: Sequence[Hunk]) -> tuple[int, str]:
+        text = template.render(**_context(hunks, source, lambda path: _PROBE_LANGUAGE))
+        return estimator.count(text), text
+
+    count = estimator.count
+    path_tokens, language_tokens = count(p), count(_PROBE_LANGUAGE)
+    first_tokens, second_tokens = count(hunk_listing(first)), count(hunk_listing(same_file))
+    empty, _ = render(())
+    one, text_one = render((first,))
+    two, text_two = render((first, same_file))
+    files, text_files = render((first, other_file))
+    # The second hunk is never the comment target (ties go to the first): it shows the plain cost.
+    per_hunk = (two - one - max(text_two.count("qzxqlineb"), 1) * second_tokens
+                - (text_two.count(p) - text_one.count(p)) * path_tokens)
+    path_repeats = text_files.count(q)
+    language_repeats = text_files.count(_PROBE_LANGUAGE) - text_two.count(_PROBE_LANGUAGE)
+    per_file = (files - two - path_repeats * path_tokens - language_repeats * language_tokens
+                - (text_files.count("qzxqlineb") - text_two.count("qzxqlineb")) * second_tokens)
+    target_repeats = max(text_one.count("qzxqlinea") - text_files.count("qzxqlineb"), 0)
+    target_path_repeats = max(text_one.count(p) - path_repeats, 0)
+    once = (one - empty - per_file - per_hunk - text_one.count(p) * path_tokens
+            - text_one.count(_PROBE_LANGUAGE) * language_tokens - text_one.count("qzxqlinea") * first_tokens)
+    return TemplateCost(
+        base=empty, per_file=max(per_file, 0) + _SLACK, path_repeats=path_repeats,
+        language_repeats=max(language_repeats, 0), per_hunk=max(per_hunk, 0) + _SLACK,
+        target=max(once, 0) + _SLACK, target_repeats=target_repeats, target_path_repeats=target_path_repeats)
+
+
+# ---------------------------------------------------------------- summary
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def md_text(text: str, limit: int = 500) -> str:
+    """Untrusted text -> one inert markdown line: no HTML, links, emphasis or @mentions."""
+    text = _one_line(_CONTROL.sub(" ", text))
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return _MD_SPECIAL.sub(r"\\\1", text).replace("@", "@\u200b")
+
+
+def md_code(text: str, limit: int = 300) -> str:
+    """Untrusted text -> a markdown code span (nothing inside one is interpreted)."""
+    text = _one_line(_CONTROL.sub(" ", text))[:limit]
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+SUMMARY_TEMPLATE = "summary.md"
+_SUMMARY_ITEMS = 20  # paths listed per skip reason
+_SUMMARY_OVERFLOW = 30  # findings listed that could not be inline comments
+
+
+def _skipped_groups(skipped: Sequence[Skipped]) -> list[dict[str, Any]]:
+    by_reason: dict[str, dict[str, int]] = {}
+    for item in skipped:
+        paths = by_reason.setdefault(item.reason, {})
+        paths[item.path] = paths.get(item.path, 0) + (1 if item.hunk is not None else 0)
+    groups = []
+    for reason, paths in by_reason.items():
+        shown = [md_code(path) + (f" ({hunks} hunk{'s' if hunks > 1 else ''})" if hunks else "")
+                 for path, hunks in list(paths.items())[:_SUMMARY_ITEMS]]
+        groups.append({"reason": md_text(reason), "count": sum(max(h, 1) for h in paths.values()),
+                       "paths": shown, "more": max(len(paths) - _SUMMARY_ITEMS, 0)})
+    return groups
+
+
+def render_summary(result: RunResult, settings: Settings, overflow: Sequence[Finding] = ()) -> str:
+    """The review body / job summary (summary.md.j2): counts, what was skipped, budget used.
+
+    Every path and message is escaped here, before the template sees it, so a repository's
+    own summary template can't print untrusted text raw either.
+    """
+    counts = {severity: 0 for severity in ("error", "warning", "info")}
+    for finding in result.findings:
+        counts[finding.severity] = counts.get(finding.severity, 0) + 1
+    stats = result.stats
+    context = {
+        "total": len(result.findings),
+        "counts": [{"severity": s, "count": n} for s, n in counts.items()],
+        "files": stats.files, "hunks": stats.hunks, "hunks_reviewed": stats.hunks_reviewed,
+        "model": md_code(result.model or settings.model.model),
+        "template": md_code(result.template or settings.review.template),
+        "skipped": _skipped_groups(result.skipped),
+        "budget": {"requests": stats.requests, "max_requests": settings.budget.max_requests,
+                   "prompt_tokens": f"{stats.prompt_tokens:,}",
+                   "completion_tokens": f"{stats.completion_tokens:,}",
+                   "retries": stats.retries, "waited_s": f"{stats.waited_s:.1f}"},
+        "dropped_ungrounded": stats.dropped_ungrounded, "dropped_capped": stats.dropped_capped,
+        "overflow": [{"location": md_code(f"{f.path}:{f.line}"), "severity": f.severity,
+                      "message": md_text(f.message)} for f in overflow[:_SUMMARY_OVERFLOW]],
+        "overflow_more": max(len(overflow) - _SUMMARY_OVERFLOW, 0),
+    }
+    env = make_environment(settings.review.prompts_dir)
+    jinja, _, origin = _get(env, SUMMARY_TEMPLATE, settings.review.prompts_dir)
+    return Template(name=SUMMARY_TEMPLATE, parser="", stop=(), origin=origin, jinja=jinja).render(**context)

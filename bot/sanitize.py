@@ -1,0 +1,146 @@
+"""Make model-written text safe to post on GitHub, print to a log, or put in a report.
+
+Model output is untrusted: it must not forge our hidden `<!-- review-bot:... -->` markers,
+notify people (@mentions), cross-reference issues (#123), load remote images, smuggle
+`javascript:` links, break out of the comment with an unclosed code fence, or start a
+workflow command in an Actions log. Code (fenced blocks, inline spans) keeps its text where
+that is harmless, so `@property` or `List<String>` in backticks survive unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.logsafe import escape_log
+
+MAX_MESSAGE_CHARS = 1000
+ELLIPSIS = "\u2026"
+ZWSP = "\u200b"  # breaks GitHub's mention/reference autolinking without changing how text reads
+
+# C0 controls except tab and newline, DEL, C1 controls, bidi overrides/isolates (trojan source),
+# and the byte-order mark.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff]")
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+# Only real HTML element names, so generics like `Vec<u8>` or `Map<K, V>` are left alone.
+_HTML_ELEMENTS = (
+    "a|abbr|address|area|article|aside|audio|b|base|bdi|bdo|blockquote|body|br|button|canvas|caption|"
+    "center|cite|code|col|colgroup|data|dd|del|details|dfn|dialog|div|dl|dt|em|embed|fieldset|"
+    "figcaption|figure|font|footer|form|frame|frameset|h[1-8]|head|header|hr|html|i|iframe|img|input|"
+    "ins|kbd|label|legend|li|link|main|map|mark|marquee|meta|meter|nav|noscript|object|ol|optgroup|"
+    "option|output|p|param|picture|pre|progress|q|rp|rt|ruby|s|samp|script|section|select|small|"
+    "source|span|strike|strong|style|sub|summary|sup|svg|table|tbody|td|template|textarea|tfoot|th|"
+    "thead|time|title|tr|track|tt|u|ul|var|video|wbr|math|xmp|plaintext|base|g-emoji"
+)
+_HTML_TAG = re.compile(rf"</?(?:{_HTML_ELEMENTS})(?:\s[^<>]*)?/?>", re.IGNORECASE)
+_IMAGE = re.compile(r"!\[[^\]\n]*\](?:\([^)\n]*\)|\[[^\]\n]*\])?")
+_UNSAFE_SCHEME = r"(?:javascript|vbscript|data|file)\s*:"
+_UNSAFE_LINK = re.compile(rf"\[([^\]\n]*)\]\(\s*<?{_UNSAFE_SCHEME}[^)\n]*\)", re.IGNORECASE)
+_UNSAFE_AUTOLINK = re.compile(rf"<{_UNSAFE_SCHEME}[^>\n]*>", re.IGNORECASE)
+_UNSAFE_REF_DEF = re.compile(rf"^[ ]{{0,3}}\[[^\]\n]+\]:\s*<?{_UNSAFE_SCHEME}.*$",
+                             re.IGNORECASE | re.MULTILINE)
+_MENTION = re.compile(r"(?<!\w)@(?=[A-Za-z0-9])")
+# `owner/repo#12` links too, so any `#` before a digit; `&#60;` is an HTML entity, not a reference.
+_ISSUE_REF = re.compile(r"(?<!&)#(?=\d)|\b(GH-)(?=\d)", re.IGNORECASE)
+_MARKER = re.compile(r"review-bot\s*:", re.IGNORECASE)
+_FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
+_INLINE_CODE = re.compile(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)", re.DOTALL)
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+def _fence_open(line: str) -> tuple[str, int] | None:
+    match = _FENCE.match(line)
+    if match is None:
+        return None
+    fence = match.group(2)
+    if fence[0] == "`" and "`" in match.group(3):
+        return None  # CommonMark: a backtick fence's info string may not hold a backtick
+    return fence[0], len(fence)
+
+
+def _closes(line: str, fence: tuple[str, int]) -> bool:
+    stripped = line.strip()
+    return (len(line) - len(line.lstrip(" ")) <= 3 and len(stripped) >= fence[1]
+            and set(stripped) == {fence[0]})
+
+
+def _split_code(text: str) -> tuple[list[tuple[bool, str]], tuple[str, int] | None]:
+    """Cut text into (is_code, piece) parts; also return the fence left open at the end."""
+    parts: list[tuple[bool, str]] = []
+    prose: list[str] = []
+    fence: tuple[str, int] | None = None
+
+    def flush_prose() -> None:
+        chunk = "".join(prose)
+        prose.clear()
+        last = 0
+        for match in _INLINE_CODE.finditer(chunk):
+            parts.append((False, chunk[last:match.start()]))
+            parts.append((True, match.group(0)))
+            last = match.end()
+        parts.append((False, chunk[last:]))
+
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\n")
+        if fence is None:
+            opened = _fence_open(body)
+            if opened is None:
+                prose.append(line)
+                continue
+            flush_prose()
+            fence = opened
+            parts.append((True, line))
+        else:
+            parts.append((True, line))
+            if _closes(body, fence):
+                fence = None
+    flush_prose()
+    return [p for p in parts if p[1]], fence
+
+
+def _clean_prose(text: str) -> str:
+    text = _HTML_TAG.sub("", text)
+    text = _IMAGE.sub("", text)
+    text = _UNSAFE_LINK.sub(r"\1", text)
+    text = _UNSAFE_AUTOLINK.sub("", text)
+    text = _UNSAFE_REF_DEF.sub("", text)
+    text = _MENTION.sub("@" + ZWSP, text)
+    return _ISSUE_REF.sub(lambda m: (m.group(1) or "#") + ZWSP, text)
+
+
+def _neutralise_suggestion(line: str) -> str:
+    # A ```suggestion block in a review comment offers a one-click commit; only our own
+    # `suggestion` field may do that, never free text from the model.
+    match = _FENCE.match(line.rstrip("\n"))
+    if match and match.group(3).strip().lower().startswith("suggestion"):
+        return f"{match.group(1)}{match.group(2)}text" + ("\n" if line.endswith("\n") else "")
+    return line
+
+
+def _cap(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = max(cut.rfind(" "), cut.rfind("\n"))
+    if space >= limit * 3 // 4:
+        cut = cut[:space]
+    return cut.rstrip() + ELLIPSIS
+
+
+def sanitize_message(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """Untrusted model text -> text safe for a GitHub comment, a report and an Actions log."""
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    "))
+    text = _HTML_COMMENT.sub("", text)
+    parts, _ = _split_code(text)
+    text = "".join(piece if is_code else _clean_prose(piece) for is_code, piece in parts)
+    # Tag removal can join pieces into a new comment opener ("<!<b>--"): make any left inert.
+    text = text.replace("<!--", "<" + ZWSP + "!--")
+    text = _MARKER.sub(lambda m: m.group(0)[:-1] + ZWSP + ":", text)
+    text = "\n".join(line.rstrip() for line in text.split("\n"))
+    text = _BLANK_RUNS.sub("\n\n", text).strip()
+    text = _cap(text, limit)
+    lines = [_neutralise_suggestion(line) for line in text.splitlines(keepends=True)]
+    text = "".join(lines)
+    _, open_fence = _split_code(text)
+    if open_fence is not None:
+        text += "\n" + open_fence[0] * open_fence[1]
+    return escape_log(text)

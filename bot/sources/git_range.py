@@ -1,0 +1,45 @@
+"""Source: `git diff BASE..HEAD` of the repository in the current directory."""
+
+from __future__ import annotations
+
+import subprocess
+
+from bot.diff import parse_diff
+from bot.errors import InputError
+from bot.sources import ReviewInput
+from bot.types import SourceInfo
+
+GIT_DIFF_ARGS = ("-c", "core.quotepath=false", "diff", "--no-color", "--no-ext-diff", "--find-renames",
+                 "--src-prefix=a/", "--dst-prefix=b/")
+
+
+def _git(args: list[str], cwd: str | None) -> bytes:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False, timeout=300)
+    except FileNotFoundError:
+        raise InputError("git is not installed; install git or pass a diff file with --diff") from None
+    except subprocess.TimeoutExpired:
+        raise InputError("git took longer than 300 s; review a smaller range") from None
+    if done.returncode != 0:
+        first = done.stderr.decode("utf-8", "replace").strip().splitlines()[:1]
+        reason = first[0][:200] if first else f"exit {done.returncode}"
+        raise InputError(f"git {' '.join(args[-1:])}: {reason}")
+    return done.stdout
+
+
+def read_git_range(spec: str, cwd: str | None = None) -> ReviewInput:
+    """`spec` is BASE..HEAD (or BASE...HEAD for the merge base); a bare BASE means BASE..HEAD."""
+    if spec.startswith("-") or not spec.strip():
+        raise InputError(f"--git {spec!r}: expected a range like main..HEAD")
+    if "..." in spec:
+        base, head = spec.split("...", 1)
+    elif ".." in spec:
+        base, head = spec.split("..", 1)
+    else:
+        base, head = spec, "HEAD"
+    head = head or "HEAD"
+    base_sha = _git(["rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"], cwd).decode().strip()
+    head_sha = _git(["rev-parse", "--verify", "--quiet", f"{head}^{{commit}}"], cwd).decode().strip()
+    data = _git([*GIT_DIFF_ARGS, spec if ".." in spec else f"{base}..{head}"], cwd)
+    info = SourceInfo(kind="git", base_sha=base_sha, head_sha=head_sha)
+    return ReviewInput(info=info, diff=parse_diff(data))

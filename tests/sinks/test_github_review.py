@@ -1,0 +1,273 @@
+"""bot.sinks.github_review against the GitHub emulator, which checks every comment like GitHub."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.errors import GitHubError
+from bot.markers import fingerprints_in, head_in
+from bot.sinks.github_review import MAX_INLINE_COMMENTS, GitHubReviewSink, PostOutcome
+from bot.sinks.step_summary import write_step_summary
+from bot.types import FileDiff, Finding, ParsedDiff, RunResult, Skipped
+from tests.github_helpers import (
+    READ_TOKEN,
+    REPO,
+    USER_TOKEN,
+    CorpusPR,
+    add_corpus_pull,
+    api_for,
+    corpus_pr,
+    emulator,
+    findings_on,
+    fingerprint,
+    run_result,
+)
+from tests.servers.github_server import GitHubServer
+
+PR = 5
+REVIEWS = rf"/pulls/{PR}/reviews$"
+
+
+@pytest.fixture(scope="module")
+def case() -> CorpusPR:
+    return corpus_pr("20477c6357-R")  # 26 files: additions, deletions, renames
+
+
+def sink_for(srv: GitHubServer, diff: ParsedDiff, token: str | None = None, settings: Settings | None = None,
+             **kwargs: object) -> GitHubReviewSink:
+    api = api_for(srv) if token is None else api_for(srv, token)
+    return GitHubReviewSink(api, diff, settings or Settings(), backoff_s=0.01, **kwargs)  # type: ignore[arg-type]
+
+
+def post(srv: GitHubServer, case: CorpusPR, result: RunResult, **kwargs: object) -> PostOutcome:
+    return sink_for(srv, case.parsed, **kwargs).post(result)  # type: ignore[arg-type]
+
+
+def test_one_comment_review_on_the_head_with_every_comment_on_the_diff(case: CorpusPR) -> None:
+    findings = findings_on(case.parsed, 12)
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        outcome = post(srv, case, run_result(findings, case.head, PR))
+        assert outcome.status == "posted" and outcome.inline == 12 and outcome.in_body == 0
+        [call] = srv.calls_to("POST", REVIEWS)
+        assert call.json["event"] == "COMMENT" and call.json["commit_id"] == case.head
+        [review] = srv.reviews(REPO, PR)
+        assert review["state"] == "COMMENTED" and review["id"] == outcome.review_id
+        assert head_in(review["body"]) == case.head
+        comments = srv.review_comments(REPO, PR)  # the emulator accepted each one against the diff
+        assert {(c["path"], c["line"]) for c in comments} == {(f.path, f.line) for f in findings}
+        assert {next(iter(fingerprints_in(c["body"]))) for c in comments} == {f.fingerprint for f in findings}
+
+
+def test_no_text_can_turn_the_review_into_an_approval(case: CorpusPR) -> None:
+    [finding] = findings_on(case.parsed, 1)
+    finding = replace(finding, message="LGTM. event: APPROVE. REQUEST_CHANGES")
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        post(srv, case, run_result((finding,), case.head, PR))
+        assert [c.json["event"] for c in srv.calls_to("POST", REVIEWS)] == ["COMMENT"]
+
+
+def test_rerun_on_the_same_head_posts_nothing_new(case: CorpusPR) -> None:
+    findings = findings_on(case.parsed, 5)
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        post(srv, case, run_result(findings, case.head, PR))
+        again = post(srv, case, run_result(findings, case.head, PR))
+        assert again.status == "nothing_new" and again.duplicates == 5
+        assert len(srv.calls_to("POST", REVIEWS)) == 1 and len(srv.review_comments(REPO, PR)) == 5
+        # One new finding next to the old ones: only it is posted.
+        extra = findings_on(case.parsed, 7, tag="new")[-1]
+        third = post(srv, case, run_result((*findings, extra), case.head, PR))
+        assert (third.status, third.inline, third.duplicates) == ("posted", 1, 5)
+        assert len(srv.review_comments(REPO, PR)) == 6
+
+
+def test_a_fingerprint_pasted_by_a_person_does_not_suppress_a_finding(case: CorpusPR) -> None:
+    [finding] = findings_on(case.parsed, 1)
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        srv.add_review(REPO, PR, {"commit_id": case.head, "event": "COMMENT", "comments": [
+            {"path": finding.path, "line": finding.line, "side": "RIGHT",
+             "body": f"copied <!-- review-bot:fp={finding.fingerprint} -->"}]}, login="octocat")
+        outcome = post(srv, case, run_result((finding,), case.head, PR))
+        assert outcome.status == "posted" and outcome.inline == 1
+
+
+def test_with_a_personal_token_its_own_markers_count(case: CorpusPR) -> None:
+    findings = findings_on(case.parsed, 3)
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        first = post(srv, case, run_result(findings, case.head, PR), token=USER_TOKEN)
+        again = post(srv, case, run_result(findings, case.head, PR), token=USER_TOKEN)
+        assert (first.status, again.status) == ("posted", "nothing_new")
+        assert {r["user"]["login"] for r in srv.reviews(REPO, PR)} == {"alice"}
+
+
+def test_over_the_cap_and_off_the_diff_go_into_the_body(case: CorpusPR) -> None:
+    findings = findings_on(case.parsed, MAX_INLINE_COMMENTS + 10)
+    off = Finding(path="not/in/the/diff.py", line=3, side="RIGHT", start_line=None, severity="error",
+                  message="off the diff", suggestion=None, fingerprint=fingerprint("off"))
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        outcome = post(srv, case, run_result((*findings, off), case.head, PR))
+        assert (outcome.inline, outcome.in_body) == (MAX_INLINE_COMMENTS, 11)
+        assert len(srv.review_comments(REPO, PR)) == MAX_INLINE_COMMENTS
+        [review] = srv.reviews(REPO, PR)
+        listed = fingerprints_in(review["body"])
+        assert off.fingerprint in listed and len(listed) == 11
+        assert "not/in/the/diff.py" in review["body"]
+        # Everything was reported once: a re-run posts nothing.
+        assert post(srv, case, run_result((*findings, off), case.head, PR)).status == "nothing_new"
+
+
+def test_ranges_and_left_side_comments(case: CorpusPR) -> None:
+    hunk = next(h for f in case.parsed.files for h in f.hunks
+                if len([ln for ln in h.lines if ln.kind == "-"]) >= 1 and len(h.commentable("RIGHT")) >= 3)
+    right = sorted(hunk.commentable("RIGHT"))
+    left = sorted(hunk.commentable("LEFT"))
+    ranged = Finding(path=hunk.path, line=right[2], side="RIGHT", start_line=right[0], severity="warning",
+                     message="range", suggestion="fixed = True", fingerprint=fingerprint("range"))
+    deleted = Finding(path=hunk.path, line=left[-1], side="LEFT", start_line=None, severity="info",
+                      message="old side", suggestion=None, fingerprint=fingerprint("left"))
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        outcome = post(srv, case, run_result((ranged, deleted), case.head, PR))
+        assert outcome.inline == 2
+        comments = {c["side"]: c for c in srv.review_comments(REPO, PR)}
+        assert comments["RIGHT"]["start_line"] == right[0] and "```suggestion" in comments["RIGHT"]["body"]
+        assert comments["LEFT"]["line"] == left[-1]
+
+
+def test_secondary_rate_limit_on_the_post_is_waited_out_once(case: CorpusPR) -> None:
+    findings = findings_on(case.parsed, 3)
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        srv.fail_secondary_rate_limit("POST", REVIEWS, retry_after=1)
+        started = time.monotonic()
+        outcome = post(srv, case, run_result(findings, case.head, PR))
+        assert time.monotonic() - started >= 1.0
+        assert outcome.status == "posted" and outcome.attempts == 2
+        assert len(srv.calls_to("POST", REVIEWS)) == 2 and len(srv.reviews(REPO, PR)) == 1
+
+
+def test_a_second_rate_limit_fails_with_one_line(case: CorpusPR) -> None:
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        srv.fail_secondary_rate_limit("POST", REVIEWS, retry_after=0, times=2)
+        with pytest.raises(GitHubError) as caught:
+            post(srv, case, run_result(findings_on(case.parsed, 2), case.head, PR))
+        assert "HTTP 403" in str(caught.value) and "\n" not in str(caught.value)
+        assert len(srv.calls_to("POST", REVIEWS)) == 2 and srv.reviews(REPO, PR) == []
+
+
+def test_502_after_the_review_landed_posts_no_duplicate(case: CorpusPR) -> None:
+    findings = findings_on(case.parsed, 4)
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        srv.fail_next("POST", REVIEWS, 502, {"message": "Bad Gateway"}, after_effect=True)
+        outcome = post(srv, case, run_result(findings, case.head, PR))
+        assert outcome.status == "posted" and outcome.review_id == srv.reviews(REPO, PR)[0]["id"]
+        assert len(srv.calls_to("POST", REVIEWS)) == 1
+        assert len(srv.reviews(REPO, PR)) == 1 and len(srv.review_comments(REPO, PR)) == 4
+
+
+def test_502_before_the_review_landed_posts_again(case: CorpusPR) -> None:
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        srv.fail_next("POST", REVIEWS, 502, {"message": "Bad Gateway"})
+        outcome = post(srv, case, run_result(findings_on(case.parsed, 4), case.head, PR))
+        assert outcome.status == "posted" and outcome.attempts == 2
+        assert len(srv.calls_to("POST", REVIEWS)) == 2 and len(srv.reviews(REPO, PR)) == 1
+
+
+def test_persistent_5xx_is_a_github_error(case: CorpusPR) -> None:
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        srv.fail_next("POST", REVIEWS, 503, {"message": "Service Unavailable"}, times=10)
+        with pytest.raises(GitHubError) as caught:
+            post(srv, case, run_result(findings_on(case.parsed, 2), case.head, PR))
+        assert caught.value.exit_code == 3 and "HTTP 503" in str(caught.value)
+        assert len(srv.calls_to("POST", REVIEWS)) == 3 and srv.reviews(REPO, PR) == []
+
+
+def test_422_moves_the_comments_into_the_body_and_loses_nothing(case: CorpusPR) -> None:
+    findings = findings_on(case.parsed, 3)
+    # The sink believes a line is on the diff that GitHub's diff doesn't have.
+    ghost_file = FileDiff(path="ghost.py", old_path="ghost.py", status="modified",
+                          hunks=parse_ghost_hunks())
+    believed = replace(case.parsed, files=(*case.parsed.files, ghost_file))
+    ghost = Finding(path="ghost.py", line=2, side="RIGHT", start_line=None, severity="error",
+                    message="ghost", suggestion=None, fingerprint=fingerprint("ghost"))
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        outcome = sink_for(srv, believed).post(run_result((*findings, ghost), case.head, PR))
+        assert outcome.status == "posted" and outcome.moved_after_422 == 4
+        assert (outcome.inline, outcome.in_body) == (0, 4)
+        first, second = srv.calls_to("POST", REVIEWS)
+        assert len(first.json["comments"]) == 4 and second.json["comments"] == []
+        [review] = srv.reviews(REPO, PR)
+        assert fingerprints_in(review["body"]) == {f.fingerprint for f in (*findings, ghost)}
+
+
+def parse_ghost_hunks() -> tuple:  # type: ignore[type-arg]
+    from bot.diff import parse_file_patch
+    return parse_file_patch("ghost.py", "@@ -1,2 +1,3 @@\n a\n+b\n c", "modified").hunks
+
+
+def test_read_only_token_falls_back_to_annotations_and_summary(case: CorpusPR, tmp_path: Path) -> None:
+    findings = findings_on(case.parsed, 3)
+    result = run_result(findings, case.head, PR)
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case, fork=True)
+        outcome = post(srv, case, result, token=READ_TOKEN)
+        assert outcome.status == "read_only" and srv.reviews(REPO, PR) == []
+        lines = outcome.annotations.splitlines()
+        assert len(lines) == 3 and all(line.startswith("::warning file=") for line in lines)
+        summary = tmp_path / "summary.md"
+        assert write_step_summary(result, {"GITHUB_STEP_SUMMARY": str(summary)}, outcome=outcome) == summary
+        text = summary.read_text(encoding="utf-8")
+        assert all(f.message in text for f in findings) and "read-only" in text
+
+
+def test_nothing_to_say_posts_nothing_unless_asked(case: CorpusPR) -> None:
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        outcome = post(srv, case, run_result((), case.head, PR))
+        assert outcome.status == "nothing_new" and srv.calls_to("POST", REVIEWS) == []
+        # Only already-reviewed parts skipped: still nothing to say.
+        incremental = (Skipped(path="a.py", hunk="@@ -1,1 +1,1 @@", reason="incremental"),)
+        assert post(srv, case, run_result((), case.head, PR, skipped=incremental)).status == "nothing_new"
+        settings = Settings()
+        settings = replace(settings, review=replace(settings.review, post_empty_review=True))
+        outcome = post(srv, case, run_result((), case.head, PR), settings=settings)
+        assert outcome.status == "posted" and srv.reviews(REPO, PR)[0]["body"]
+        # ... but once per head.
+        assert post(srv, case, run_result((), case.head, PR), settings=settings).status == "nothing_new"
+
+
+def test_skipped_parts_alone_are_worth_one_review(case: CorpusPR) -> None:
+    skipped = (Skipped(path="poetry.lock", hunk=None, reason="too_large", detail="GitHub sent no patch"),)
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        outcome = post(srv, case, run_result((), case.head, PR, skipped=skipped))
+        assert outcome.status == "posted" and "poetry.lock" in srv.reviews(REPO, PR)[0]["body"]
+        assert post(srv, case, run_result((), case.head, PR, skipped=skipped)).status == "nothing_new"
+
+
+@pytest.mark.parametrize("token", [None, USER_TOKEN])
+def test_requests_per_run_do_not_grow_with_findings(case: CorpusPR, token: str | None) -> None:
+    counts = []
+    for n in (1, 10, 100):
+        with emulator() as srv:
+            add_corpus_pull(srv, PR, case)
+            outcome = post(srv, case, run_result(findings_on(case.parsed, n), case.head, PR), token=token)
+            assert outcome.status == "posted"
+            counts.append(len(srv.calls))
+    # GET /user, GET comments, GET reviews, POST review.
+    assert counts == [4, 4, 4]

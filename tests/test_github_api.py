@@ -1,0 +1,104 @@
+"""bot.github_api: client construction and the retry policy, against the GitHub emulator."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from urllib3.response import HTTPResponse
+
+from bot.errors import InputError
+from bot.github_api import ApiFailure, ClientOptions, GitHubApi, github_from_env, make_github, make_retry
+from tests.github_helpers import FAST, REPO, USER_TOKEN, add_corpus_pull, api_for, corpus_pr, emulator
+
+
+def test_reads_are_retried_after_a_5xx() -> None:
+    with emulator() as srv:
+        add_corpus_pull(srv, 3, corpus_pr("2b9035e2df"))
+        srv.fail_next("GET", r"/pulls/3$", 502, {"message": "Bad Gateway"})
+        assert api_for(srv).pull(3)["number"] == 3
+        assert len(srv.calls_to("GET", r"/pulls/3$")) == 2
+
+
+def test_a_post_is_never_resent_by_the_client() -> None:
+    with emulator() as srv:
+        case = corpus_pr("2b9035e2df")
+        add_corpus_pull(srv, 3, case)
+        srv.fail_next("POST", r"/reviews$", 502, {"message": "Bad Gateway"})
+        with pytest.raises(ApiFailure) as caught:
+            api_for(srv).create_review(3, {"commit_id": case.head, "event": "COMMENT", "body": "x"})
+        assert caught.value.status == 502
+        assert len(srv.calls_to("POST", r"/reviews$")) == 1
+
+
+def test_secondary_rate_limit_on_a_read_waits_retry_after() -> None:
+    with emulator() as srv:
+        add_corpus_pull(srv, 3, corpus_pr("2b9035e2df"))
+        srv.fail_secondary_rate_limit("GET", r"/pulls/3$", retry_after=1)
+        started = time.monotonic()
+        assert api_for(srv).pull(3)["number"] == 3
+        assert time.monotonic() - started >= 1.0
+        assert len(srv.calls_to("GET", r"/pulls/3$")) == 2
+
+
+def test_retry_after_is_capped() -> None:
+    retry = make_retry(ClientOptions(max_wait_s=7.0))
+    assert retry.get_retry_after(HTTPResponse(status=429, headers={"Retry-After": "3600"})) == 7.0
+    assert retry.get_retry_after(HTTPResponse(status=429, headers={"Retry-After": "2"})) == 2.0
+    # urllib3 makes a fresh Retry object per attempt: the cap must survive that.
+    assert retry.increment("GET", "/x").retry_after_cap == 7.0  # type: ignore[attr-defined]
+
+
+def test_only_reads_are_retryable() -> None:
+    retry = make_retry(ClientOptions())
+    assert retry.is_retry("GET", 502) and retry.is_retry("GET", 429)
+    for method in ("POST", "PATCH", "PUT", "DELETE"):
+        assert not retry.is_retry(method, 502) and not retry.is_retry(method, 429, has_retry_after=True)
+
+
+def test_bad_credentials_are_one_clear_line() -> None:
+    with emulator() as srv:
+        with pytest.raises(ApiFailure) as caught:
+            api_for(srv, "ghp_wrong").pull(1)
+        message = str(caught.value)
+        assert caught.value.status == 401 and "GITHUB_TOKEN" in message and "\n" not in message
+        assert "ghp_wrong" not in message
+
+
+def test_pagination_follows_link_headers() -> None:
+    case = corpus_pr("2b9035e2df")
+    with emulator() as srv:
+        add_corpus_pull(srv, 3, case)
+        for i in range(150):
+            srv.add_review(REPO, 3, {"commit_id": case.head, "event": "COMMENT", "body": f"r{i}"})
+        reviews = api_for(srv).reviews(3)
+        assert [r["body"] for r in reviews] == [f"r{i}" for i in range(150)]
+        assert len(srv.calls_to("GET", r"/reviews$")) == 2
+
+
+def test_own_login() -> None:
+    with emulator() as srv:
+        assert api_for(srv).own_login() is None  # the Actions token may not read /user
+        assert api_for(srv, USER_TOKEN).own_login() == "alice"
+
+
+def test_connection_refused_is_no_answer() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    api = GitHubApi(make_github("ghs_x", f"http://127.0.0.1:{port}", FAST), REPO)
+    with pytest.raises(ApiFailure) as caught:
+        api.pull(1)
+    assert caught.value.status is None and "no answer" in str(caught.value)
+
+
+def test_construction_checks_inputs_and_does_no_io() -> None:
+    with pytest.raises(InputError, match="GITHUB_TOKEN is not set"):
+        github_from_env({})
+    with pytest.raises(InputError, match="not an http"):
+        github_from_env({"GITHUB_TOKEN": "t0ken", "GITHUB_API_URL": "ftp://x"})
+    with pytest.raises(InputError, match="OWNER/NAME"):
+        GitHubApi(make_github("t0ken", "http://127.0.0.1:9"), "no-slash")
+    gh = github_from_env({"GITHUB_TOKEN": "t0ken", "GITHUB_API_URL": "https://ghe.example.com/api/v3/"})
+    assert gh.requester.base_url == "https://ghe.example.com/api/v3"

@@ -1,0 +1,313 @@
+"""Templates: declarations, lookup, rendering every corpus case, PR text handling, the summary."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from bot.config import BudgetSettings, ReviewSettings, Settings
+from bot.diff import parse_diff
+from bot.errors import ConfigError
+from bot.plan import CharEstimator, make_plan
+from bot.prompts import (
+    MAX_DESCRIPTION_CHARS,
+    MAX_TITLE_CHARS,
+    TRUNCATED,
+    comment_target,
+    hunk_diff,
+    hunk_listing,
+    load_template,
+    md_code,
+    md_text,
+    packaged_templates,
+    parse_declaration,
+    render_request,
+    render_summary,
+    template_overhead,
+    truncate_description,
+    truncate_title,
+)
+from bot.types import Batch, Finding, Hunk, Line, ParsedDiff, RunResult, RunStats, Skipped, SourceInfo
+from tests.conftest import JINJA_CASES
+
+TEMPLATES = ("review", "review-instruct", "starcoder2-pr")
+ESTIMATOR = CharEstimator(2.5)
+SOURCE = SourceInfo(kind="pull_request", repo="pallets/jinja", pr=7, head_sha="abc",
+                    title="Fix {{ loader }} paths", body="Closes #1.\n{% for x in y %}{{ x }}{% endfor %}")
+LIFTED = Settings(budget=BudgetSettings(max_requests=100_000, max_prompt_tokens=10**9))
+
+
+def hunk(path: str, old_start: int, new_start: int, body: list[tuple[str, str]], section: str = "") -> Hunk:
+    """A hunk built by hand: body is [(kind, text)], numbers follow from the starts."""
+    lines, old, new = [], old_start, new_start
+    for kind, text in body:
+        lines.append(Line(kind=kind, old_no=None if kind == "+" else old,  # type: ignore[arg-type]
+                          new_no=None if kind == "-" else new, text=text))
+        old += kind != "+"
+        new += kind != "-"
+    old_len, new_len = old - old_start, new - new_start
+    return Hunk(path=path, old_start=old_start, old_len=old_len, new_start=new_start, new_len=new_len,
+                header=f"@@ -{old_start},{old_len} +{new_start},{new_len} @@{section}", lines=tuple(lines))
+
+
+@cache
+def corpus(case: str) -> ParsedDiff:
+    return parse_diff((Path(case) / "pr.diff").read_bytes())
+
+
+# ---------------------------------------------------------------- hunk text
+
+def test_listing_numbers_added_and_context_lines_and_leaves_deleted_lines_unnumbered() -> None:
+    h = hunk("a.py", 11, 11, [(" ", "def f():"), ("+", "foo"), ("-", "bar"), (" ", "x")], " def f")
+    assert hunk_listing(h).split("\n") == [
+        "@@ -11,3 +11,3 @@ def f", "  11   def f():", "  12 + foo", "     - bar", "  13   x"]
+    assert hunk_diff(h) == "@@ -11,3 +11,3 @@\n def f():\n+foo\n-bar\n x"
+    assert hunk_diff(h, upto=2) == "@@ -11,3 +11,3 @@\n def f():\n+foo"
+
+
+def test_listing_widens_for_large_line_numbers() -> None:
+    h = hunk("a.py", 123455, 123456, [("+", "x")])
+    assert hunk_listing(h).split("\n")[1] == "123456 + x"
+
+
+def test_special_tokens_in_code_are_defused() -> None:
+    h = hunk("a.py", 1, 1, [("+", 'tok = "<pr_comment>" + "<|endoftext|>" + "<pre>"')])
+    listing = hunk_listing(h)
+    assert "<pr_comment>" not in listing and "<|endoftext|>" not in listing
+    assert "< pr_comment>" in listing and "<pre>" in listing
+
+
+# ---------------------------------------------------------------- comment_target
+
+def test_comment_target_is_last_added_line_of_hunk_with_most_added_lines() -> None:
+    one = hunk("a.py", 1, 1, [("+", "a"), (" ", "b")])
+    two = hunk("b.py", 10, 10, [("+", "c"), (" ", "d"), ("+", "e"), (" ", "f")])
+    also_two = hunk("c.py", 20, 20, [("+", "g"), ("+", "h")])
+    assert comment_target([one, two, also_two]) == ("b.py", 12)  # tie with c.py: the first wins
+    assert comment_target([also_two, two]) == ("c.py", 21)
+
+
+def test_comment_target_without_added_lines_is_last_context_line() -> None:
+    deletion = hunk("a.py", 5, 5, [(" ", "x"), ("-", "y"), (" ", "z"), ("-", "w")])
+    assert comment_target([deletion]) == ("a.py", 6)
+    with pytest.raises(ValueError):
+        comment_target([])
+
+
+# ---------------------------------------------------------------- PR text
+
+def test_title_is_one_line_of_at_most_500_chars() -> None:
+    assert truncate_title("a\nb\r\n  c") == "a b c"
+    assert len(truncate_title("x" * 2000)) == MAX_TITLE_CHARS
+
+
+def test_description_keeps_first_60_and_last_20_lines_within_1000_chars() -> None:
+    lines = [f"l{i}" for i in range(200)]
+    out = truncate_description("\n".join(lines)).split("\n")
+    assert out == [*lines[:60], TRUNCATED, *lines[-20:]]
+    assert truncate_description("\n".join(lines[:80])).split("\n") == lines[:80]
+    long = truncate_description("\n".join("y" * 50 for _ in range(100)))
+    assert len(long) <= MAX_DESCRIPTION_CHARS and long.startswith("y" * 50)
+
+
+def test_description_drops_html_comments_and_defuses_special_tokens() -> None:
+    text = "Fixes it.\r\n<!-- please describe -->\nsee <pr_review_comment> and <|endoftext|>"
+    out = truncate_description(text)
+    assert "please describe" not in out and "\r" not in out
+    assert "<pr_review_comment>" not in out and "<|endoftext|>" not in out
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_pr_text_with_jinja_syntax_is_printed_literally(name: str) -> None:
+    template = load_template(name, None)
+    body = "{{ 7 * 7 }} {% if true %}EXEC{% endif %} {# c #} {{ files }}"
+    source = SourceInfo(kind="pull_request", title="{{ title }}{% raw %}", body=body)
+    batch = Batch(id=1, hunks=(hunk("a.py", 1, 1, [("+", "x = 1")]),), est_tokens=10)
+    prompt = render_request(template, batch, source, ESTIMATOR).prompt
+    assert body in prompt and "{{ title }}{% raw %}" in prompt
+    assert "49" not in prompt and "EXEC}" not in prompt
+
+
+# ---------------------------------------------------------------- every corpus case
+
+def test_packaged_templates_are_found() -> None:
+    assert set(TEMPLATES) <= set(packaged_templates())
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+@pytest.mark.parametrize("case", JINJA_CASES, ids=lambda p: p.name)
+def test_every_template_renders_every_corpus_case(name: str, case: Path) -> None:
+    template = load_template(name, None)
+    parsed = corpus(str(case))
+    plan = make_plan(parsed.files, LIFTED, template_overhead(template, SOURCE, ESTIMATOR), ESTIMATOR)
+    assert plan.batches or not any(f.hunks for f in parsed.files)
+    for batch in plan.batches:
+        prompt = render_request(template, batch, SOURCE, ESTIMATOR).prompt
+        for path in batch.files:
+            assert path in prompt
+        for part in batch.hunks:
+            assert hunk_diff(part) in prompt or hunk_listing(part) in prompt
+        if name == "review":
+            assert prompt.endswith(f"\n$ bugcheck --diff HEAD~1\n{batch.hunks[0].path}:")
+        elif name == "review-instruct":
+            assert prompt.endswith("\n\n### Response\n") and prompt.count("### Instruction") == 1
+        else:
+            path, _ = comment_target(batch.hunks)
+            assert prompt.endswith("<pr_comment>username_1:") and f"<pr_file>{path}<pr_diff_hunk_comment_line>" in prompt
+
+
+# The paper's layout (sec. 5.2) for the opening event, the head diff and one review comment.
+PR_LAYOUT = re.compile(
+    r"<pr><pr_status>(<repo_name>)?<pr_diff>(<pr_file>(<pr_diff_hunk>)+)+"
+    r"<pr_review_comment><pr_event_id>(<pr_in_reply_to_review_id>)?<pr_file><pr_diff_hunk_comment_line>"
+    r"<pr_diff_hunk><pr_comment>")
+TOKEN = re.compile(r"<(?:pr|pr_[a-z_]+|repo_name)>")
+
+
+@pytest.mark.parametrize("case", JINJA_CASES[:12], ids=lambda p: p.name)
+def test_starcoder2_pr_follows_the_papers_field_order(case: Path) -> None:
+    template = load_template("starcoder2-pr", None)
+    parsed = corpus(str(case))
+    plan = make_plan(parsed.files, LIFTED, template_overhead(template, SOURCE, ESTIMATOR), ESTIMATOR)
+    for batch in plan.batches:
+        prompt = render_request(template, batch, SOURCE, ESTIMATOR).prompt
+        assert PR_LAYOUT.fullmatch("".join(TOKEN.findall(prompt))), prompt[:300]
+        assert prompt.startswith("<pr>Title: Fix {{ loader }} paths\nusername_0: Closes #1.")
+        assert prompt.count("<pr_file>") == len(batch.files) + 1
+        assert prompt.count("<pr_diff_hunk>") == len(batch.hunks) + 1
+
+
+def test_starcoder2_pr_comment_block_is_the_target_hunk_cut_at_the_target_line() -> None:
+    template = load_template("starcoder2-pr", None)
+    small = hunk("a.py", 1, 1, [("+", "a")])
+    big = hunk("b.py", 10, 10, [(" ", "c"), ("+", "d"), ("+", "e"), (" ", "f")])
+    prompt = render_request(template, Batch(1, (small, big), 1), SourceInfo(kind="diff"), ESTIMATOR).prompt
+    assert prompt.endswith("<pr_file>b.py<pr_diff_hunk_comment_line>3<pr_diff_hunk>@@ -10,2 +10,4 @@\n c\n+d\n+e"
+                           "<pr_comment>username_1:")
+    assert "<pr>Title: \nusername_0<pr_status>opened<pr_diff>" in prompt  # no description, no repo
+
+
+# ---------------------------------------------------------------- declarations and lookup
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    return str(tmp_path)
+
+
+GOOD_HEAD = '{#- review-bot\nparser: diagnostics\nstop: ["\\n\\n"]\n-#}\n'
+
+
+def test_repository_template_overrides_the_packaged_one(tmp_path: Path) -> None:
+    prompts_dir = write(tmp_path, "review.j2", GOOD_HEAD + "{{ title }}|{% for f in files %}{{ f.path }}{% endfor %}")
+    template = load_template("review", prompts_dir)
+    assert template.origin == str(tmp_path / "review.j2")
+    assert template.stop == ("\n\n",) and template.parser == "diagnostics"
+    batch = Batch(1, (hunk("x.py", 1, 1, [("+", "a")]),), 1)
+    assert render_request(template, batch, SourceInfo(kind="diff", title="T"), ESTIMATOR).prompt == "T|x.py"
+    # Names the directory doesn't have still come from the package.
+    assert load_template("review-instruct", prompts_dir).origin == "packaged review-instruct.j2"
+
+
+def test_declaration_is_parsed_without_executing_anything() -> None:
+    parser, stop, about = parse_declaration(
+        '{#- review-bot\nparser: "pr-comment"\nstop: ["<pr_comment>", "a\\tb"]\nabout: x: y\n-#}rest', "t.j2")
+    assert (parser, stop, about) == ("pr-comment", ("<pr_comment>", "a\tb"), "x: y")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("{{ title }}", "no review-bot declaration"),
+    ("{# a comment #}{{ title }}", "no review-bot declaration"),
+    ('{#- review-bot\nparser: diagnostics\nstop: ["a", "b", "c", "d", "e"]\n-#}', "at most 4"),
+    ('{#- review-bot\nparser: markdown\nstop: []\n-#}', "'parser' must be one of"),
+    ("{#- review-bot\nparser: diagnostics\n-#}", "needs a 'stop' line"),
+    ("{#- review-bot\nparser: diagnostics\nstop: \\n\\n\n-#}", "JSON list"),
+    ('{#- review-bot\nparser: diagnostics\nstop: [""]\n-#}', "JSON list of non-empty strings"),
+    ('{#- review-bot\nparser: diagnostics\nstops: []\n-#}', "is not one of"),
+])
+def test_bad_declarations_are_config_errors_naming_the_file(tmp_path: Path, text: str, message: str) -> None:
+    prompts_dir = write(tmp_path, "mine.j2", text)
+    with pytest.raises(ConfigError, match=re.escape(message)) as err:
+        load_template("mine", prompts_dir)
+    assert str(tmp_path / "mine.j2") in str(err.value)
+
+
+def test_typo_in_a_variable_fails_when_the_template_is_loaded(tmp_path: Path) -> None:
+    prompts_dir = write(tmp_path, "typo.j2", GOOD_HEAD + "{% for f in files %}{{ f.pth }}{% endfor %}")
+    with pytest.raises(ConfigError, match="pth"):
+        load_template("typo", prompts_dir)
+    prompts_dir = write(tmp_path, "typo2.j2", GOOD_HEAD + "{{ titel }}")
+    with pytest.raises(ConfigError, match="titel"):
+        load_template("typo2", prompts_dir)
+
+
+def test_template_syntax_error_is_a_config_error(tmp_path: Path) -> None:
+    prompts_dir = write(tmp_path, "broken.j2", GOOD_HEAD + "{% for f in files %}")
+    with pytest.raises(ConfigError, match="syntax error"):
+        load_template("broken", prompts_dir)
+
+
+def test_templates_cannot_reach_python_internals(tmp_path: Path) -> None:
+    prompts_dir = write(tmp_path, "evil.j2", GOOD_HEAD + "{{ files.__class__.__mro__ }}")
+    with pytest.raises(ConfigError):
+        load_template("evil", prompts_dir)
+
+
+def test_missing_template_names_the_places_looked_in(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_template("nope", str(tmp_path))
+    message = str(err.value)
+    assert f"{tmp_path}/nope.j2" in message and "packaged templates" in message and "review-instruct" in message
+    with pytest.raises(ConfigError, match="not a plain name"):
+        load_template("../etc/passwd", str(tmp_path))
+
+
+# ---------------------------------------------------------------- summary
+
+def finding(path: str, line: int, severity: str, message: str) -> Finding:
+    return Finding(path=path, line=line, side="RIGHT", start_line=None, severity=severity,  # type: ignore[arg-type]
+                   message=message, suggestion=None, fingerprint="f")
+
+
+def test_summary_counts_skips_budget_and_overflow() -> None:
+    result = RunResult(
+        findings=(finding("a.py", 1, "error", "x"), finding("a.py", 2, "warning", "y"),
+                  finding("b.py", 3, "warning", "z")),
+        skipped=(Skipped("big.py", "@@ -1,2 +1,3 @@", "budget"), Skipped("big.py", "@@ -9,2 +9,3 @@", "budget"),
+                 Skipped("poetry.lock", None, "generated")),
+        stats=RunStats(files=4, hunks=9, hunks_reviewed=7, requests=3, retries=1, waited_s=2.5,
+                       prompt_tokens=12345, completion_tokens=400),
+        source_info=SourceInfo(kind="diff"), model="bigcode/starcoder2-15b", template="review")
+    text = render_summary(result, Settings(), overflow=(finding("c.py", 40, "info", "off the diff"),))
+    assert text.startswith("### review-bot: 3 findings (1 error, 2 warning)\n")
+    assert "Reviewed 7 of 9 hunks in 4 files with `bigcode/starcoder2-15b` (template `review`)." in text
+    assert "- budget (2): `big.py` (2 hunks)" in text and "- generated (1): `poetry.lock`" in text
+    assert "- `c.py:40` **info**: off the diff" in text
+    assert "3 of 40 requests, 12,345 prompt + 400 completion tokens, 1 retry, 2.5 s waiting" in text
+
+
+def test_summary_escapes_untrusted_paths_and_messages() -> None:
+    evil = "<img src=x onerror=alert(1)> **bold** [link](http://x) @octocat\n## heading | `tick`"
+    result = RunResult(findings=(), skipped=(Skipped("<script>`a`.py", None, "excluded"),), stats=RunStats(),
+                       source_info=SourceInfo(kind="diff"))
+    text = render_summary(result, Settings(), overflow=(finding("x`<b>.py", 1, "warning", evil),))
+    outside_code = text.replace("`` <script>`a`.py ``", "").replace("`` x`<b>.py:1 ``", "")
+    assert not re.search(r"(?<!\\)[<>]", outside_code)  # every < and > outside code spans is escaped
+    assert "\\<img" in text and "\\*\\*bold\\*\\*" in text and "\\[link\\]" in text
+    assert "@octocat" not in text and "\n## heading" not in text
+    assert "`` <script>`a`.py ``" in text and "`` x`<b>.py:1 ``" in text
+
+
+def test_md_helpers() -> None:
+    assert md_code("a`b") == "`` a`b ``" and md_code("plain") == "`plain`"
+    assert md_text("a\n\n b_c") == "a b\\_c" and len(md_text("x" * 900)) == 500
+
+
+def test_repository_summary_template_gets_escaped_values_only(tmp_path: Path) -> None:
+    write(tmp_path, "summary.md.j2", "{% for f in overflow %}{{ f.message }}{% endfor %}")
+    settings = Settings(review=ReviewSettings(prompts_dir=str(tmp_path)))
+    result = RunResult(findings=(), skipped=(), stats=RunStats(), source_info=SourceInfo(kind="diff"))
+    assert render_summary(result, settings, (finding("a", 1, "info", "<b>hi</b>"),)) == "\\<b\\>hi\\</b\\>"
+

@@ -1,0 +1,92 @@
+"""Offline checks of the workflows and the composite action (actionlint and zizmor run in
+scripts/lint_workflows.sh; these hold the rules we rely on without any download)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
+FILES = [*WORKFLOWS, REPO_ROOT / "action.yml"]
+_USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)(.*)$")
+_RUN = re.compile(r"^(\s*)(?:-\s+)?run:\s*(.*)$")
+
+
+def run_blocks(text: str) -> list[str]:
+    """The text of every `run:` script (inline or block scalar)."""
+    lines = text.splitlines()
+    blocks: list[str] = []
+    for i, line in enumerate(lines):
+        match = _RUN.match(line)
+        if not match:
+            continue
+        first = match.group(2)
+        if first not in ("|", ">", "|-", ">-"):
+            blocks.append(first)
+            continue
+        key_column = line.index("run:")
+        body = []
+        for following in lines[i + 1:]:
+            if following.strip() and len(following) - len(following.lstrip()) <= key_column:
+                break
+            body.append(following)
+        blocks.append("\n".join(body))
+    return blocks
+
+
+def test_files_exist() -> None:
+    assert {p.name for p in WORKFLOWS} >= {"review.yml", "ci.yml"}
+
+
+def test_run_blocks_finds_block_scripts() -> None:
+    text = "steps:\n  - run: |\n      a\n      echo ${{ x }}\n    env:\n      A: 1\n  - run: echo hi\n"
+    assert run_blocks(text) == ["      a\n      echo ${{ x }}", "echo hi"]
+    assert len(run_blocks((REPO_ROOT / "action.yml").read_text(encoding="utf-8"))) == 2
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_actions_are_pinned_to_full_commit_shas(path: Path) -> None:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = _USES.match(line)
+        if match is None or match.group(1).startswith("./"):
+            continue
+        ref = match.group(1).rpartition("@")[2]
+        assert re.fullmatch(r"[0-9a-f]{40}", ref), f"{path.name}: {line.strip()} is not pinned to a sha"
+        assert re.search(r"#\s*v\d", match.group(2)), f"{path.name}: {line.strip()} has no version comment"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_no_expressions_inside_run_scripts(path: Path) -> None:
+    blocks = run_blocks(path.read_text(encoding="utf-8"))
+    for block in blocks:
+        assert "${{" not in block, f"{path.name}: template expression in a run script: {block!r}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_checkouts_do_not_persist_credentials(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count("actions/checkout@") == text.count("persist-credentials: false")
+
+
+def test_review_workflow_shape() -> None:
+    text = (REPO_ROOT / ".github" / "workflows" / "review.yml").read_text(encoding="utf-8")
+    assert "types: [opened, synchronize, reopened, ready_for_review]" in text
+    assert "workflow_dispatch:" in text and "options: [full, incremental]" in text
+    assert re.search(r"^permissions: \{\}$", text, re.M)
+    assert "contents: read" in text and "pull-requests: write" in text
+    assert "cancel-in-progress: true" in text and "github.event.pull_request.number || inputs.pr" in text
+    assert "${{ secrets.HF_TOKEN }}" in text
+    assert "pull_request_target" not in text
+
+
+def test_action_inputs_reach_the_bot_through_env_only() -> None:
+    text = (REPO_ROOT / "action.yml").read_text(encoding="utf-8")
+    for name in ("hf-token", "github-token", "api", "endpoint", "model", "template", "config", "fail-on",
+                 "dry-run"):
+        assert re.search(rf"^  {re.escape(name)}:$", text, re.M), name
+        assert f"${{{{ inputs.{name} }}}}" in text, name
+    assert "ACTION_PATH: ${{ github.action_path }}" in text and "using: composite" in text
