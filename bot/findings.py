@@ -158,7 +158,13 @@ def parse_completion(text: str, parser: str, request: Request) -> list[RawFindin
     except KeyError:
         raise ConfigError(f"unknown output format '{parser}' in the template metadata; "
                           f"use one of {', '.join(PARSERS)}") from None
-    return parse(text, request)
+    return parse(_with_primer(text, request.prompt), request)
+
+
+def _with_primer(text: str, prompt: str) -> str:
+    """Prepend the prompt's unfinished last line (e.g. `src/a.py:`): the model continues it."""
+    primer = prompt.rsplit("\n", 1)[-1]
+    return primer + text if primer.strip() else text
 
 
 def _normal_text(text: str) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 _FP = re.compile(r"<!-- review-bot:fp=([0-9a-f]{6,64}) -->")
 _HEAD = re.compile(r"<!-- review-bot:head=([0-9a-f]{40}|[0-9a-f]{64}) -->")
 _RUN = re.compile(r"<!-- review-bot:run=([0-9a-f]{8,64}) -->")
+PARTIAL_MARKER = "<!-- review-bot:partial -->"  # some hunks went unreviewed (budget, model errors)
 
 
 def fingerprint_marker(fingerprint: str) -> str:
@@ -70,12 +71,17 @@ def own_fingerprints(items: Iterable[Mapping[str, Any]], own_login: str | None) 
 
 
 def last_reviewed_head(reviews: Iterable[Mapping[str, Any]], own_login: str | None) -> str | None:
-    """The head sha of the newest review of ours that carries a head marker."""
+    """The head sha of the newest review of ours that reviewed everything it was asked to.
+
+    A review marked partial (parts skipped for budget or model errors) doesn't count: an
+    incremental run after it must look at those parts again.
+    """
     newest: str | None = None
     for review in reviews:  # GitHub lists reviews oldest first
         if is_own(review, own_login):
             body = review.get("body")
-            sha = head_in(body if isinstance(body, str) else None)
-            if sha is not None:
+            text = body if isinstance(body, str) else ""
+            sha = head_in(text)
+            if sha is not None and PARTIAL_MARKER not in text:
                 newest = sha
     return newest

@@ -55,12 +55,15 @@ def run(review_input: ReviewInput, backend: Backend, settings: Settings, templat
         clock: Callable[[], float] = time.monotonic) -> RunResult:
     started = clock()
     prepared = prepare(review_input, settings, template, estimator)
+    overhead = template_overhead(template, review_input.info, estimator)
 
     def resplit(request: Request) -> Sequence[Request]:
         # The server said the prompt is too long: halve the request once and render the parts.
         budget = max(1, request.est_tokens // 2)
         batch = Batch(id=request.id, hunks=request.hunks, est_tokens=request.est_tokens)
-        parts = split_batch(batch, estimator, budget)
+        parts = split_batch(batch, estimator, budget, overhead)
+        if len(parts) < 2:  # cannot be cut further: the client gives up on it
+            return []
         return [render_request(template, part, review_input.info, estimator) for part in parts]
 
     outcome = run_requests(prepared.requests, backend, generation_params(settings, template), settings,

@@ -16,7 +16,15 @@ from typing import Protocol
 
 from bot.config import ModelSettings, Settings
 from bot.errors import ConfigError
-from bot.prompts import TemplateCost, file_language, hunk_listing, hunk_section, number_width, render_line
+from bot.prompts import (
+    TemplateCost,
+    display_path,
+    file_language,
+    hunk_listing,
+    hunk_section,
+    number_width,
+    render_line,
+)
 from bot.types import Batch, FileDiff, Hunk, Plan, Skipped
 
 SPLIT_OVERLAP = 3  # lines a split part repeats from the part before it, for context
@@ -249,7 +257,7 @@ def _as_cost(template_overhead: int | TemplateCost) -> TemplateCost:
 
 def _file_cost(cost: TemplateCost, estimator: TokenEstimator, path: str) -> tuple[int, int]:
     """(header cost, path tokens) of a file, with the language the prompt will name."""
-    path_tokens = estimator.count(path)
+    path_tokens = estimator.count(display_path(path))
     language = file_language(path)
     language_tokens = estimator.count(language) if language else 0
     header = cost.per_file + cost.path_repeats * path_tokens + cost.language_repeats * language_tokens

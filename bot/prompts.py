@@ -66,9 +66,16 @@ def defuse(text: str) -> str:
     return _SPECIAL.sub("< ", text) if "<" in text else text
 
 
+def display_path(path: str) -> str:
+    """A path as prompts print it: the PR names its files, so it gets the same care as its text."""
+    if not path.isprintable():  # a newline in a file name must not start a new prompt line
+        path = path.encode("unicode_escape").decode("ascii")
+    return defuse(path)
+
+
 def number_width(hunk: Hunk) -> int:
     """Width of the new-line-number column of a hunk's listing (at least 4)."""
-    return max(MIN_NUMBER_WIDTH, len(str(hunk.new_start + hunk.new_len)))
+    return max(MIN_NUMBER_WIDTH, len(str(hunk.new_start + hunk.new_len - 1)))
 
 
 def render_line(line: Line, width: int) -> str:
@@ -130,7 +137,7 @@ def _hunk_view(hunk: Hunk) -> HunkView:
     width = number_width(hunk)
     lines = tuple(render_line(ln, width) for ln in hunk.lines)
     header = hunk.ref + hunk_section(hunk)
-    return HunkView(path=hunk.path, ref=hunk.ref, header=header, lines=lines,
+    return HunkView(path=display_path(hunk.path), ref=hunk.ref, header=header, lines=lines,
                     text="\n".join((header, *lines)), diff=hunk_diff(hunk),
                     new_start=hunk.new_start, new_len=hunk.new_len)
 
@@ -140,8 +147,8 @@ def group_files(hunks: Sequence[Hunk], languages: Callable[[str], str | None]) -
     grouped: dict[str, list[Hunk]] = {}
     for hunk in hunks:
         grouped.setdefault(hunk.path, []).append(hunk)
-    return tuple(FileView(path=path, language=languages(path), hunks=tuple(_hunk_view(h) for h in group))
-                 for path, group in grouped.items())
+    return tuple(FileView(path=display_path(path), language=languages(path),
+                          hunks=tuple(_hunk_view(h) for h in group)) for path, group in grouped.items())
 
 
 def _target_index(hunks: Sequence[Hunk]) -> tuple[Hunk, int]:
@@ -176,7 +183,7 @@ def _target_view(hunks: Sequence[Hunk]) -> TargetView | None:
     hunk, index = _target_index(hunks)
     path, line = comment_target(hunks)
     upto = index + 1 if index >= 0 else len(hunk.lines)
-    return TargetView(path=path, line=line, position=max(upto, 1), diff=hunk_diff(hunk, upto))
+    return TargetView(path=display_path(path), line=line, position=max(upto, 1), diff=hunk_diff(hunk, upto))
 
 
 # ---------------------------------------------------------------- untrusted PR text
@@ -254,8 +261,9 @@ def _get(env: jinja2.Environment, name: str, prompts_dir: str | None) -> tuple[j
     if not _NAME.match(name):
         raise ConfigError(f"template name {name!r} is not a plain name; use one of "
                           + ", ".join(packaged_templates()) + " or a file name in prompts_dir")
+    if env.loader is None:
+        raise ConfigError(f"{filename}: no template loader; build the environment with make_environment()")
     try:
-        assert env.loader is not None
         source, origin, _ = env.loader.get_source(env, filename)
         return env.get_template(filename), source, origin or filename
     except jinja2.TemplateNotFound:
@@ -305,14 +313,16 @@ def parse_declaration(source: str, origin: str) -> tuple[str, tuple[str, ...], s
 def load_template(name: str, prompts_dir: str | None) -> Template:
     """Load `name` (file `name.j2`) from prompts_dir, else from the packaged templates.
 
-    The template is rendered once with a small probe batch, so a typo'd variable fails here
-    (StrictUndefined) rather than after the first model request.
+    The template is rendered with a small probe batch and with no files, so a typo'd variable
+    fails here (StrictUndefined) rather than after the first model request.
     """
     env = make_environment(prompts_dir)
     jinja, source, origin = _get(env, name, prompts_dir)
     parser, stop, about = parse_declaration(source, origin)
     template = Template(name=name, parser=parser, stop=stop, origin=origin, about=about, jinja=jinja)
-    _render(template, [_probe_hunk("src/probe.py", 10, "x")], SourceInfo(kind="diff", title="t", body="d"))
+    probe_source = SourceInfo(kind="diff", title="t", body="d")
+    _render(template, [_probe_hunk("src/probe.py", 10, "x")], probe_source)
+    _render(template, [], probe_source)
     return template
 
 

@@ -58,14 +58,14 @@ def reparse(part: Hunk) -> Hunk:
     return again
 
 
-def covered(plan: Plan) -> dict[str, set[tuple[str, int]]]:
+def covered(plan: Plan) -> dict[str, set[tuple[str, int | None]]]:
     """Per path, ("+", new_no) / ("-", old_no) of changed lines in some batch or in a skipped range."""
-    seen: dict[str, set[tuple[str, int]]] = {}
+    seen: dict[str, set[tuple[str, int | None]]] = {}
     for batch in plan.batches:
         for h in batch.hunks:
             seen.setdefault(h.path, set()).update(
                 ("+", ln.new_no) if ln.kind == "+" else ("-", ln.old_no)
-                for ln in h.lines if ln.kind != " ")  # type: ignore[misc]
+                for ln in h.lines if ln.kind != " ")
     for skip in plan.skipped:
         match = REF.match(skip.hunk or "")
         assert match, skip
@@ -115,6 +115,28 @@ def test_tokenizer_estimator_counts_with_the_tokenizer(tmp_path: Path) -> None:
     assert estimator.count("a b zz") == 3 and estimator.count_many(["a", "a b"]) == [1, 2]
     with pytest.raises(ConfigError, match="no such file"):
         TokenizerEstimator(str(tmp_path / "missing.json"))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tokenizers") is None, reason="tokenizers is not installed")
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_estimates_bound_a_real_bpe_tokenizer(tmp_path: Path, name: str) -> None:
+    """A byte-level BPE (StarCoder2's kind) trained on the corpus: merges across the seams
+    between the pieces the planner counts must not push a prompt past its estimate."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    cases = JINJA_CASES[:: max(len(JINJA_CASES) // 8, 1)]
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.train_from_iterator([(c / "pr.diff").read_text("utf-8", "replace") for c in cases],
+                            trainers.BpeTrainer(vocab_size=4000, special_tokens=["<|endoftext|>", "<pr>"]))
+    tok.save(str(tmp_path / "bpe.json"))
+    estimator = TokenizerEstimator(str(tmp_path / "bpe.json"))
+    template = load_template(name, None)
+    cost = template_overhead(template, SOURCE, estimator)
+    for case in cases:
+        plan = make_plan(corpus(str(case)).files, plan_settings(2048), cost, estimator)
+        for batch in plan.batches:
+            assert render_request(template, batch, SOURCE, estimator).est_tokens <= cost.base + batch.est_tokens
 
 
 # ---------------------------------------------------------------- the request budget holds on real diffs

@@ -216,46 +216,33 @@ def _complete(run: _Run, prompt: str) -> Completion:
 def _attempts(run: _Run, job: _Job) -> _Result:
     """Send one request until it succeeds, fails for good, or its retries run out."""
     try:
-        return _attempts_of(run, job)
+        if run.stop.is_set():
+            return _Result("cancelled")
+        if not run.take_slot():
+            run.emit(job, "skipped", reason="budget", detail=f"budget.max_requests = {run.budget.max_requests}")
+            return _Result("budget", detail=f"run budget of {run.budget.max_requests} requests spent")
+        return _retry_loop(run, job)
+    except _GiveUp as err:
+        run.emit(job, "failed", reason=err.kind, detail=str(err))
+        return _Result("failed", detail=f"{err.kind}: the server asked for a wait beyond budget.max_wait_s",
+                       error=str(err))
+    except _Cancelled:
+        return _Result("cancelled")
     except BaseException:
         # Stop now, not when the main thread sees the error: this worker may be handed the next job first.
         run.stop.set()
         raise
 
 
-def _attempts_of(run: _Run, job: _Job) -> _Result:
-    if run.stop.is_set():
-        return _Result("cancelled")
-    if not run.take_slot():
-        run.emit(job, "skipped", reason="budget", detail=f"budget.max_requests = {run.budget.max_requests}")
-        return _Result("budget", detail=f"run budget of {run.budget.max_requests} requests spent")
+def _retry_loop(run: _Run, job: _Job) -> _Result:
     attempt, kinds = 0, set()
-    prompt = job.request.prompt
     while True:
         attempt += 1
         try:
-            if not run.admission.acquire(run.stop):
-                raise _Cancelled
-            try:
-                run.pace(job)
-                run.emit(job, "sending", attempt=attempt)
-                completion = _complete(run, prompt)
-            except RetryableModelError as err:
-                run.admission.release(throttled=err.kind in SERVER_PACED)
-                raise
-            except BaseException:
-                run.admission.release()
-                raise
-            run.admission.release(succeeded=True)
+            completion = _send_once(run, job, attempt)
         except InputTooLongError as err:
             return _Result("too_long", detail="prompt too long for the model", attempts=attempt,
                            error=str(err))
-        except _GiveUp as err:
-            run.emit(job, "failed", attempt=attempt, reason=err.kind, detail=str(err))
-            return _Result("failed", detail=f"{err.kind}: gave up, the server asked for too long a wait",
-                           attempts=attempt, error=str(err))
-        except _Cancelled:
-            return _Result("cancelled")
         except RetryableModelError as err:
             kinds.add(err.kind)
             if attempt > run.max_retries:
@@ -266,24 +253,34 @@ def _attempts_of(run: _Run, job: _Job) -> _Result:
                 run.emit(job, "failed", attempt=attempt, reason=err.kind, detail=str(err))
                 return _Result("failed", detail=f"{err.kind} after {attempt} attempts", attempts=attempt,
                                error=str(err))
-            try:
-                delay = run.retry_wait(err, attempt)
-            except _GiveUp as give_up:
-                run.emit(job, "failed", attempt=attempt, reason=err.kind, detail=str(give_up))
-                return _Result("failed", detail=f"{err.kind}: gave up, the server asked for too long a wait",
-                               attempts=attempt, error=str(give_up))
+            delay = run.retry_wait(err, attempt)
             with run.lock:
                 run.retries += 1
             run.emit(job, "retry", attempt=attempt, wait_s=delay, reason=err.kind, detail=str(err))
-            try:
-                run.sleep(delay, job, err.kind, announce=False)
-            except _Cancelled:
-                return _Result("cancelled")
+            run.sleep(delay, job, err.kind, announce=False)
             continue
         with run.lock:
             run.succeeded += 1
         run.emit(job, "done", attempt=attempt)
         return _Result("done", completion=completion, attempts=attempt)
+
+
+def _send_once(run: _Run, job: _Job, attempt: int) -> Completion:
+    """One attempt, inside the in-flight cap and after pacing; raises what the backend raises."""
+    if not run.admission.acquire(run.stop):
+        raise _Cancelled
+    try:
+        run.pace(job)
+        run.emit(job, "sending", attempt=attempt)
+        completion = _complete(run, job.request.prompt)
+    except RetryableModelError as err:
+        run.admission.release(throttled=err.kind in SERVER_PACED)
+        raise
+    except BaseException:
+        run.admission.release()
+        raise
+    run.admission.release(succeeded=True)
+    return completion
 
 
 def _skips(request: Request, reason: str, detail: str) -> list[Skipped]:
@@ -360,5 +357,7 @@ def _collect(run: _Run, results: dict[tuple[int, ...], tuple[_Job, _Result]],
     return ModelRunOutcome(
         completions=tuple(completions), skipped=tuple(skipped), requests_sent=run.sent, retries=run.retries,
         waited_s=run.waited, failed_requests=len(failures),
-        prompt_tokens=sum(c.prompt_tokens or 0 for _, c in completions),
+        # Servers that report no usage (HF's list form) are counted by our own estimate.
+        prompt_tokens=sum(c.prompt_tokens if c.prompt_tokens is not None else r.est_tokens
+                          for r, c in completions),
         completion_tokens=sum(c.completion_tokens or 0 for _, c in completions))

@@ -40,6 +40,8 @@ def display_url(url: str) -> str:
     """The URL as we may print it: no user:password, no query string (either may hold a key)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     return escape_log(urlunsplit((parts.scheme, host, parts.path, "", "")))
@@ -170,9 +172,13 @@ class HttpTransport:
             else:
                 message = f"the connection to {where} broke before an answer: the server may have restarted"
             raise RetryableModelError(message, kind) from None
-        except requests.exceptions.RequestException as err:
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as err:
             raise RetryableModelError(f"the answer from {where} broke off ({type(err).__name__})",
                                       "connection") from None
+        except requests.exceptions.RequestException as err:
+            # Invalid URL or header: nothing a retry could change. The exception text may hold the token.
+            raise ModelError(f"cannot send a request to {where} ({type(err).__name__}): check --endpoint "
+                             f"and {self._token_env}") from None
         return self._answer(response, where)
 
     def _server_says(self, response: requests.Response) -> tuple[Any, str]:
@@ -187,6 +193,8 @@ class HttpTransport:
                 value = body.get(key)
                 if isinstance(value, dict):
                     value = value.get("message")
+                if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                    value = "; ".join(value)
                 if isinstance(value, str):
                     text = value
                     break

@@ -22,16 +22,17 @@ from typing import Any, Literal
 from bot.config import Settings
 from bot.errors import GitHubError, InputError
 from bot.github_api import ApiFailure, GitHubApi
-from bot.markers import fingerprint_marker, head_in, head_marker, is_own, own_fingerprints, run_marker
+from bot.markers import PARTIAL_MARKER, fingerprint_marker, head_in, head_marker, is_own, own_fingerprints, run_marker
+from bot.prompts import render_summary
 from bot.sinks.annotations import AnnotationsFormatter
-from bot.sinks.markdown import escape_markdown
-from bot.sinks.terminal import location, skipped_text, summary_line
 from bot.types import SEVERITY_RANK, FileDiff, Finding, ParsedDiff, RunResult
 
 MAX_INLINE_COMMENTS = 30  # more than this in one review buries the PR; the rest go in the body
 MAX_BODY_CHARS = 60_000  # GitHub refuses review bodies over 65,536 characters
-MAX_LISTED_IN_BODY = 200
+MAX_LISTED_IN_BODY = 30  # findings the body lists by name (summary.md.j2 lists 30)
 EVENT = "COMMENT"  # never APPROVE or REQUEST_CHANGES, whatever any text says
+# Skip reasons after which the head doesn't count as reviewed for incremental runs.
+INCOMPLETE_REASONS = frozenset({"budget", "model_error"})
 
 Status = Literal["posted", "nothing_new", "read_only"]
 BodyRenderer = Callable[[RunResult, Sequence[Finding], Sequence[Finding]], str]
@@ -102,25 +103,12 @@ def review_comment(finding: Finding) -> dict[str, Any]:
     return comment
 
 
-def default_body(result: RunResult, inline: Sequence[Finding], in_body: Sequence[Finding]) -> str:
-    """The review body: a summary line, findings that are not inline comments, skipped parts."""
-    out = ["### review-bot", "", escape_markdown(summary_line(result)), ""]
-    if inline:
-        out += [f"{len(inline)} finding{'s' if len(inline) != 1 else ''} as inline comments.", ""]
-    if in_body:
-        out += ["**Findings not placed on the diff:**", ""]
-        for f in list(in_body)[:MAX_LISTED_IN_BODY]:
-            out.append(f"- **{f.severity}** `{escape_markdown(f.path)}` line {location(f)}: "
-                       f"{escape_markdown(f.message)}")
-        if len(in_body) > MAX_LISTED_IN_BODY:
-            out.append(f"- ... and {len(in_body) - MAX_LISTED_IN_BODY} more (see the job summary)")
-        out.append("")
-    shown = [s for s in result.skipped if s.reason != "incremental"]
-    if shown:
-        out += ["<details><summary>Parts not reviewed</summary>", ""]
-        out += [f"- {escape_markdown(skipped_text(s))}" for s in shown[:MAX_LISTED_IN_BODY]]
-        out += ["", "</details>", ""]
-    return "\n".join(out)
+def summary_body(settings: Settings) -> BodyRenderer:
+    """The review body from prompts/summary.md.j2: this review's new findings, the ones not
+    placed inline listed (the first MAX_LISTED_IN_BODY of them), skipped parts, budget."""
+    def render(result: RunResult, inline: Sequence[Finding], in_body: Sequence[Finding]) -> str:
+        return render_summary(replace(result, findings=(*inline, *in_body)), settings, overflow=tuple(in_body))
+    return render
 
 
 class GitHubReviewSink:
@@ -131,13 +119,13 @@ class GitHubReviewSink:
     """
 
     def __init__(self, api: GitHubApi, diff: ParsedDiff, settings: Settings, *,
-                 render_body: BodyRenderer = default_body, sleep: Callable[[float], None] = time.sleep,
+                 render_body: BodyRenderer | None = None, sleep: Callable[[float], None] = time.sleep,
                  max_attempts: int = 3, backoff_s: float = 2.0, secondary_wait_s: float = 60.0,
                  nonce: str | None = None) -> None:
         self.api = api
         self.files = {f.path: f for f in diff.files}
         self.settings = settings
-        self.render_body = render_body
+        self.render_body = render_body or summary_body(settings)
         self.sleep = sleep
         self.max_attempts = max(1, max_attempts)
         self.backoff_s = backoff_s
@@ -179,35 +167,43 @@ class GitHubReviewSink:
         if len(body) > MAX_BODY_CHARS:
             body = body[:MAX_BODY_CHARS] + "\n\n... (cut; the job summary has everything)"
         markers = [head_marker(head), run_marker(self.nonce)]
+        if any(s.reason in INCOMPLETE_REASONS for s in result.skipped):
+            markers.append(PARTIAL_MARKER)
         markers += [fingerprint_marker(f.fingerprint) for f in list(in_body)[:MAX_LISTED_IN_BODY]]
         return {"commit_id": head, "body": body + "\n\n" + "\n".join(markers), "event": EVENT,
                 "comments": [review_comment(f) for f in inline]}
 
     # -- posting -----------------------------------------------------------------------------
 
-    def post(self, result: RunResult) -> PostOutcome:
-        info = result.source_info
-        if info.pr is None or not info.head_sha:
-            raise InputError("a GitHub review needs a pull request number and head sha; use --repo and --pr")
+    def prepare(self, result: RunResult) -> tuple[ReviewPlan, dict[str, Any] | None]:
+        """Read what the bot posted before and build the review; nothing is written.
+
+        `review --dry-run` prints the payload from here: the same decisions as a real post.
+        """
+        number = _pr_number(result)
         own_login = self.api.own_login()
-        comments = self.api.review_comments(info.pr)
-        reviews = self.api.reviews(info.pr)
+        comments = self.api.review_comments(number)
+        reviews = self.api.reviews(number)
         plan = self.plan(result, comments, reviews, own_login)
-        if not plan.post:
+        return plan, (self.payload(result, plan.inline, plan.in_body) if plan.post else None)
+
+    def post(self, result: RunResult) -> PostOutcome:
+        plan, payload = self.prepare(result)
+        if payload is None:
             return PostOutcome(status="nothing_new", duplicates=plan.duplicates,
                                message=f"no review posted: {plan.reason}")
-        payload = self.payload(result, plan.inline, plan.in_body)
+        number = _pr_number(result)
         moved = 0
         try:
             try:
-                review, attempts = self._send(info.pr, payload)
+                review, attempts = self._send(number, payload)
             except ApiFailure as err:
                 if err.status != 422 or not plan.inline:
                     raise
                 # GitHub doesn't say which comment it refused: move them all into the body, once.
                 moved = len(plan.inline)
                 in_body = tuple(sorted((*plan.in_body, *plan.inline), key=_rank))
-                review, more = self._send(info.pr, self.payload(result, (), in_body))
+                review, more = self._send(number, self.payload(result, (), in_body))
                 attempts = 1 + more
         except ApiFailure as err:
             if err.is_read_only:
@@ -264,6 +260,13 @@ class GitHubReviewSink:
                            annotations=text,
                            message="the token may not post reviews (a fork pull request?); findings are "
                                    "shown as annotations and in the job summary instead")
+
+
+def _pr_number(result: RunResult) -> int:
+    info = result.source_info
+    if info.pr is None or not info.head_sha:
+        raise InputError("a GitHub review needs a pull request number and head sha; use --repo and --pr")
+    return info.pr
 
 
 def _text(value: object) -> str:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from bot.diff import parse_diff, parse_file_patch
 from bot.errors import InputError
-from bot.github_api import MAX_PR_FILES, GitHubApi
+from bot.github_api import MAX_PR_FILES, ApiFailure, GitHubApi
 from bot.markers import last_reviewed_head
 from bot.sources import ReviewInput
 from bot.types import FileDiff, Hunk, ParsedDiff, Skipped, SourceInfo
@@ -103,6 +103,16 @@ def open_pull_request(api: GitHubApi, number: int, config_path: str = CONFIG_PAT
         title=_str(data.get("title")), body=_str(data.get("body")))
 
 
+def skip_reason(meta: PullRequestMeta, review_drafts: bool) -> str | None:
+    """Why this pull request gets no review now (exit 0 with a notice), or None."""
+    if meta.state != "open":
+        return f"pull request #{meta.number} is {meta.state}; nothing to review"
+    if meta.is_draft and not review_drafts:
+        return (f"pull request #{meta.number} is a draft; it is reviewed when marked ready "
+                "(set review_drafts = true under [review] to review drafts)")
+    return None
+
+
 def diff_from_files(files: list[dict[str, Any]], changed_files: int = 0) -> ParsedDiff:
     """`/pulls/N/files` entries -> ParsedDiff; a file without a patch is skipped as too large."""
     parsed: list[FileDiff] = []
@@ -161,7 +171,12 @@ def changed_since(api: GitHubApi, old_head: str, new_head: str) -> ChangedLines 
     """What changed from `old_head` to `new_head`, or None when we can't tell (review all)."""
     if old_head == new_head:
         return {}
-    data = api.compare(old_head, new_head)
+    try:
+        data = api.compare(old_head, new_head)
+    except ApiFailure as err:
+        if err.status in (401, 403):
+            raise
+        return None  # a huge or failing comparison: review everything, fingerprints dedupe
     if data is None:
         return None
     files = data.get("files")

@@ -323,3 +323,12 @@ def test_backoff_grows_and_is_capped() -> None:
     for attempt, ceiling in [(1, 0.5), (2, 1.0), (3, 2.0), (5, 8.0), (9, 8.0)]:
         delay = backoff_delay(attempt, rng)
         assert ceiling / 2 <= delay <= ceiling
+
+
+def test_tgi_overload_beyond_the_servers_cap_is_retried() -> None:
+    with ModelServer(responder=answer, latency_s=0.1, max_concurrency=1, over_capacity="overloaded") as srv:
+        outcome = run(srv, [make_request(i) for i in range(4)], settings_for(srv.url, concurrency=3))
+        assert texts(outcome) == [(i, f"answer to request-{i}") for i in range(4)]
+        overloaded = [r for r in srv.requests if r.status == 429]
+        assert overloaded and all(r.fault == "capacity" for r in overloaded)
+        assert outcome.retries == len(overloaded) and srv.max_in_flight == 1

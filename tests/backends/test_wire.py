@@ -11,6 +11,7 @@ import pytest
 
 from bot.backends import make_backend
 from bot.backends.base import Backend, GenerationParams, InputTooLongError, RetryableModelError
+from bot.backends.hf import HfBackend
 from bot.backends.http import display_url, parse_retry_after
 from bot.config import BudgetSettings, ModelSettings, Settings
 from bot.errors import EXIT_UNAVAILABLE, ConfigError, ModelError
@@ -253,6 +254,7 @@ def test_huggingface_host_without_token_fails_before_sending() -> None:
 
 def test_default_endpoint_is_the_router() -> None:
     backend = make_backend(Settings(model=ModelSettings(model=MODEL)), {"HF_TOKEN": TOKEN})
+    assert isinstance(backend, HfBackend)
     assert backend.endpoint == f"https://router.huggingface.co/hf-inference/models/{MODEL}"
 
 
@@ -265,6 +267,16 @@ def test_bad_endpoint_and_unknown_api_are_config_errors() -> None:
 
 def test_display_url_hides_credentials_and_query() -> None:
     assert display_url("http://user:secret@host:8080/v1?api_key=abc") == "http://host:8080/v1"
+    assert display_url("http://[::1]:8080/") == "http://[::1]:8080/"
+
+
+def test_server_text_in_messages_is_one_line_and_token_free(server: ModelServer) -> None:
+    server.script([Fault("server_error", message=f"bad header Bearer {TOKEN}\n::error::injected")])
+    with pytest.raises(RetryableModelError) as caught:
+        backend_for(server, "hf", {"HF_TOKEN": TOKEN}).complete("x", PARAMS)
+    message = str(caught.value)
+    assert TOKEN not in message and "Bearer ***" in message
+    assert "\n" not in message and "HTTP 500" in message
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -273,3 +285,17 @@ def test_display_url_hides_credentials_and_query() -> None:
 ])
 def test_parse_retry_after(value: str | None, expected: float | None) -> None:
     assert parse_retry_after(value, now=1_000_000) == expected
+
+
+def test_script_is_by_arrival_index(server: ModelServer) -> None:
+    backend = backend_for(server, "hf")
+    backend.complete("x", PARAMS)
+    server.script([None, Fault("server_error")])  # counts from the next request
+    backend.complete("x", PARAMS)
+    with pytest.raises(RetryableModelError):
+        backend.complete("x", PARAMS)
+    server.fault_on(3, Fault("not_found"))
+    with pytest.raises(ModelError, match="no model at"):
+        backend.complete("x", PARAMS)
+    assert [(r.index, r.status, r.fault) for r in server.requests] == [
+        (0, 200, ""), (1, 200, ""), (2, 500, "server_error"), (3, 404, "not_found")]

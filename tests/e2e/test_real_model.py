@@ -31,7 +31,7 @@ from tests.conftest import CORPUS
 CASE = CORPUS / "jinja" / "range-75775669-3"  # 4 files (3 Python), 5 hunks: more than the budget
 MAX_REQUESTS = 3
 MAX_NEW_TOKENS = 128
-CONTEXT_WINDOW = 2048
+CONTEXT_WINDOW = 1280  # small enough that this case needs more than MAX_REQUESTS requests
 SERVER_ALIAS = "smollm2"
 RUN_TIMEOUT_S = 600
 
@@ -106,22 +106,26 @@ class DryRun:
     elapsed_s: float
 
 
-def dry_run(config: Path, workdir: Path) -> DryRun:
+def bot_command(command: str, config: Path, workdir: Path) -> tuple[dict[str, Any], str, float]:
     started = time.monotonic()
     child = subprocess.run(
-        [sys.executable, "-m", "bot", "dry-run", "--diff", str(CASE / "pr.diff"), "--config", str(config),
+        [sys.executable, "-m", "bot", command, "--diff", str(CASE / "pr.diff"), "--config", str(config),
          "--format", "json"],
         cwd=workdir, env=clean_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     elapsed = time.monotonic() - started
-    assert child.returncode == 0, f"exit {child.returncode}\nstderr:\n{child.stderr[-3000:]}"
+    assert child.returncode == 0, f"{command}: exit {child.returncode}\nstderr:\n{child.stderr[-3000:]}"
     try:
-        result = json.loads(child.stdout)
+        return json.loads(child.stdout), child.stderr, elapsed
     except json.JSONDecodeError as err:
-        raise AssertionError(f"stdout is not JSON ({err}):\n{child.stdout[:2000]}") from None
-    return DryRun(result, child.stderr, elapsed)
+        raise AssertionError(f"{command}: stdout is not JSON ({err}):\n{child.stdout[:2000]}") from None
 
 
-def check_run(run: DryRun) -> None:
+def dry_run(config: Path, workdir: Path) -> DryRun:
+    result, stderr, elapsed = bot_command("dry-run", config, workdir)
+    return DryRun(result, stderr, elapsed)
+
+
+def check_run(run: DryRun, config: Path, workdir: Path) -> None:
     result = run.result
     assert result["version"] == 1 and result["source"]["kind"] == "diff"
     stats = result["stats"]
@@ -130,9 +134,12 @@ def check_run(run: DryRun) -> None:
     assert stats["completion_tokens"] <= (stats["requests"] + stats["retries"]) * MAX_NEW_TOKENS
     assert "Traceback" not in run.stderr
     assert_grounded(result["findings"], CASE)
-    # Whatever the budget left out is listed, not silently lost.
-    if stats["hunks_reviewed"] < stats["hunks"]:
-        assert any(s["reason"] in ("budget", "generated", "excluded", "too_large") for s in result["skipped"])
+    # What the plan left out for the budget is listed as skipped by the run, not silently lost.
+    plan, _, _ = bot_command("prompts", config, workdir)
+    assert len(plan["requests"]) <= MAX_REQUESTS
+    run_skips = {(s["path"], s["hunk"], s["reason"]) for s in result["skipped"]}
+    plan_skips = {(s["path"], s["hunk"], s["reason"]) for s in plan["skipped"]}
+    assert plan_skips <= run_skips, plan_skips - run_skips
 
 
 def report(capsys: pytest.CaptureFixture[str], route: str, run: DryRun) -> None:
@@ -141,7 +148,8 @@ def report(capsys: pytest.CaptureFixture[str], route: str, run: DryRun) -> None:
         print(f"\n[e2e {route}] findings kept={len(run.result['findings'])} "
               f"dropped_ungrounded={stats['dropped_ungrounded']} dropped_capped={stats['dropped_capped']} "
               f"requests={stats['requests']} retries={stats['retries']} hunks={stats['hunks_reviewed']}/"
-              f"{stats['hunks']} prompt_tokens={stats['prompt_tokens']} "
+              f"{stats['hunks']} skipped_budget={sum(s['reason'] == 'budget' for s in run.result['skipped'])} "
+              f"prompt_tokens={stats['prompt_tokens']} "
               f"completion_tokens={stats['completion_tokens']} run={run.elapsed_s:.1f}s")
 
 
@@ -152,7 +160,7 @@ def test_dry_run_in_process_llama_cpp(llama_model_path: Path, tmp_path: Path,
     config = write_config(tmp_path, {"api": "llama-cpp", "model_path": str(llama_model_path),
                                      "model": "SmolLM2-135M-Instruct"})
     run = dry_run(config, tmp_path)
-    check_run(run)
+    check_run(run, config, tmp_path)
     report(capsys, "llama-cpp", run)
 
 
@@ -262,7 +270,7 @@ def test_dry_run_through_llama_cpp_server(llama_server: str, tmp_path: Path,
         run = dry_run(config, tmp_path)
     finally:
         proxy.close()
-    check_run(run)
+    check_run(run, config, tmp_path)
     report(capsys, "openai/llama_cpp.server", run)
 
     completions = [e for e in proxy.exchanges if e.path.endswith("/v1/completions")]

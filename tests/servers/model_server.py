@@ -56,6 +56,7 @@ class Fault:
     retry_after: float | None = None  # rate_limited, overloaded, server_error: the Retry-After header
     http_date: bool = False  # send Retry-After as an HTTP-date instead of seconds
     hang_s: float = 5.0  # hang
+    message: str | None = None  # replaces the error text of server_error and the 4xx faults
 
 
 @dataclass(frozen=True)
@@ -298,7 +299,7 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "overloaded":
             return self._json(429, {"error": "Model is overloaded", "error_type": "overloaded"}, headers)
         if kind == "server_error":
-            return self._json(500, {"error": "Internal Server Error"}, headers)
+            return self._json(500, {"error": fault.message or "Internal Server Error"}, headers)
         if kind == "bad_gateway":
             return self._raw(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
         if kind == "hang":
@@ -319,6 +320,7 @@ class _Handler(BaseHTTPRequestHandler):
                     "gone": (410, "The requested API is no longer supported, please use the router")}
         if kind in statuses:
             status, message = statuses[kind]
+            message = fault.message or message
             return self._error(flavour, status, message)
         if kind == "too_long":
             return self._too_long(flavour)

@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import Settings
 from bot.errors import GitHubError
-from bot.markers import fingerprints_in, head_in
+from bot.markers import PARTIAL_MARKER, fingerprints_in, head_in
 from bot.sinks.github_review import MAX_INLINE_COMMENTS, GitHubReviewSink, PostOutcome
 from bot.sinks.step_summary import write_step_summary
 from bot.types import FileDiff, Finding, ParsedDiff, RunResult, Skipped
@@ -271,3 +271,38 @@ def test_requests_per_run_do_not_grow_with_findings(case: CorpusPR, token: str |
             counts.append(len(srv.calls))
     # GET /user, GET comments, GET reviews, POST review.
     assert counts == [4, 4, 4]
+
+
+def test_findings_the_body_cannot_list_are_posted_by_the_next_run(case: CorpusPR) -> None:
+    findings = findings_on(case.parsed, 80)
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        first = post(srv, case, run_result(findings, case.head, PR))
+        assert (first.inline, first.in_body) == (30, 50)
+        body = srv.reviews(REPO, PR)[0]["body"]
+        assert len(fingerprints_in(body)) == 30  # only the findings the body names are recorded
+        second = post(srv, case, run_result(findings, case.head, PR))
+        assert (second.status, second.inline, second.in_body, second.duplicates) == ("posted", 20, 0, 60)
+        third = post(srv, case, run_result(findings, case.head, PR))
+        assert third.status == "nothing_new" and third.duplicates == 80
+
+
+def test_a_run_that_skipped_parts_for_budget_is_marked_partial(case: CorpusPR) -> None:
+    budget = (Skipped(path="src/big.py", hunk="@@ -1,9 +1,9 @@", reason="budget"),)
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        post(srv, case, run_result(findings_on(case.parsed, 1), case.head, PR, skipped=budget))
+        post(srv, case, run_result(findings_on(case.parsed, 2, tag="b"), case.head, PR))
+        first, second = (r["body"] for r in srv.reviews(REPO, PR))
+        assert PARTIAL_MARKER in first and PARTIAL_MARKER not in second
+        assert head_in(first) == head_in(second) == case.head
+
+
+def test_prepare_reads_but_never_writes(case: CorpusPR) -> None:
+    findings = findings_on(case.parsed, 3)
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        plan, payload = sink_for(srv, case.parsed).prepare(run_result(findings, case.head, PR))
+        assert plan.post and payload is not None and len(payload["comments"]) == 3
+        assert payload["event"] == "COMMENT" and payload["commit_id"] == case.head
+        assert all(c.method == "GET" for c in srv.calls)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot.diff import parse_diff
 from bot.errors import GitHubError, InputError
-from bot.markers import head_marker
+from bot.markers import PARTIAL_MARKER, head_marker
 from bot.sources.event import read_event
 from bot.sources.pull_request import (
     CONFIG_PATH,
@@ -17,6 +18,7 @@ from bot.sources.pull_request import (
     fetch_pull_request,
     load_pull_request,
     open_pull_request,
+    skip_reason,
 )
 from bot.types import ParsedDiff
 from tests.conftest import EVENTS
@@ -178,7 +180,6 @@ def test_incremental_reviews_only_hunks_changed_since_the_last_reviewed_head(
         assert source.meta.head_sha == shas[2]
         kept = {(f.path, h.new_start) for f in source.review_input.diff.files for h in f.hunks}
         assert len(kept) == 1 and next(iter(kept))[0] == "a.py"
-        [(path, start)] = kept
         hunk = next(h for f in source.review_input.diff.files for h in f.hunks)
         assert 82 in hunk.commentable("RIGHT")
         skipped = {(s.path, s.reason) for s in source.review_input.skipped}
@@ -253,3 +254,32 @@ def test_parse_diff_of_the_emulator_diff_is_stable() -> None:
         add_corpus_pull(srv, 5, case)
         text = api_for(srv).pull_diff(5)
         assert text is not None and parse_diff(text) == case.parsed
+
+
+def test_a_partial_review_does_not_count_as_reviewed(history: tuple[Path, list[str]]) -> None:
+    repo, shas = history
+    with emulator() as srv:
+        _seed(srv, repo, shas)
+        srv.add_review(REPO, 9, {"commit_id": shas[2], "event": "COMMENT",
+                                 "body": f"budget ran out\n{head_marker(shas[2])}\n{PARTIAL_MARKER}"})
+        source = fetch_pull_request(api_for(srv), 9, incremental=True)
+        assert source.last_reviewed_head == shas[1]  # the complete review before it
+
+
+def test_a_failing_compare_means_review_everything(history: tuple[Path, list[str]]) -> None:
+    repo, shas = history
+    with emulator() as srv:
+        _seed(srv, repo, shas)
+        srv.fail_next("GET", r"/compare/", 500, {"message": "Server Error"}, times=10)
+        source = fetch_pull_request(api_for(srv), 9, incremental=True)
+        assert not source.incremental and source.review_input.diff == source.full_diff
+
+
+def test_skip_reason_for_drafts_and_closed_pull_requests() -> None:
+    case = corpus_pr("2b9035e2df")
+    with emulator() as srv:
+        add_corpus_pull(srv, 6, case, draft=True)
+        meta = open_pull_request(api_for(srv), 6)
+    assert "draft" in (skip_reason(meta, review_drafts=False) or "")
+    assert skip_reason(meta, review_drafts=True) is None
+    assert "closed" in (skip_reason(replace(meta, state="closed", is_draft=False), review_drafts=True) or "")

@@ -1,0 +1,154 @@
+"""`review-bot review` (and `dry-run --repo --pr`): review a pull request on GitHub.
+
+The pull request, its config and its prompt templates are read from GitHub at the base
+commit, never from the workspace (which may hold the PR's head). The findings always reach
+stdout and the job summary, even when posting fails for good (then exit 3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, nullcontext
+from dataclasses import replace
+from pathlib import Path
+
+from bot import actions
+from bot.config import Settings
+from bot.errors import GitHubError, InputError
+from bot.progress import Progress
+from bot.types import RunResult
+
+
+def review_command(args: argparse.Namespace, env: Mapping[str, str], progress: Progress) -> int:
+    return review_pull_request(args, env, progress, post=not args.dry_run)
+
+
+def _target(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[str, int, str]:
+    """(repo, pr, mode) from the flags, else from the Actions event."""
+    from bot.sources.event import read_event
+
+    repo, pr, mode = getattr(args, "repo", None), getattr(args, "pr", None), getattr(args, "mode", None)
+    if repo and pr:
+        return repo, pr, mode or "full"
+    if repo or pr:
+        raise InputError("pass both --repo OWNER/NAME and --pr N (or neither, inside GitHub Actions)")
+    if not env.get("GITHUB_EVENT_NAME"):
+        raise InputError("no pull request given: pass --repo OWNER/NAME --pr N, or run in GitHub Actions")
+    context = read_event(env)
+    if context.skip_reason:
+        raise _NothingToDo(context.skip_reason)
+    return context.repo, context.pr, mode or context.mode
+
+
+class _NothingToDo(Exception):
+    """Not an error: this event or pull request asks for no review (exit 0 with a notice)."""
+
+
+@contextmanager
+def _templates_from_base(api, settings: Settings, base_sha: str) -> Iterator[Settings]:  # type: ignore[no-untyped-def]
+    """Use the repository's template override only as it is at the base commit."""
+    prompts_dir = settings.review.prompts_dir
+    name = settings.review.template
+    text = api.file_text(f"{prompts_dir.rstrip('/')}/{name}.j2", base_sha) if prompts_dir else None
+    if text is None:
+        yield replace(settings, review=replace(settings.review, prompts_dir=None))
+        return
+    with tempfile.TemporaryDirectory(prefix="review-bot-prompts-") as folder:
+        Path(folder, f"{name}.j2").write_text(text, encoding="utf-8")
+        yield replace(settings, review=replace(settings.review, prompts_dir=folder))
+
+
+def review_pull_request(args: argparse.Namespace, env: Mapping[str, str], progress: Progress,
+                        post: bool) -> int:
+    from bot.cli import exit_code_for, settings_from_args
+    from bot.commands import run_review
+    from bot.github_api import GitHubApi, github_from_env
+    from bot.sources.pull_request import CONFIG_PATH, load_pull_request, open_pull_request, skip_reason
+
+    in_actions = actions.in_actions(env)
+    if in_actions:
+        for name in ("GITHUB_TOKEN", "HF_TOKEN"):
+            if env.get(name):
+                actions.add_mask(env[name], sys.stdout)
+    try:
+        repo, number, mode = _target(args, env)
+    except _NothingToDo as nothing:
+        progress.info(f"nothing to review: {nothing}")
+        return 0
+    api = GitHubApi(github_from_env(env), repo)
+    # In review mode --config names a file in the repository, read at the base commit.
+    meta = open_pull_request(api, number, config_path=args.config or CONFIG_PATH)
+    local_args = argparse.Namespace(**{**vars(args), "config": None})
+    settings = settings_from_args(local_args, env, config_text=meta.config_text or "",
+                                  config_origin=meta.config_origin)
+    reason = skip_reason(meta, settings.review.review_drafts)
+    if reason:
+        if in_actions:
+            actions.notice(reason, sys.stdout)
+        progress.info(f"nothing to review: {reason}")
+        return 0
+    incremental = settings.review.incremental and mode == "incremental"
+    source = load_pull_request(api, meta, incremental=incremental)
+    progress.info(f"{repo}#{number}: head {meta.head_sha[:12]}, diff via {source.via}"
+                  + (f", incremental since {source.last_reviewed_head[:12]}"
+                     if incremental and source.last_reviewed_head else ""))
+    with _templates_from_base(api, settings, meta.base_sha) as review_settings:
+        with actions.group("model requests", sys.stderr, enabled=in_actions):
+            result = run_review(source.review_input, review_settings, env, progress)
+    if not post:
+        _print_result(result, settings, in_actions)
+        _summary(result, env, settings, None)
+        return exit_code_for(result, settings)
+    return _post(api, source.full_diff, result, settings, env, progress, in_actions)
+
+
+def _post(api, diff, result: RunResult, settings: Settings, env: Mapping[str, str],  # type: ignore[no-untyped-def]
+          progress: Progress, in_actions: bool) -> int:
+    from bot.cli import exit_code_for
+    from bot.sinks.github_review import GitHubReviewSink
+
+    sink = GitHubReviewSink(api, diff, settings)
+    try:
+        outcome = sink.post(result)
+    except GitHubError:
+        # Nothing is lost: the findings go to stdout and the summary before we exit 3.
+        _print_result(result, settings, in_actions)
+        _summary(result, env, settings, None)
+        raise
+    if outcome.status == "read_only":
+        progress.warning("the token cannot post reviews (read-only, e.g. a fork's pull request); "
+                         "findings are shown as annotations and in the job summary")
+        with _stopped(in_actions, annotations=True):
+            sys.stdout.write(outcome.annotations)
+    elif outcome.message:
+        progress.info(outcome.message)
+    _print_result(result, settings, in_actions)
+    _summary(result, env, settings, outcome)
+    return exit_code_for(result, settings)
+
+
+def _stopped(in_actions: bool, annotations: bool = False):  # type: ignore[no-untyped-def]
+    """Untrusted text goes to the log between ::stop-commands:: markers (annotations are ours)."""
+    if annotations or not in_actions:
+        return nullcontext()
+    return actions.commands_stopped(sys.stdout)
+
+
+def _print_result(result: RunResult, settings: Settings, in_actions: bool) -> None:
+    from bot.cli import render_result, write_output
+
+    text = render_result(result, settings)
+    if settings.output.path or settings.output.format == "github":
+        write_output(text, settings)
+        return
+    with _stopped(in_actions):
+        write_output(text, settings)
+
+
+def _summary(result: RunResult, env: Mapping[str, str], settings: Settings, outcome) -> None:  # type: ignore[no-untyped-def]
+    from bot.sinks.step_summary import write_step_summary
+
+    write_step_summary(result, env, settings, outcome)

@@ -1,0 +1,222 @@
+"""`review-bot review` end to end: the CLI against the GitHub emulator and the loopback model.
+
+Real HTTP both ways; the emulator refuses a review with any comment off the diff, so a
+posted review is proof every comment sat on a commentable line.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Mapping
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import EVENTS
+from tests.github_helpers import (
+    BOT_TOKEN,
+    READ_TOKEN,
+    REPO,
+    add_corpus_pull,
+    corpus_pr,
+    emulator,
+    git_diff,
+    git_history,
+)
+from tests.servers.github_server import GitHubServer
+from tests.servers.model_server import ModelServer
+
+NUMBERED = re.compile(r"^\s*(\d+) \+ ", re.MULTILINE)
+FILE_HEADER = re.compile(r"^\+\+\+ b/(.+)$", re.MULTILINE)
+
+
+def diagnostics_for(prompt: str, payload: dict[str, Any]) -> str:
+    """A model that flags the first added line of each file in the prompt, plus hostile chatter."""
+    lines = ["", "::set-output name=pwned::1", "@octocat please approve this PR"]
+    sections = re.split(r"^(?=\+\+\+ b/)", prompt, flags=re.MULTILINE)
+    for section in sections[1:]:
+        path = FILE_HEADER.match(section)
+        added = NUMBERED.search(section)
+        if path and added:
+            lines.append(f"{path.group(1)}:{added.group(1)}: warning: ::error::owned check this line")
+    lines.append("elsewhere.py:3: error: not in this diff")
+    return "\n".join(lines) + "\n"
+
+
+def run_cli(argv: list[str], env: Mapping[str, str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(argv, env=env)
+    return code, out.getvalue(), err.getvalue()
+
+
+def base_env(srv: GitHubServer, token: str = BOT_TOKEN) -> dict[str, str]:
+    return {"GITHUB_API_URL": srv.url, "GITHUB_TOKEN": token, "PATH": "/usr/bin:/bin"}
+
+
+def review_args(model: ModelServer, *extra: str) -> list[str]:
+    return ["review", "--repo", REPO, "--pr", "7", "--endpoint", model.url, "--min-severity", "info",
+            "--rpm", "6000", *extra]
+
+
+def test_review_posts_exactly_one_comment_review_on_the_head() -> None:
+    case = corpus_pr("483b62eec2")
+    with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
+        add_corpus_pull(srv, 7, case, title="Fix things", body="Please review.")
+        code, out, err = run_cli(review_args(model), base_env(srv))
+        assert code == 0, err
+        posts = srv.calls_to("POST", r"/pulls/7/reviews$")
+        assert len(posts) == 1
+        payload = posts[0].json
+        assert payload["event"] == "COMMENT" and payload["commit_id"] == case.head
+        assert payload["comments"], "the model's findings on real lines must be posted inline"
+        [review] = srv.reviews(REPO, 7)
+        assert review["state"] == "COMMENTED"
+        assert len(srv.review_comments(REPO, 7)) == len(payload["comments"])
+        for comment in payload["comments"]:
+            assert "@octocat" not in comment["body"] and "::error::owned" not in comment["body"].split("\n")[0][:2]
+        print(f"GitHub requests for one review run: {len(srv.calls)}")
+
+        # The same head again: nothing new to say, nothing posted.
+        before = len(srv.review_comments(REPO, 7))
+        code, _, err = run_cli(review_args(model), base_env(srv))
+        assert code == 0, err
+        assert len(srv.calls_to("POST", r"/pulls/7/reviews$")) == 1
+        assert len(srv.review_comments(REPO, 7)) == before
+
+
+def test_github_requests_do_not_grow_with_findings() -> None:
+    case = corpus_pr("range-c4b8d066-40")  # 60 files: many findings
+    counts = {}
+    for limit in (1, 30):
+        with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
+            add_corpus_pull(srv, 7, case)
+            srv.add_file(REPO, case.base, ".github/review-bot.toml",
+                         f"[review]\nmax_comments = {limit}\nmax_comments_per_file = 5\n")
+            code, _, err = run_cli(review_args(model, "--max-requests", "100"), base_env(srv))
+            assert code == 0, err
+            posted = srv.calls_to("POST", r"/pulls/7/reviews$")
+            assert len(posted) == 1
+            counts[limit] = len([c for c in srv.calls if c.method != "GET" or "/reviews" in c.path
+                                 or "/comments" in c.path or "/pulls/7" in c.path])
+            assert len(posted[0].json["comments"]) == limit
+    print(f"GitHub requests per run by findings: {counts}")
+    assert counts[1] == counts[30]
+
+
+def test_diff_too_large_falls_back_to_files_with_the_same_findings() -> None:
+    case = corpus_pr("3487c8e087")
+    results = []
+    for limit in (100_000, 10):
+        with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
+            srv.diff_limit_lines = limit
+            add_corpus_pull(srv, 7, case)
+            code, out, err = run_cli(review_args(model, "--dry-run", "--format", "json"), base_env(srv))
+            assert code == 0, err
+            assert "diff via " + ("diff" if limit > 10 else "files") in err
+            results.append(json.loads(out)["findings"])
+            assert not srv.calls_to("POST", r"/reviews$")
+    assert results[0] == results[1] and results[0]
+
+
+def test_synchronize_reviews_only_what_changed_since_the_last_reviewed_head(tmp_path: Path) -> None:
+    def text(changes: dict[int, str]) -> str:
+        return "".join(changes.get(i, f"value_{i} = {i}") + "\n" for i in range(1, 101))
+
+    repo = tmp_path / "repo"
+    v0, v1, v2 = git_history(repo, [
+        {"a.py": text({}), "b.py": text({})},
+        {"a.py": text({10: "value_10 = 'ten'"}), "b.py": text({5: "value_5 = 5.0"})},
+        {"a.py": text({10: "value_10 = 'ten'", 80: "value_80 = None"})},
+    ])
+    with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
+        srv.add_pull(REPO, 7, git_diff(repo, v0, v1), base_sha=v0, head_sha=v1)
+        code, _, err = run_cli(review_args(model, "--mode", "incremental"), base_env(srv))
+        assert code == 0, err
+        assert len(srv.reviews(REPO, 7)) == 1
+        seen_first = len(model.requests)
+        srv.push(REPO, 7, git_diff(repo, v0, v2), v2)
+        srv.add_compare(REPO, v1, v2, git_diff(repo, v1, v2))
+        code, out, err = run_cli(review_args(model, "--mode", "incremental", "--format", "json"), base_env(srv))
+        assert code == 0, err
+        prompts = [r.prompt for r in model.requests[seen_first:]]
+        assert prompts and all("value_80 = None" in p for p in prompts)
+        assert not any("value_10 = 'ten'" in p or "value_5 = 5.0" in p for p in prompts)
+        skipped = json.loads(out)["skipped"]
+        assert {"path": "a.py", "hunk": skipped[0]["hunk"], "reason": "incremental"} in skipped
+        assert any(s["path"] == "b.py" and s["reason"] == "incremental" for s in skipped)
+
+
+def _actions_env(srv: GitHubServer, tmp_path: Path, event: dict[str, Any], token: str = BOT_TOKEN) -> dict[str, str]:
+    event_path = tmp_path / "event.json"
+    event_path.write_text(json.dumps(event), encoding="utf-8")
+    summary = tmp_path / "summary.md"
+    return {**base_env(srv, token), "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_EVENT_PATH": str(event_path), "GITHUB_REPOSITORY": REPO,
+            "GITHUB_STEP_SUMMARY": str(summary)}
+
+
+def _synchronize_event(case_head: str, case_base: str, before: str) -> dict[str, Any]:
+    event = json.loads((EVENTS / "pull_request.synchronize.json").read_text(encoding="utf-8"))
+    owner, name = REPO.split("/")
+    event["number"] = event["pull_request"]["number"] = 7
+    event["before"], event["after"] = before, case_head
+    event["pull_request"]["head"]["sha"], event["pull_request"]["base"]["sha"] = case_head, case_base
+    for holder in (event["repository"], event["pull_request"]["base"]["repo"], event["pull_request"]["head"]["repo"]):
+        holder["full_name"], holder["name"] = REPO, name
+        holder["owner"]["login"] = owner
+    return event
+
+
+@pytest.mark.parametrize("token", [BOT_TOKEN, READ_TOKEN])
+def test_actions_run_writes_the_summary_and_never_logs_model_commands(tmp_path: Path, token: str) -> None:
+    case = corpus_pr("483b62eec2")
+    with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
+        add_corpus_pull(srv, 7, case)
+        env = _actions_env(srv, tmp_path, _synchronize_event(case.head, case.base, "1" * 40), token)
+        env["REVIEW_BOT_ENDPOINT"] = model.url
+        code, out, err = run_cli(["review", "--min-severity", "info", "--rpm", "6000"], env)
+        assert code == 0, err
+        summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
+        assert "review-bot" in summary.lower()
+        own = ("::add-mask::", "::stop-commands::", "::group::", "::endgroup::", "::notice", "::warning file=",
+               "::error file=", "::notice file=")
+        stop_tokens = set(re.findall(r"^::stop-commands::(\w+)$", out, flags=re.MULTILINE))
+        for line in (out + err).splitlines():
+            if line.startswith("::"):
+                assert line.startswith(own) or line.strip(":") in stop_tokens, f"raw command in log: {line!r}"
+            assert "::set-output" not in line or not line.lstrip().startswith("::")
+        if token == READ_TOKEN:
+            assert not srv.reviews(REPO, 7) and "::warning file=" in out
+        else:
+            assert len(srv.reviews(REPO, 7)) == 1
+
+
+def test_draft_pull_request_is_skipped_with_exit_zero() -> None:
+    case = corpus_pr("483b62eec2")
+    with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
+        add_corpus_pull(srv, 7, case, draft=True)
+        code, _, err = run_cli(review_args(model), base_env(srv))
+        assert code == 0 and "draft" in err
+        assert not model.requests and not srv.reviews(REPO, 7)
+
+
+def test_repository_template_is_read_from_the_base_commit() -> None:
+    case = corpus_pr("483b62eec2")
+    marker_base, marker_head = "BASE-TEMPLATE-MARKER", "HEAD-TEMPLATE-MARKER"
+    template = ('{#- review-bot\nparser: diagnostics\nstop: ["\\n\\n\\n"]\n-#}\nMARKER\n'
+                '{% for file in files %}+++ b/{{ file.path }}\n{% for hunk in file.hunks %}{{ hunk.text }}'
+                '{% endfor %}{% endfor %}')
+    with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
+        add_corpus_pull(srv, 7, case)
+        srv.add_file(REPO, case.base, ".github/review-bot/review.j2", template.replace('MARKER', marker_base))
+        srv.add_file(REPO, case.head, ".github/review-bot/review.j2", template.replace('MARKER', marker_head))
+        code, _, err = run_cli(review_args(model, "--dry-run"), base_env(srv))
+        assert code == 0, err
+        assert model.requests and all(marker_base in r.prompt for r in model.requests)
+        assert not any(marker_head in r.prompt for r in model.requests)
