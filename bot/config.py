@@ -100,6 +100,13 @@ class Settings:
             endpoint = HF_ROUTER_ENDPOINT if self.model.api == "hf" else OPENAI_LOCAL_ENDPOINT
         return endpoint.replace("{model}", self.model.model)
 
+    @property
+    def model_label(self) -> str:
+        """What the model is called in logs and summaries: a local GGUF by its file name."""
+        if self.model.api == "llama-cpp" and self.model.model_path:
+            return Path(self.model.model_path).name
+        return self.model.model
+
     def token(self, env: Mapping[str, str]) -> str | None:
         value = env.get(self.model.token_env, "").strip()
         return value or None

@@ -79,7 +79,7 @@ def run(review_input: ReviewInput, backend: Backend, settings: Settings, templat
         dropped_capped=found.dropped_capped,
         dropped_below_severity=found.dropped_below_severity)
     return RunResult(findings=found.findings, skipped=skipped, stats=stats, source_info=review_input.info,
-                     model=settings.model.model, template=template.name)
+                     model=settings.model_label, template=template.name)
 
 
 def _count_reviewed(review_input: ReviewInput, done: Sequence[Request]) -> int:

@@ -54,6 +54,8 @@ _PEM_BODY = re.compile(r"""^[\s"'`]*(?:[A-Za-z0-9+/]{4,}={0,2}|(?:Proc-Type|DEK-
 _PEM_WIDE = re.compile(r"""^(?=.*[a-z])(?=.*[A-Z])[\s"'`]*[A-Za-z0-9+/]{60,80}={0,2}(?:\\n)?[\s"'`,+;)]*$""")
 _PEM_LONG = re.compile(r"[A-Za-z0-9+/]{40,}")
 MIN_BARE_PEM_LINES = 2
+_KEY_FILE_SUFFIXES = (".key", ".p8", ".pk8", ".ppk", "_rsa", "_dsa", "_ecdsa", "_ed25519", ".pem.key")
+_KEY_FILE_PREFIXES = ("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "private", "privkey")
 
 _TOKENS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Slack incoming webhooks: keep the host so the model still sees what the URL is.
@@ -253,12 +255,13 @@ def _redact_key_line(text: str) -> str:
     return _mask(text)
 
 
-def _key_block_lines(texts: Sequence[str]) -> tuple[set[int], int]:
+def _key_block_lines(texts: Sequence[str], bare_runs: bool = False) -> tuple[set[int], int]:
     """Indices of lines inside private-key blocks, and how many blocks.
 
     A block cut by the edge of the text (its BEGIN before a hunk, or its END after it) still
-    covers every line from the edge, and a run of full-width base64 lines with neither
-    marker (a hunk in the middle of a key file) counts as a block too.
+    covers every line from the edge. With `bare_runs` (a key file's own diff), a run of
+    full-width base64 lines with neither marker (a hunk inside the key) counts as a block
+    too; elsewhere such runs are certificates or data, which are not secret.
     """
     marked: set[int] = set()
     blocks = 0
@@ -269,7 +272,7 @@ def _key_block_lines(texts: Sequence[str]) -> tuple[set[int], int]:
         nonlocal blocks
         wide = sum(1 for j in run if _PEM_WIDE.match(texts[j]))
         long = any(_PEM_LONG.search(texts[j]) for j in run)
-        if (end_seen and long) or wide >= MIN_BARE_PEM_LINES:
+        if (end_seen and long) or (bare_runs and wide >= MIN_BARE_PEM_LINES):
             marked.update(run)
             blocks += 0 if end_seen else 1
         run.clear()
@@ -316,13 +319,18 @@ def _allows_bare_values(path: str) -> bool:
         or name == "Dockerfile"
 
 
-def _side_blocks(lines: Sequence[Line]) -> tuple[set[int], int]:
+def _is_key_file(path: str) -> bool:
+    name = PurePosixPath(path).name.lower()
+    return name.endswith(_KEY_FILE_SUFFIXES) or name.startswith(_KEY_FILE_PREFIXES)
+
+
+def _side_blocks(lines: Sequence[Line], bare_runs: bool) -> tuple[set[int], int]:
     """Key-block lines of a hunk, found on each side's own sequence of lines."""
     marked: set[int] = set()
     blocks = 0
     for excluded in ("+", "-"):  # the old side (no '+') and the new side (no '-')
         indices = [i for i, ln in enumerate(lines) if ln.kind != excluded]
-        found, count = _key_block_lines([lines[i].text for i in indices])
+        found, count = _key_block_lines([lines[i].text for i in indices], bare_runs)
         marked.update(indices[j] for j in found)
         blocks = max(blocks, count)
     return marked, blocks
@@ -337,7 +345,7 @@ def _line_places(path: str, line: Line) -> Iterable[SecretLine]:
 
 def _redact_hunk(hunk: Hunk, secret_lines: set[SecretLine], tally: _Tally) -> Hunk:
     bare = _allows_bare_values(hunk.path)
-    in_block, blocks = _side_blocks(hunk.lines)
+    in_block, blocks = _side_blocks(hunk.lines, _is_key_file(hunk.path))
     tally.secrets += blocks
     lines: list[Line] = []
     for i, line in enumerate(hunk.lines):

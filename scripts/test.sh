@@ -1,11 +1,34 @@
 #!/usr/bin/env bash
-# Set up a fresh virtualenv with everything the tests need, then run lint and the whole suite.
+# One command, fresh machine: set up a virtualenv with everything the tests need, lint,
+# run the whole suite (including the real-model end-to-end test), then print the
+# benchmark and reliability figures. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${REVIEW_BOT_VENV:-.venv}"
+PY="$VENV/bin/python"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "virtualenv $VENV"
 python3 -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q --upgrade pip
-"$VENV/bin/python" -m pip install -q -e '.[test]'
+"$PY" -m pip install --quiet --disable-pip-version-check --upgrade pip
+"$PY" -m pip install --quiet --disable-pip-version-check -e '.[test,tokenizer]'
+
+step "local model extra (llama-cpp-python, built once and cached by pip) and the test model"
+bash scripts/install_local_extra.sh "$PY"
+REVIEW_BOT_TEST_MODEL="$(PYTHON="$PY" bash scripts/fetch_test_model.sh)"
+export REVIEW_BOT_TEST_MODEL REVIEW_BOT_REQUIRE_E2E=1
+
+step "lint: ruff, mypy, workflows"
 "$VENV/bin/ruff" check bot tests bench
 "$VENV/bin/mypy"
-"$VENV/bin/python" -m pytest -q tests
+bash scripts/lint_workflows.sh
+
+step "tests"
+"$PY" -m pytest -q tests
+
+step "benchmarks (short setting)"
+"$PY" -m bench --short
+
+step "reliability figures"
+"$PY" -m bench.reliability
