@@ -29,10 +29,9 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from bot.config import Settings
 from bot.diff import language_for
 from bot.errors import ConfigError
-from bot.types import Batch, Finding, Hunk, Line, Request, RunResult, Skipped, SourceInfo
+from bot.types import Batch, Hunk, Line, Request, SourceInfo
 
 if TYPE_CHECKING:
     from bot.plan import TokenEstimator
@@ -188,13 +187,13 @@ def _target_view(hunks: Sequence[Hunk]) -> TargetView | None:
 
 # ---------------------------------------------------------------- untrusted PR text
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
 def truncate_title(title: str) -> str:
     """One line, at most 500 characters, special tokens defused."""
-    return defuse(_one_line(title))[:MAX_TITLE_CHARS]
+    return defuse(one_line(title))[:MAX_TITLE_CHARS]
 
 
 def truncate_description(text: str) -> str:
@@ -255,7 +254,7 @@ def make_environment(prompts_dir: str | None) -> jinja2.Environment:
         keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
 
 
-def _get(env: jinja2.Environment, name: str, prompts_dir: str | None) -> tuple[jinja2.Template, str, str]:
+def find_template(env: jinja2.Environment, name: str, prompts_dir: str | None) -> tuple[jinja2.Template, str, str]:
     filename = name + SUFFIX
     looked = ([f"{prompts_dir}/{filename}"] if prompts_dir else []) + [f"the packaged templates ({PACKAGE})"]
     if not _NAME.match(name):
@@ -317,7 +316,7 @@ def load_template(name: str, prompts_dir: str | None) -> Template:
     fails here (StrictUndefined) rather than after the first model request.
     """
     env = make_environment(prompts_dir)
-    jinja, source, origin = _get(env, name, prompts_dir)
+    jinja, source, origin = find_template(env, name, prompts_dir)
     parser, stop, about = parse_declaration(source, origin)
     template = Template(name=name, parser=parser, stop=stop, origin=origin, about=about, jinja=jinja)
     probe_source = SourceInfo(kind="diff", title="t", body="d")
@@ -426,76 +425,3 @@ def template_overhead(template: Template, source: SourceInfo, estimator: TokenEs
         base=empty, per_file=max(per_file, 0) + _SLACK, path_repeats=path_repeats,
         language_repeats=max(language_repeats, 0), per_hunk=max(per_hunk, 0) + _SLACK,
         target=max(once, 0) + _SLACK, target_repeats=target_repeats, target_path_repeats=target_path_repeats)
-
-
-# ---------------------------------------------------------------- summary
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def md_text(text: str, limit: int = 500) -> str:
-    """Untrusted text -> one inert markdown line: no HTML, links, emphasis or @mentions."""
-    text = _one_line(_CONTROL.sub(" ", text))
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return _MD_SPECIAL.sub(r"\\\1", text).replace("@", "@\u200b")
-
-
-def md_code(text: str, limit: int = 300) -> str:
-    """Untrusted text -> a markdown code span (nothing inside one is interpreted)."""
-    text = _one_line(_CONTROL.sub(" ", text))[:limit]
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-SUMMARY_TEMPLATE = "summary.md"
-_SUMMARY_ITEMS = 20  # paths listed per skip reason
-_SUMMARY_OVERFLOW = 30  # findings listed that could not be inline comments
-
-
-def _skipped_groups(skipped: Sequence[Skipped]) -> list[dict[str, Any]]:
-    by_reason: dict[str, dict[str, int]] = {}
-    for item in skipped:
-        paths = by_reason.setdefault(item.reason, {})
-        paths[item.path] = paths.get(item.path, 0) + (1 if item.hunk is not None else 0)
-    groups = []
-    for reason, paths in by_reason.items():
-        shown = [md_code(path) + (f" ({hunks} hunk{'s' if hunks > 1 else ''})" if hunks else "")
-                 for path, hunks in list(paths.items())[:_SUMMARY_ITEMS]]
-        groups.append({"reason": md_text(reason), "count": sum(max(h, 1) for h in paths.values()),
-                       "paths": shown, "more": max(len(paths) - _SUMMARY_ITEMS, 0)})
-    return groups
-
-
-def render_summary(result: RunResult, settings: Settings, overflow: Sequence[Finding] = ()) -> str:
-    """The review body / job summary (summary.md.j2): counts, what was skipped, budget used.
-
-    Every path and message is escaped here, before the template sees it, so a repository's
-    own summary template can't print untrusted text raw either.
-    """
-    counts = {severity: 0 for severity in ("error", "warning", "info")}
-    for finding in result.findings:
-        counts[finding.severity] = counts.get(finding.severity, 0) + 1
-    stats = result.stats
-    context = {
-        "total": len(result.findings),
-        "counts": [{"severity": s, "count": n} for s, n in counts.items()],
-        "files": stats.files, "hunks": stats.hunks, "hunks_reviewed": stats.hunks_reviewed,
-        "model": md_code(result.model or settings.model.model),
-        "template": md_code(result.template or settings.review.template),
-        "skipped": _skipped_groups(result.skipped),
-        "budget": {"requests": stats.requests, "max_requests": settings.budget.max_requests,
-                   "prompt_tokens": f"{stats.prompt_tokens:,}",
-                   "completion_tokens": f"{stats.completion_tokens:,}",
-                   "retries": stats.retries, "waited_s": f"{stats.waited_s:.1f}"},
-        "dropped_ungrounded": stats.dropped_ungrounded, "dropped_capped": stats.dropped_capped,
-        "overflow": [{"location": md_code(f"{f.path}:{f.line}"), "severity": f.severity,
-                      "message": md_text(f.message)} for f in overflow[:_SUMMARY_OVERFLOW]],
-        "overflow_more": max(len(overflow) - _SUMMARY_OVERFLOW, 0),
-    }
-    env = make_environment(settings.review.prompts_dir)
-    jinja, _, origin = _get(env, SUMMARY_TEMPLATE, settings.review.prompts_dir)
-    return Template(name=SUMMARY_TEMPLATE, parser="", stop=(), origin=origin, jinja=jinja).render(**context)

@@ -23,8 +23,8 @@ from bot.config import Settings
 from bot.errors import GitHubError, InputError
 from bot.github_api import ApiFailure, GitHubApi
 from bot.markers import PARTIAL_MARKER, fingerprint_marker, head_in, head_marker, is_own, own_fingerprints, run_marker
-from bot.prompts import render_summary
 from bot.sinks.annotations import AnnotationsFormatter
+from bot.summary import render_summary
 from bot.types import SEVERITY_RANK, FileDiff, Finding, ParsedDiff, RunResult
 
 MAX_INLINE_COMMENTS = 30  # more than this in one review buries the PR; the rest go in the body
