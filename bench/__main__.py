@@ -54,13 +54,13 @@ def run_families(families: Sequence[str], config: BenchConfig, verbose: bool
 def render_table(rows: Sequence[Row], crashed: dict[str, str], config: BenchConfig,
                  extra: Sequence[str] = ()) -> str:
     head = ("family", "figure", "measured", "bound / baseline", "ratio", "goal", "result")
-    body = []
+    body: list[tuple[str, ...]] = []
     notes: list[str] = []
     for row in rows:
         ratio = "-" if row.ratio is None else f"{row.ratio:.2f}x"
         goal = "-" if row.goal is None else f"<= {row.goal:g}x"
         baseline = f"{show(row.baseline, row.unit)} ({row.baseline_name})" if not row.skipped else row.baseline_name
-        result = row.status
+        result: str = row.status
         if row.note:
             notes.append(row.note)
             result += f" [{len(notes)}]"

@@ -1,4 +1,6 @@
-"""Offline core: parse + filter + plan + render, as a ratio to unidiff's bare parse of the same text.
+"""Offline core: the pipeline before the model, as a ratio to unidiff's bare parse of the same text.
+
+The pipeline is `pipeline.prepare` after `diff.parse_diff`: parse, redact, filter, plan, render.
 
 Inputs: the largest diff in the shared corpus and a synthetic 20,000-line diff (deterministic).
 Budgets are lifted so every hunk is planned and rendered: the figure covers the whole diff,
@@ -82,21 +84,26 @@ def _code(rng: random.Random, number: int, added: bool = False) -> str:
 
 
 def run_pipeline(text: str, settings: Settings, template: Template, estimator: TokenEstimator) -> Prepared:
-    """parse -> filter -> plan -> render: everything `review-bot prompts` does, without the I/O."""
+    """parse -> redact -> filter -> plan -> render: what `review-bot prompts` does, without the I/O."""
     review_input = ReviewInput(info=SourceInfo(kind="diff"), diff=parse_diff(text))
     return prepare(review_input, settings, template, estimator)
 
 
 def _stages(text: str, settings: Settings, template: Template, estimator: TokenEstimator,
             repeats: int) -> dict[str, float]:
-    """Best-of-N seconds of each stage on its own, for telling where the time goes."""
+    """Best-of-N seconds of each stage on its own, in pipeline order, for telling where the time goes."""
+    from bot.redact import redact_input
+
     info = SourceInfo(kind="diff")
     parse_s, parsed = best_of(lambda: parse_diff(text), repeats)
-    filter_s, (kept, _) = best_of(lambda: apply_filters(parsed.files, settings.review), repeats)
+    review_input = ReviewInput(info=info, diff=parsed)
+    redact_s, redacted = best_of(lambda: redact_input(review_input, settings.review.redact_secrets), repeats)
+    files = redacted.review_input.diff.files
+    filter_s, (kept, _) = best_of(lambda: apply_filters(files, settings.review), repeats)
     cost = template_overhead(template, info, estimator)
     plan_s, plan = best_of(lambda: make_plan(kept, settings, cost, estimator), repeats)
     render_s, _ = best_of(lambda: [render_request(template, b, info, estimator) for b in plan.batches], repeats)
-    return {"parse": parse_s, "filter": filter_s, "plan": plan_s, "render": render_s}
+    return {"parse": parse_s, "redact": redact_s, "filter": filter_s, "plan": plan_s, "render": render_s}
 
 
 def measure(label: str, text: str, config: BenchConfig) -> Row:
@@ -113,7 +120,7 @@ def measure(label: str, text: str, config: BenchConfig) -> Row:
     split = ", ".join(f"{name} {seconds / bare:.2f}x" for name, seconds in stages.items())
     lines = text.count("\n")
     return Row(
-        family="core", name=f"parse+filter+plan+render: {label} ({len(text) // 1024} KB, {lines} lines)",
+        family="core", name=f"offline pipeline: {label} ({len(text) // 1024} KB, {lines} lines)",
         value=ours, baseline=bare, baseline_name="unidiff.PatchSet(text)", goal=GOAL,
         note=f"stages vs unidiff: {split}; {len(prepared.requests)} requests rendered",
         detail={"bytes": len(text), "lines": lines, "requests": len(prepared.requests),

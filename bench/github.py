@@ -101,7 +101,7 @@ def sink_rows(pull: CorpusPull) -> list[Row]:
             counts[count] = calls_during(srv, lambda: sink.post(result))  # noqa: B023 - called at once
     finally:
         srv.stop()
-    return _rows("review sink", counts, "GitHubReviewSink.post")
+    return _rows("review sink", counts)
 
 
 def diagnostics_for(prompt: str, payload: dict[str, Any]) -> str:
@@ -141,21 +141,23 @@ def whole_run_rows(pull: CorpusPull) -> list[Row]:
                 posted[count] = len(json.loads(out.getvalue())["findings"])
     finally:
         srv.stop()
-    rows = _rows("whole `review-bot review` run", counts, "the same run with 1 finding")
+    rows = _rows("whole `review-bot review` run", counts)
     mismatch = {c: n for c, n in posted.items() if n != c}
     if mismatch:
-        rows = [replace(r, note=r.note + f"; runs had {mismatch} findings instead") for r in rows]
+        rows[-1] = replace(rows[-1], note=rows[-1].note + f"; findings posted instead: {mismatch}")
     return rows
 
 
-def _rows(what: str, counts: dict[int, tuple[int, int]], baseline_name: str) -> list[Row]:
+def _rows(what: str, counts: dict[int, tuple[int, int]]) -> list[Row]:
     one = counts[COUNTS[0]][0]
+    summary = ", ".join(f"{calls} for {count}" for count, (calls, _) in counts.items())
+    posts = ", ".join(str(p) for _, p in counts.values())
     return [Row(family="github", name=f"{what}: API requests with {count} finding{'s' if count > 1 else ''}",
-                value=calls, baseline=one, baseline_name=f"{baseline_name}, 1 finding" if count > 1 else "itself",
-                unit="requests", goal=GOAL,
-                note=f"{what}, {count} findings: {calls} requests, {posts} review POST",
-                detail={"findings": count, "requests": calls, "review_posts": posts})
-            for count, (calls, posts) in counts.items()]
+                value=calls, baseline=one, baseline_name=f"with {COUNTS[0]} finding", unit="requests", goal=GOAL,
+                note=(f"{what}: requests by findings: {summary}; review POSTs: {posts}"
+                      if count == COUNTS[-1] else ""),
+                detail={"findings": count, "requests": calls, "review_posts": posts_made})
+            for count, (calls, posts_made) in counts.items()]
 
 
 def run(config: BenchConfig) -> list[Row]:

@@ -274,7 +274,10 @@ def _send_once(run: _Run, job: _Job, attempt: int) -> Completion:
         run.emit(job, "sending", attempt=attempt)
         completion = _complete(run, job.request.prompt)
     except RetryableModelError as err:
-        run.admission.release(throttled=err.kind in SERVER_PACED)
+        # A 429 that names its Retry-After is a rate limit: the shared pause honours it. Only
+        # an answer that says "too many at once" (overloaded, or 429 without a time) means
+        # fewer requests in flight.
+        run.admission.release(throttled=err.kind == "overloaded" or (err.kind in SERVER_PACED and err.wait_s is None))
         raise
     except BaseException:
         run.admission.release()

@@ -38,6 +38,7 @@ def fault_reply(f: Fault) -> Reply:
 
 
 class EmulatorHandler(BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True  # no ~40 ms delayed-ACK stall per answer on kept-alive connections
     protocol_version = "HTTP/1.1"
     emulator: GitHubServer
 

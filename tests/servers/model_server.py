@@ -17,6 +17,7 @@ under concurrency), then the random 429 storm (`refuse_ratio`), then the concurr
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import random
@@ -215,6 +216,9 @@ def _words(text: str) -> int:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "ModelServer/1"
+    # Real inference servers answer without Nagle's algorithm; with it, a kept-alive
+    # connection stalls ~40 ms per answer on the client's delayed ACK.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         return
@@ -240,8 +244,17 @@ class _Handler(BaseHTTPRequestHandler):
                                  headers={k.lower(): v for k, v in self.headers.items()},
                                  body=body, json=payload, time=time.monotonic())
         record, fault = self.srv._arrive(record)
-        status, applied = self._serve(record, payload, fault)
+        # Hold the answer until its status is recorded: a client that has its answer may
+        # look at `srv.requests` at once, and must find the request complete there.
+        real, self.wfile = self.wfile, io.BytesIO()
+        try:
+            status, applied = self._serve(record, payload, fault)
+        finally:
+            answer, self.wfile = self.wfile.getvalue(), real  # type: ignore[attr-defined]
         self.srv._finish(record.index, status, applied)
+        if answer:
+            real.write(answer)
+            real.flush()
 
     def _serve(self, record: RecordedRequest, payload: Any, fault: Fault | None) -> tuple[int, str]:
         srv, path = self.srv, self.path.split("?", 1)[0]
