@@ -12,7 +12,7 @@ import os
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from bot import __version__
 from bot.config import OutputSettings, Settings, load_settings
@@ -53,8 +53,15 @@ def _add_diff_source(parser: argparse.ArgumentParser, with_pr: bool) -> None:
         source.add_argument("--pr", type=int, metavar="N", help="a pull request number (with --repo)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (what is wrong, where to look), not the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"review-bot: error: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="review-bot", description="Review a pull request's diff for bugs with a StarCoder2 model.")
     parser.add_argument("--version", action="version", version=f"review-bot {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

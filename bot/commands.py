@@ -95,6 +95,8 @@ def run_review(review_input: ReviewInput, settings: Settings, env: Mapping[str, 
     backend = make_backend(settings, env)
     progress.info(f"reviewing with {settings.model_label} ({settings.model.api}) template {template.name}")
     result = run(review_input, backend, settings, template, estimator, on_event=progress.model_event)
+    if result.stats.secrets_redacted:
+        progress.info(f"redacted {result.stats.secrets_redacted} credentials before review")
     progress.info(f"done: {len(result.findings)} findings, {result.stats.requests} requests, "
                   f"{result.stats.retries} retries, {len(result.skipped)} parts skipped, "
                   f"{result.stats.elapsed_s:.1f} s")

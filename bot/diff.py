@@ -20,6 +20,7 @@ from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
 
 from bot.errors import InputError
+from bot.redact import redact_text
 from bot.types import FileDiff, FileStatus, Hunk, Line, LineKind, ParsedDiff, Skipped
 
 DEV_NULL = "/dev/null"
@@ -66,7 +67,9 @@ def language_for(path: str) -> str | None:
 
 
 def quote_text(text: str) -> str:
-    """Untrusted text for an error message: repr-escaped and capped."""
+    """Untrusted text for an error message: credentials replaced, repr-escaped and capped."""
+    # A credentials file passed as --diff must not land in a CI log through this message.
+    text = redact_text(text)[0]
     if len(text) > _QUOTED_MAX:
         return repr(text[:_QUOTED_MAX]) + "..."
     return repr(text)

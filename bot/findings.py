@@ -269,13 +269,21 @@ def _cap(findings: Sequence[Finding], per_file: int, total: int) -> list[Finding
     return sorted(kept[: max(total, 0)], key=_by_position)
 
 
+def _complete_lines(completion: Completion) -> str:
+    """The answer without a last line the token limit cut in half: a half message is no finding."""
+    text = completion.text
+    if completion.finish_reason == "length" and not text.endswith("\n"):
+        return text.rsplit("\n", 1)[0] + "\n" if "\n" in text else ""
+    return text
+
+
 def collect_findings(results: Sequence[tuple[Request, Completion]], parser: str,
                      review: ReviewSettings) -> FindingsOutcome:
     """Every request's completion -> grounded, merged, filtered and capped findings."""
     grounded: list[Finding] = []
     ungrounded = 0
     for request, completion in results:
-        for raw in parse_completion(completion.text, parser, request):
+        for raw in parse_completion(_complete_lines(completion), parser, request):
             finding = ground(raw, request)
             if finding is None:
                 ungrounded += 1

@@ -16,6 +16,7 @@ from bot.filters import apply_filters
 from bot.findings import collect_findings
 from bot.plan import TokenEstimator, make_plan, split_batch
 from bot.prompts import Template, render_request, template_overhead
+from bot.redact import RedactedInput, mark_secret_findings, redact_input
 from bot.sources import ReviewInput
 from bot.types import Batch, Hunk, Request, RunResult, RunStats, Skipped
 
@@ -29,10 +30,14 @@ class Prepared:
     files: int
     hunks: int
     request_budget: int
+    redacted: RedactedInput  # the input as every later stage sees it: credentials replaced
 
 
 def prepare(review_input: ReviewInput, settings: Settings, template: Template,
             estimator: TokenEstimator) -> Prepared:
+    # First, so no credential reaches a prompt, a finding, a log line or an output.
+    redacted = redact_input(review_input, settings.review.redact_secrets)
+    review_input = redacted.review_input
     files = review_input.diff.files
     kept, filtered_out = apply_filters(files, settings.review)
     overhead = template_overhead(template, review_input.info, estimator)
@@ -41,7 +46,7 @@ def prepare(review_input: ReviewInput, settings: Settings, template: Template,
     skipped = review_input.diff.skipped + review_input.skipped + filtered_out + plan.skipped
     hunks = sum(len(f.hunks) for f in files) + sum(1 for s in review_input.skipped if s.hunk is not None)
     return Prepared(requests=requests, skipped=skipped, files=len(files) + len(review_input.diff.skipped),
-                    hunks=hunks, request_budget=plan.request_budget)
+                    hunks=hunks, request_budget=plan.request_budget, redacted=redacted)
 
 
 def generation_params(settings: Settings, template: Template) -> GenerationParams:
@@ -55,6 +60,7 @@ def run(review_input: ReviewInput, backend: Backend, settings: Settings, templat
         clock: Callable[[], float] = time.monotonic) -> RunResult:
     started = clock()
     prepared = prepare(review_input, settings, template, estimator)
+    review_input = prepared.redacted.review_input  # resplit prompts must not see the originals
     overhead = template_overhead(template, review_input.info, estimator)
 
     def resplit(request: Request) -> Sequence[Request]:
@@ -69,6 +75,7 @@ def run(review_input: ReviewInput, backend: Backend, settings: Settings, templat
     outcome = run_requests(prepared.requests, backend, generation_params(settings, template), settings,
                            on_event=on_event, resplit=resplit)
     found = collect_findings(outcome.completions, template.parser, settings.review)
+    findings = mark_secret_findings(found.findings, prepared.redacted.secret_lines)
     skipped = prepared.skipped + outcome.skipped
     reviewed = _count_reviewed(review_input, [r for r, _ in outcome.completions])
     stats = RunStats(
@@ -77,8 +84,8 @@ def run(review_input: ReviewInput, backend: Backend, settings: Settings, templat
         prompt_tokens=outcome.prompt_tokens, completion_tokens=outcome.completion_tokens,
         elapsed_s=clock() - started, dropped_ungrounded=found.dropped_ungrounded,
         dropped_capped=found.dropped_capped,
-        dropped_below_severity=found.dropped_below_severity)
-    return RunResult(findings=found.findings, skipped=skipped, stats=stats, source_info=review_input.info,
+        dropped_below_severity=found.dropped_below_severity, secrets_redacted=prepared.redacted.count)
+    return RunResult(findings=findings, skipped=skipped, stats=stats, source_info=review_input.info,
                      model=settings.model_label, template=template.name)
 
 

@@ -47,7 +47,10 @@ class RedactedInput:
 
 _KEY_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
 _KEY_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
-_MASK_PARTS = re.compile(r"""^(?P<lead>[\s"'`(]*(?:\\[nr])*)(?P<core>.*?)(?P<trail>(?:\\[nr])*[\s"'`,+;)]*)$""")
+# Punctuation after the material counts as syntax only behind a quote or a space (`"...\\n" +`),
+# since `+` and `/` are base64 characters too.
+_MASK_PARTS = re.compile(
+    r"""^(?P<lead>[\s"'`(]*(?:\\[nr])*)(?P<core>.*?)(?P<trail>(?:\\[nr])*(?:[\s"'`]+[\s"'`,+;)]*)?)$""")
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{16,}")
 # A line of a PEM body (or its Proc-Type / DEK-Info headers), maybe quoted, maybe ending in \n.
 _PEM_BODY = re.compile(r"""^[\s"'`]*(?:[A-Za-z0-9+/]{4,}={0,2}|(?:Proc-Type|DEK-Info):.*)(?:\\n)?[\s"'`,+;)]*$""")
@@ -73,7 +76,7 @@ _TOKENS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)(aws[\w.-]{0,30}?(?:secret|sk)[\w.-]{0,30}[\"']?\s*(?::=|=>|=|:)\s*[\"']?)"
                 r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])"), r"\1" + KEY),
 )
-_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{1,20}://[^\s/:@\"'<>]{1,100}):([^\s/@\"'<>]{1,200})@")
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{1,20}://[^\s/:@\"'<>,]{1,100}):([^\s/:@\"'<>,]{1,200})@")
 _EMAIL = re.compile(r"(?<![\w.+%-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}"
                     r"(?![\w-])")
 _NOT_EMAIL_USERS = frozenset({"git"})  # git@github.com:owner/repo is an SSH remote, not a person
@@ -111,10 +114,10 @@ _PLACEHOLDER_WORDS = ("changeme", "change_me", "change-me", "example", "placehol
                       "yourtoken", "yourkey", "yourpassword", "dummy", "redacted", "xxxx", "****", "...",
                       "<", ">", "${", "$(", "{{", "{%", "%(", "%s", "{}", "{0}", "getenv", "environ",
                       "process.env", "env[", "env.", "secrets.", "vault:", "os.")
-_REFERENCE = re.compile(r"^(?:\$|%|@|&|\*|[a-z][a-z0-9+.-]*://|\.{0,2}/|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$)")
+_REFERENCE = re.compile(r"^(?:\$|%|@|&|\*|#|arn:|[a-z][a-z0-9+.-]*://|\.{0,2}/|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$)")
+_FORMAT_FIELD = re.compile(r"\{[\w.\[\]'\"()!:<>^ -]*\}")  # f-string / str.format fields
 _WORDISH = re.compile(r"^[-_.:/]*[A-Za-z]+\d*(?:[-_.:/]+[A-Za-z]+\d*)*[-_.:/]*$")
-# lower, UPPER, Capitalized, camelCase or PascalCase: how people write words and names.
-_SEGMENT = re.compile(r"^(?:[A-Z]+|(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-z]+)*)$")
+_CHUNK = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
 _TRAILING_DIGITS = re.compile(r"\d+$")
 _CONFIG_SUFFIXES = frozenset({".env", ".yml", ".yaml", ".ini", ".cfg", ".conf", ".properties", ".sh",
                               ".bash", ".zsh", ".envrc", ".npmrc", ".pypirc", ".netrc", ".txt", ""})
@@ -143,7 +146,20 @@ def _is_wordish(value: str) -> bool:
     segments = [s for s in re.split(r"[-_.:/]+", value) if s]
     if len(segments) == 1 and _TRAILING_DIGITS.search(segments[0]):
         return False
-    return all(_SEGMENT.match(_TRAILING_DIGITS.sub("", s)) and len(s) <= 24 for s in segments)
+    return all(_is_word_segment(_TRAILING_DIGITS.sub("", s)) and len(s) <= 24 for s in segments)
+
+
+def _is_word_segment(segment: str) -> bool:
+    """lower, UPPER, Capitalized, camelCase, PascalCase with acronyms (`AWSAccessKeyId`).
+
+    Random letters split into chunks of one or two (`qZkLmX`); words rarely do.
+    """
+    chunks = _CHUNK.findall(segment)
+    if "".join(chunks) != segment:
+        return False
+    if len(chunks) == 1:
+        return True
+    return all(len(c) >= 2 for c in chunks) and len(segment) >= 3 * len(chunks)
 
 
 def looks_secret(value: str, min_len: int = MIN_SECRET_LEN) -> bool:
@@ -151,7 +167,8 @@ def looks_secret(value: str, min_len: int = MIN_SECRET_LEN) -> bool:
     if len(value) < min_len or any(c.isspace() for c in value):
         return False
     lowered = value.lower()
-    if any(word in lowered for word in _PLACEHOLDER_WORDS) or _REFERENCE.match(value):
+    if any(word in lowered for word in _PLACEHOLDER_WORDS) or _REFERENCE.match(value) \
+            or _FORMAT_FIELD.search(value):
         return False
     if len(set(value)) <= 2 or _is_wordish(value):
         return False
@@ -161,7 +178,7 @@ def looks_secret(value: str, min_len: int = MIN_SECRET_LEN) -> bool:
 def secret_kind(name: str) -> str | None:
     """`<PASSWORD>`, `<KEY>` or None for an assigned name (`DB_PASSWORD`, `apiKey`, `token_url`)."""
     words = [w.lower() for w in _WORD_SPLIT.findall(name)]
-    if not words or words[-1] in _ABOUT_WORDS:
+    if not words or words[-1] in _ABOUT_WORDS or "public" in words:
         return None
     for word in words:
         if word in _PASSWORD_EXACT or any(word.endswith(w) for w in _PASSWORD_WORDS):

@@ -193,6 +193,7 @@ class RunStats:
     dropped_ungrounded: int = 0
     dropped_capped: int = 0
     dropped_below_severity: int = 0
+    secrets_redacted: int = 0  # credentials replaced before anything left the machine
 
     def to_json(self) -> dict[str, object]:
         return {"files": self.files, "hunks": self.hunks, "hunks_reviewed": self.hunks_reviewed,
@@ -200,7 +201,8 @@ class RunStats:
                 "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
                 "elapsed_s": round(self.elapsed_s, 3), "dropped_ungrounded": self.dropped_ungrounded,
                 "dropped_capped": self.dropped_capped,
-                "dropped_below_severity": self.dropped_below_severity}
+                "dropped_below_severity": self.dropped_below_severity,
+                "secrets_redacted": self.secrets_redacted}
 
 
 @dataclass(frozen=True)

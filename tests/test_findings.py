@@ -337,3 +337,11 @@ def test_corpus_grounding(case: Path) -> None:
     reported = {(f.path, f.line, f.message) for f in outcome.findings}
     assert len(reported & planted) >= 0.95 * len(planted)
     assert outcome.dropped_ungrounded >= 3 * len(results)
+
+
+def test_a_line_cut_by_the_token_limit_is_no_finding() -> None:
+    cut = "src/app.py:12: warning: leaks the handle\nsrc/app.py:13: error: divides by ze"
+    out = collect_findings([(BOTH, Completion(cut, finish_reason="length"))], "diagnostics", LIFTED)
+    assert [(f.line, f.message) for f in out.findings] == [(12, "leaks the handle")]
+    whole = collect_findings([(BOTH, Completion(cut, finish_reason="stop"))], "diagnostics", LIFTED)
+    assert len(whole.findings) == 2

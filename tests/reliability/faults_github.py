@@ -1,0 +1,131 @@
+"""GitHub faults: `review-bot review --repo o/r --pr 7` against the emulator while GitHub misbehaves.
+
+The reference is a fault-free `review --dry-run --format json` of the same pull request.
+"Lost" = reference fingerprints in no comment or review body the bot posted (when posting
+failed for good, or the token is read-only, the findings must be on stdout instead);
+"duplicates" = a fingerprint posted more than once over all the bot's reviews and comments.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.markers import fingerprints_in
+from tests.github_helpers import BOT_TOKEN, READ_TOKEN, REPO, add_corpus_pull, corpus_pr, emulator
+from tests.reliability.harness import CliRun, Tally, fingerprints, run_cli
+from tests.servers.github_server import GitHubServer
+from tests.servers.model_server import ModelServer
+
+CASE = "483b62eec2"
+REVIEWS = r"/pulls/7/reviews$"
+Setup = Callable[[GitHubServer], None]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    setup: Setup
+    token: str = BOT_TOKEN
+    expect_exit: int = 0
+    rerun: bool = False  # run once more without faults (a re-run after a killed job)
+    stdout_counts: bool = False  # the findings may be on stdout instead of posted
+    reviews_nothing: bool = False  # GitHub refuses before there is anything to review: nothing to lose
+    slow: bool = False  # real waits of several seconds (the sink's backoff): the bench runs it, CI tests don't
+
+
+def _diff_limit(srv: GitHubServer) -> None:
+    srv.diff_limit_lines = 10
+
+
+def _killed_after_post(srv: GitHubServer) -> None:
+    # The review lands but its answer is lost, and the job dies before it can look (the
+    # lookup is refused): the re-run must find its fingerprints and post nothing twice.
+    srv.fail_next("POST", REVIEWS, 502, after_effect=True)
+    srv.fail_next("GET", REVIEWS, 403, body={"message": "job cancelled"}, times=1)
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("secondary rate limit on the review POST (403, Retry-After 1)",
+             lambda s: s.fail_secondary_rate_limit("POST", REVIEWS, retry_after=1)),
+    Scenario("secondary rate limit on a read (429, Retry-After 1)",
+             lambda s: s.fail_secondary_rate_limit("GET", r"/pulls/7$", retry_after=1, status=429)),
+    Scenario("502 before the review landed", lambda s: s.fail_next("POST", REVIEWS, 502)),
+    Scenario("502 after the review landed", lambda s: s.fail_next("POST", REVIEWS, 502, after_effect=True)),
+    Scenario("422 on one comment (Line could not be resolved)",
+             lambda s: s.fail_next("POST", REVIEWS, 422, body={"message": "Unprocessable Entity",
+                                                               "errors": ["Line could not be resolved"]})),
+    Scenario("406 diff too large: /files fallback", _diff_limit),
+    Scenario("read-only token (fork pull request)", lambda s: None, token=READ_TOKEN, stdout_counts=True),
+    Scenario("primary rate limit exhausted, resets in 2 s",
+             lambda s: s.fail_primary_rate_limit("GET", r"/pulls/7$", reset_in=2)),
+    Scenario("run killed after the POST landed, then re-run", _killed_after_post, expect_exit=3, rerun=True),
+    Scenario("primary rate limit exhausted, resets in an hour: exit 3 at once",
+             lambda s: s.set_rate_limit(0, reset_in=3600), expect_exit=3, reviews_nothing=True),
+    Scenario("posting fails for good (404 on the POST)",
+             lambda s: s.fail_next("POST", REVIEWS, 404, times=10), expect_exit=3, stdout_counts=True),
+    Scenario("posting fails for good (500 on every POST)",
+             lambda s: s.fail_next("POST", REVIEWS, 500, times=10), expect_exit=3, stdout_counts=True, slow=True),
+)
+
+
+def _review(srv: GitHubServer, model: ModelServer, token: str, *extra: str) -> CliRun:
+    env = {"PATH": "/usr/bin:/bin", "GITHUB_API_URL": srv.url, "GITHUB_TOKEN": token}
+    return run_cli(["review", "--repo", REPO, "--pr", "7", "--endpoint", model.url, "--min-severity", "info",
+                    "--rpm", "60000", "--format", "json", "-q", *extra], env)
+
+
+def posted_fingerprints(srv: GitHubServer) -> Counter[str]:
+    """Every fingerprint marker in the bot's reviews and review comments (each body counted)."""
+    counts: Counter[str] = Counter()
+    for item in [*srv.reviews(REPO, 7), *srv.review_comments(REPO, 7), *srv.issue_comments(REPO, 7)]:
+        counts.update(fingerprints_in(str(item.get("body") or "")))
+    return counts
+
+
+def reference(responder: Callable[[str, dict[str, object]], str]) -> list[str]:
+    case = corpus_pr(CASE)
+    with emulator() as srv, ModelServer(responder=responder) as model:
+        add_corpus_pull(srv, 7, case)
+        run = _review(srv, model, BOT_TOKEN, "--dry-run")
+    if run.code != 0:
+        raise RuntimeError(f"the fault-free dry run failed: {run.err_lines[-1:]}")
+    return fingerprints(run.out)
+
+
+def run_scenarios(responder: Callable[[str, dict[str, object]], str], include_slow: bool = True) -> Tally:
+    case = corpus_pr(CASE)
+    found = set(reference(responder))
+    tally = Tally()
+    tally.note(f"GitHub reference: {len(found)} findings on {CASE}")
+    for scenario in SCENARIOS:
+        if scenario.slow and not include_slow:
+            continue
+        expected = set() if scenario.reviews_nothing else found
+        with emulator() as srv, ModelServer(responder=responder) as model:
+            add_corpus_pull(srv, 7, case)
+            scenario.setup(srv)
+            run = _review(srv, model, scenario.token)
+            codes = [run.code]
+            outputs = set(fingerprints(run.out))
+            if scenario.rerun:
+                again = _review(srv, model, scenario.token)
+                codes.append(again.code)
+                outputs |= set(fingerprints(again.out))
+            posted = posted_fingerprints(srv)
+            reviews = len(srv.reviews(REPO, 7))
+        reached = set(posted) | (outputs if scenario.stdout_counts else set())
+        lost = expected - reached
+        duplicates = sum(n - 1 for n in posted.values() if n > 1)
+        want = [scenario.expect_exit] + ([0] if scenario.rerun else [])
+        survived = codes == want and not run.crashed and len(run.err_lines) <= 2
+        tally.add("scenarios")
+        tally.add("survived", int(survived))
+        tally.add("lost", len(lost))
+        tally.add("duplicates", duplicates)
+        status = "ok" if survived and not lost and not duplicates else "FAILED"
+        tally.note(f"{status} {scenario.name}: exit {'/'.join(map(str, codes))}, {reviews} reviews, "
+                   f"{sum(posted.values())} fingerprints posted, lost {len(lost)}, duplicates {duplicates}"
+                   + ("" if survived else f"; stderr {run.err_lines[-2:]}"))
+    return tally
