@@ -15,16 +15,15 @@ import json
 import re
 from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from bench import CORPUS, BenchConfig, Row
+from bench import BenchConfig, Row
 from bot.config import ReviewSettings, Settings
-from bot.diff import parse_diff
-from bot.findings import fingerprint
 from bot.github_api import ClientOptions, GitHubApi, make_github
 from bot.sinks.github_review import GitHubReviewSink
-from bot.types import Finding, ParsedDiff, RunResult, RunStats, SourceInfo
+from bot.types import RunResult, RunStats, SourceInfo
+from tests.github_helpers import CorpusPR, corpus_pr, findings_on
 from tests.servers.github_server import GitHubServer
 from tests.servers.model_server import ModelServer
 
@@ -39,37 +38,7 @@ _NUMBERED = re.compile(r"^\s*(\d+) [+ ] ", re.MULTILINE)
 _FILE = re.compile(r"^\+\+\+ b/(.+)$", re.MULTILINE)
 
 
-@dataclass(frozen=True)
-class CorpusPull:
-    name: str
-    diff_text: str
-    base: str
-    head: str
-
-    @property
-    def parsed(self) -> ParsedDiff:
-        return parse_diff(self.diff_text)
-
-
-def corpus_pull(name: str = CASE) -> CorpusPull:
-    folder = CORPUS / "jinja" / name
-    oracle = json.loads((folder / "oracle.json").read_text(encoding="utf-8"))
-    return CorpusPull(name, (folder / "pr.diff").read_text(encoding="utf-8"), oracle["base"], oracle["head"])
-
-
-def findings_on(diff: ParsedDiff, count: int) -> tuple[Finding, ...]:
-    """`count` findings on distinct commentable RIGHT lines, spread evenly over the diff."""
-    spots = [(f.path, n) for f in diff.files for h in f.hunks for n in sorted(h.commentable("RIGHT"))]
-    if count > len(spots):
-        raise ValueError(f"the diff has only {len(spots)} commentable lines, {count} findings asked")
-    step = len(spots) // count
-    return tuple(Finding(path=p, line=n, side="RIGHT", start_line=None, severity="warning",
-                         message=f"possible bug {i}: check this value", suggestion=None,
-                         fingerprint=fingerprint(p, str(n), f"bench {i}"))
-                 for i, (p, n) in enumerate(spots[i * step] for i in range(count)))
-
-
-def emulator(pull: CorpusPull, numbers: range) -> GitHubServer:
+def emulator(pull: CorpusPR, numbers: range) -> GitHubServer:
     srv = GitHubServer()
     srv.start()
     srv.add_token(TOKEN)
@@ -87,7 +56,7 @@ def calls_during(srv: GitHubServer, action: Callable[[], Any]) -> tuple[int, int
     return len(made), sum(1 for c in made if c.method == "POST" and c.path.endswith("/reviews"))
 
 
-def sink_rows(pull: CorpusPull) -> list[Row]:
+def sink_rows(pull: CorpusPR) -> list[Row]:
     diff = pull.parsed
     settings = replace(Settings(), review=replace(ReviewSettings(), max_comments=max(COUNTS)))
     srv = emulator(pull, range(1, len(COUNTS) + 1))
@@ -114,7 +83,7 @@ def diagnostics_for(prompt: str, payload: dict[str, Any]) -> str:
     return "\n".join(out[:80]) + "\n"
 
 
-def whole_run_rows(pull: CorpusPull) -> list[Row]:
+def whole_run_rows(pull: CorpusPR) -> list[Row]:
     from bot.cli import main
 
     srv = emulator(pull, range(1, len(COUNTS) + 1))
@@ -161,6 +130,6 @@ def _rows(what: str, counts: dict[int, tuple[int, int]]) -> list[Row]:
 
 
 def run(config: BenchConfig) -> list[Row]:
-    pull = corpus_pull()
+    pull = corpus_pr(CASE)
     return sink_rows(pull) + whole_run_rows(pull)
 
