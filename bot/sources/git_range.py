@@ -27,6 +27,17 @@ def _git(args: list[str], cwd: str | None) -> bytes:
     return done.stdout
 
 
+def _commit(name: str, cwd: str | None) -> str:
+    try:
+        return _git(["rev-parse", "--verify", "--quiet", f"{name}^{{commit}}"], cwd).decode().strip()
+    except InputError as err:
+        if "not a git repository" in str(err):
+            raise InputError("--git: this folder is not in a git repository; run from the repository "
+                             "or pass a diff file with --diff") from None
+        raise InputError(f"--git: no commit named {name!r} here; check the range (e.g. main..HEAD) "
+                         "and fetch the base branch if it is missing (git fetch origin main)") from None
+
+
 def read_git_range(spec: str, cwd: str | None = None) -> ReviewInput:
     """`spec` is BASE..HEAD (or BASE...HEAD for the merge base); a bare BASE means BASE..HEAD."""
     if spec.startswith("-") or not spec.strip():
@@ -38,8 +49,7 @@ def read_git_range(spec: str, cwd: str | None = None) -> ReviewInput:
     else:
         base, head = spec, "HEAD"
     head = head or "HEAD"
-    base_sha = _git(["rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"], cwd).decode().strip()
-    head_sha = _git(["rev-parse", "--verify", "--quiet", f"{head}^{{commit}}"], cwd).decode().strip()
+    base_sha, head_sha = _commit(base, cwd), _commit(head, cwd)
     data = _git([*GIT_DIFF_ARGS, spec if ".." in spec else f"{base}..{head}"], cwd)
     info = SourceInfo(kind="git", base_sha=base_sha, head_sha=head_sha)
     return ReviewInput(info=info, diff=parse_diff(data))
