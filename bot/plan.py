@@ -1,6 +1,6 @@
 """Token estimates, hunk packing and splitting, and the run budget -> Plan.
 
-A hunk costs what `prompts.hunk_listing` prints for it (the text every template is given),
+A hunk costs what `hunk_text.hunk_listing` prints for it (the text every template is given),
 plus the template's own per-hunk and per-file overhead measured by
 `prompts.template_overhead`. Each sum is an upper bound of the rendered prompt, so no
 request the planner makes exceeds `context_window - max_new_tokens`.
@@ -16,15 +16,9 @@ from typing import Protocol
 
 from bot.config import ModelSettings, Settings
 from bot.errors import ConfigError
-from bot.prompts import (
-    TemplateCost,
-    display_path,
-    file_language,
-    hunk_listing,
-    hunk_section,
-    number_width,
-    render_line,
-)
+from bot.hunk_text import display_path, hunk_listing, hunk_section, listing_length, number_width, render_line
+from bot.pathnames import base_name, components, suffix
+from bot.prompts import TemplateCost, file_language
 from bot.types import Batch, FileDiff, Hunk, Plan, Skipped
 
 SPLIT_OVERLAP = 3  # lines a split part repeats from the part before it, for context
@@ -92,13 +86,14 @@ _DOC_PARTS = {"docs", "doc", ".github", "examples"}
 
 def file_priority(path: str) -> int:
     """0 source, 1 tests, 2 docs and config: what the budget is spent on first."""
-    p = Path(path)
-    parts = {part.lower() for part in p.parts[:-1]}
-    name = p.name.lower()
+    parts = {part.lower() for part in components(path)[:-1]}  # Path(path).parts, name and suffix
+    name = base_name(path)
+    extension = suffix(name)
+    name = name.lower()
     if (parts & _TEST_PARTS or name.startswith("test_") or name.startswith("conftest.")
             or any(t in name for t in ("_test.", ".test.", ".spec.", "_spec."))):
         return 1
-    if p.suffix.lower() in _DOC_SUFFIXES or parts & _DOC_PARTS or not p.suffix:
+    if extension.lower() in _DOC_SUFFIXES or parts & _DOC_PARTS or not extension:
         return 2
     return 0
 
@@ -265,6 +260,9 @@ def _file_cost(cost: TemplateCost, estimator: TokenEstimator, path: str) -> tupl
 
 
 def _hunk_costs(hunks: Sequence[Hunk], estimator: TokenEstimator, cost: TemplateCost) -> list[int]:
+    if type(estimator) is CharEstimator:  # counts only characters: no need to make the listings
+        per_token = estimator.chars_per_token
+        return [cost.per_hunk + math.ceil(listing_length(h) / per_token) for h in hunks]
     return [cost.per_hunk + c for c in _count_many(estimator, [hunk_listing(h) for h in hunks])]
 
 
@@ -287,14 +285,21 @@ def _piece_limit(costs: _Costs, file: int) -> int:
 
 
 def _units(pieces: list[_Piece], costs: _Costs) -> list[list[_Piece]]:
-    """A file's pieces in order, cut into runs that each fit one request (usually one run)."""
+    """A file's pieces in order, cut into runs that each fit one request (usually one run).
+
+    A run fits when costs.grown(_Bin(), run) does: for the pieces of one file, its running
+    sum and maximum plus the file's header and the target reserve.
+    """
     units: list[list[_Piece]] = []
-    empty = _Bin()
+    used = largest = 0
     for piece in pieces:
-        if units and costs.grown(empty, [*units[-1], piece])[0] <= costs.budget:
+        header, path = costs.files[piece.file], max(0, costs.paths[piece.file])
+        if units and used + piece.cost + header + costs.reserve(max(largest, piece.cost), path) <= costs.budget:
             units[-1].append(piece)
+            used, largest = used + piece.cost, max(largest, piece.cost)
         else:
             units.append([piece])
+            used, largest = piece.cost, max(0, piece.cost)
     return units
 
 

@@ -11,8 +11,9 @@ Each one declares how its output is parsed and where generation stops, in a lead
 `parser` is `diagnostics` or `pr-comment`; `stop` is a JSON list of at most 4 strings (TGI's
 limit); an optional `about:` line describes the template. Nothing in the comment is executed.
 
-Hunk text reaches templates pre-rendered by `hunk_listing` / `hunk_diff`, the same functions
-the planner counts, so the planner's estimate bounds what the template prints. PR text is
+Hunk text reaches templates pre-rendered by `hunk_listing` / `hunk_diff` (bot.hunk_text), the
+same functions the planner counts, so the planner's estimate bounds what the template prints.
+The views that carry it (bot.prompt_views) make it when a template first reads it. PR text is
 truncated the way StarCoder2's training data was, and only ever printed as data.
 """
 
@@ -27,10 +28,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from bot.diff import language_for
 from bot.errors import ConfigError
+from bot.hunk_text import MIN_NUMBER_WIDTH as MIN_NUMBER_WIDTH
+from bot.hunk_text import defuse as defuse
+from bot.hunk_text import display_path as display_path
+from bot.hunk_text import hunk_diff as hunk_diff
+from bot.hunk_text import hunk_listing as hunk_listing
+from bot.hunk_text import hunk_section as hunk_section
+from bot.hunk_text import number_width as number_width
+from bot.hunk_text import render_line as render_line
+from bot.languages import language_for
+from bot.prompt_views import VIEW_DATA
+from bot.prompt_views import FileView as FileView
+from bot.prompt_views import HunkView as HunkView
+from bot.prompt_views import TargetView as TargetView
+from bot.prompt_views import comment_target as comment_target
+from bot.prompt_views import group_files as group_files
+from bot.prompt_views import target_view as _target_view
 from bot.types import Batch, Hunk, Line, Request, SourceInfo
 
 if TYPE_CHECKING:
@@ -45,145 +62,10 @@ MAX_DESCRIPTION_CHARS = 1000
 DESCRIPTION_HEAD_LINES = 60
 DESCRIPTION_TAIL_LINES = 20
 TRUNCATED = "[TRUNCATED]"  # the marker StarCoder2's PR data used
-MIN_NUMBER_WIDTH = 4
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _DECLARATION = re.compile(r"\A\{#-?[ \t]*review-bot[ \t]*\n(.*?)-?#\}", re.S)
 _KEYS = ("parser", "stop", "about")
-# StarCoder2 special tokens: untrusted text must not be able to spell one (the tokenizer would
-# turn it into the real token and fake the PR structure or a stop).
-_SPECIAL = re.compile(
-    r"<(?=(?:\|endoftext\||pr|pr_[a-z_]+|repo_name|reponame|file_sep|filename|gh_stars|issue_start|"
-    r"issue_comment|issue_closed|jupyter_[a-z]+|empty_output|commit_before|commit_msg|commit_after|"
-    r"fim_[a-z]+|code_to_intermediate|intermediate_to_code)>)")
-
-
-# ---------------------------------------------------------------- hunk text (shared with plan.py)
-
-def defuse(text: str) -> str:
-    """Break any StarCoder2 special token spelled inside untrusted text ("<pr>" -> "< pr>")."""
-    return _SPECIAL.sub("< ", text) if "<" in text else text
-
-
-def display_path(path: str) -> str:
-    """A path as prompts print it: the PR names its files, so it gets the same care as its text."""
-    if not path.isprintable():  # a newline in a file name must not start a new prompt line
-        path = path.encode("unicode_escape").decode("ascii")
-    return defuse(path)
-
-
-def number_width(hunk: Hunk) -> int:
-    """Width of the new-line-number column of a hunk's listing (at least 4)."""
-    return max(MIN_NUMBER_WIDTH, len(str(hunk.new_start + hunk.new_len - 1)))
-
-
-def render_line(line: Line, width: int) -> str:
-    """`  12 + foo` for added/context lines (new number), `     - bar` for deleted ones."""
-    number = "" if line.kind == "-" or line.new_no is None else str(line.new_no)
-    return f"{number:>{width}} {line.kind} {defuse(line.text)}"
-
-
-def hunk_section(hunk: Hunk) -> str:
-    """The text after the second `@@` of the header (usually the enclosing function)."""
-    parts = hunk.header.split("@@", 2)
-    return defuse(parts[2]) if len(parts) == 3 and not parts[0] else ""
-
-
-def hunk_listing(hunk: Hunk) -> str:
-    """The numbered listing templates show and the planner counts: header, then one line each."""
-    width = number_width(hunk)
-    return "\n".join([hunk.ref + hunk_section(hunk), *(render_line(ln, width) for ln in hunk.lines)])
-
-
-def hunk_diff(hunk: Hunk, upto: int | None = None) -> str:
-    """Plain unified-diff text of a hunk (or of its first `upto` lines); never longer than the listing."""
-    lines = hunk.lines if upto is None else hunk.lines[:upto]
-    return "\n".join([hunk.ref, *(ln.kind + defuse(ln.text) for ln in lines)])
-
-
-# ---------------------------------------------------------------- template variables
-
-@dataclass(frozen=True)
-class HunkView:
-    path: str
-    ref: str  # "@@ -a,b +c,d @@"
-    header: str  # ref plus the section text
-    lines: tuple[str, ...]  # numbered lines, see render_line
-    text: str  # hunk_listing(): header and numbered lines
-    diff: str  # hunk_diff(): plain unified diff
-    new_start: int
-    new_len: int
-
-
-@dataclass(frozen=True)
-class FileView:
-    path: str
-    language: str | None
-    hunks: tuple[HunkView, ...]
-
-
-@dataclass(frozen=True)
-class TargetView:
-    """Where a pr-comment template asks for the review comment (see comment_target)."""
-
-    path: str
-    line: int  # new-file line number
-    position: int  # 1-based line index inside the hunk, as GitHub's diff position
-    diff: str  # the hunk up to and including that line, as GitHub's comment diff_hunk
-
-
-def _hunk_view(hunk: Hunk) -> HunkView:
-    width = number_width(hunk)
-    lines = tuple(render_line(ln, width) for ln in hunk.lines)
-    header = hunk.ref + hunk_section(hunk)
-    return HunkView(path=display_path(hunk.path), ref=hunk.ref, header=header, lines=lines,
-                    text="\n".join((header, *lines)), diff=hunk_diff(hunk),
-                    new_start=hunk.new_start, new_len=hunk.new_len)
-
-
-def group_files(hunks: Sequence[Hunk], languages: Callable[[str], str | None]) -> tuple[FileView, ...]:
-    """Hunks grouped per file, files in order of first appearance, hunks in batch order."""
-    grouped: dict[str, list[Hunk]] = {}
-    for hunk in hunks:
-        grouped.setdefault(hunk.path, []).append(hunk)
-    return tuple(FileView(path=display_path(path), language=languages(path),
-                          hunks=tuple(_hunk_view(h) for h in group)) for path, group in grouped.items())
-
-
-def _target_index(hunks: Sequence[Hunk]) -> tuple[Hunk, int]:
-    if not hunks:
-        raise ValueError("comment_target needs at least one hunk")
-    best = max(range(len(hunks)), key=lambda i: (sum(ln.kind == "+" for ln in hunks[i].lines), -i))
-    hunk = hunks[best]
-    for kind in ("+", " "):
-        for index in range(len(hunk.lines) - 1, -1, -1):
-            if hunk.lines[index].kind == kind:
-                return hunk, index
-    return hunk, -1
-
-
-def comment_target(hunks: Sequence[Hunk]) -> tuple[str, int]:
-    """The (path, new line number) a pr-comment template asks the model to comment on.
-
-    The LAST added line of the hunk with the most added lines (ties: the first such hunk in
-    `hunks` order). When no hunk adds lines, that first hunk's last context line. A hunk with
-    neither (a pure deletion without context) gives (path, hunk.new_start), which GitHub may
-    not accept: the findings stage must ground it like any other finding. The findings parser
-    uses this to place the free-text comment the model writes.
-    """
-    hunk, index = _target_index(hunks)
-    line = hunk.lines[index].new_no if index >= 0 else None
-    return hunk.path, line if line is not None else hunk.new_start
-
-
-def _target_view(hunks: Sequence[Hunk]) -> TargetView | None:
-    if not hunks:
-        return None
-    hunk, index = _target_index(hunks)
-    path, line = comment_target(hunks)
-    upto = index + 1 if index >= 0 else len(hunk.lines)
-    return TargetView(path=display_path(path), line=line, position=max(upto, 1), diff=hunk_diff(hunk, upto))
-
 
 # ---------------------------------------------------------------- untrusted PR text
 
@@ -217,6 +99,8 @@ class Template:
     origin: str  # the file it came from, for messages
     about: str = ""
     jinja: jinja2.Template | None = field(default=None, compare=False, repr=False)
+    # The variables the template reads (None: unknown, all of them): the others are not computed.
+    reads: frozenset[str] | None = field(default=None, compare=False, repr=False)
 
     def render(self, **context: Any) -> str:
         if self.jinja is None:
@@ -249,9 +133,22 @@ def make_environment(prompts_dir: str | None) -> jinja2.Environment:
         loaders.append(jinja2.FileSystemLoader(prompts_dir))
     loaders.append(jinja2.FunctionLoader(_packaged_source))
     # Sandboxed: a repository's template may be edited by contributors; it gets data, not Python.
-    return ImmutableSandboxedEnvironment(
+    return _Sandbox(
         loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined, autoescape=False,
         keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, reading the data attributes of our own view types directly.
+
+    For them the sandbox's checks (per attribute read: is it private, a function's internals,
+    a method that mutates?) always pass, so they are skipped: a prompt reads a few per hunk.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if attribute in VIEW_DATA.get(type(obj), ()):
+            return getattr(obj, attribute)
+        return super().getattr(obj, attribute)
 
 
 def find_template(env: jinja2.Environment, name: str, prompts_dir: str | None) -> tuple[jinja2.Template, str, str]:
@@ -318,20 +215,32 @@ def load_template(name: str, prompts_dir: str | None) -> Template:
     env = make_environment(prompts_dir)
     jinja, source, origin = find_template(env, name, prompts_dir)
     parser, stop, about = parse_declaration(source, origin)
-    template = Template(name=name, parser=parser, stop=stop, origin=origin, about=about, jinja=jinja)
+    template = Template(name=name, parser=parser, stop=stop, origin=origin, about=about, jinja=jinja,
+                        reads=_variables_read(env, source))
     probe_source = SourceInfo(kind="diff", title="t", body="d")
     _render(template, [_probe_hunk("src/probe.py", 10, "x")], probe_source)
     _render(template, [], probe_source)
     return template
 
 
+def _variables_read(env: jinja2.Environment, source: str) -> frozenset[str] | None:
+    """The context variables a template's source reads; None when another template it includes,
+    imports or extends may read more."""
+    tree = env.parse(source)
+    if any(True for _ in tree.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends))):
+        return None
+    return frozenset(meta.find_undeclared_variables(tree))
+
+
 # ---------------------------------------------------------------- rendering
 
-def _context(hunks: Sequence[Hunk], source: SourceInfo,
-             languages: Callable[[str], str | None]) -> dict[str, Any]:
+def _context(hunks: Sequence[Hunk], source: SourceInfo, languages: Callable[[str], str | None],
+             reads: frozenset[str] | None = None) -> dict[str, Any]:
+    # Only comment_target costs a pass over the lines; a template that never reads it gets None.
+    target = _target_view(hunks) if reads is None or "comment_target" in reads else None
     return {"files": group_files(hunks, languages), "title": truncate_title(source.title),
             "description": truncate_description(source.body), "repo": source.repo,
-            "comment_target": _target_view(hunks)}
+            "comment_target": target}
 
 
 def file_language(path: str) -> str | None:
@@ -341,7 +250,7 @@ def file_language(path: str) -> str | None:
 
 def _render(template: Template, hunks: Sequence[Hunk], source: SourceInfo,
             languages: Callable[[str], str | None] = file_language) -> str:
-    return template.render(**_context(hunks, source, languages))
+    return template.render(**_context(hunks, source, languages, template.reads))
 
 
 def render_request(template: Template, batch: Batch, source: SourceInfo,

@@ -11,28 +11,58 @@ Hugging Face, Slack, JWT, private-key blocks) are matched by shape; a free-form 
 a secret-like name (`password`, `token`, `api_key` ...) *and* a value that looks random
 (no spaces, not a placeholder or reference, not plain words, Shannon entropy over a
 length-dependent threshold). A missed secret that is plain words is the accepted cost.
+The patterns live in `bot.secret_patterns`; their screens keep the cost of a large diff
+with no credential in it to a few scans of its text.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import PurePosixPath
+from itertools import accumulate
+from operator import attrgetter
 
+from bot.pathnames import base_name, suffix
+from bot.secret_patterns import (
+    ASSIGNMENT,
+    BASE64_RUN,
+    CODE_LINE_SCREEN,
+    CONFIG_SUFFIXES,
+    EMAIL_ADDRESS,
+    HUNK_SCREEN,
+    KEY_BEGIN,
+    KEY_END,
+    KEY_FILE_PREFIXES,
+    KEY_FILE_SUFFIXES,
+    LINE_SCREEN,
+    MASK_PARTS,
+    MIN_BARE_PEM_LINES,
+    NOT_EMAIL_USERS,
+    PEM_BODY,
+    PEM_LONG,
+    PEM_WIDE,
+    PRIVATE_KEY_MARK,
+    TOKENS,
+    URL_CREDENTIALS,
+    looks_secret,
+    secret_kind,
+)
+from bot.secret_patterns import EMAIL as EMAIL
+from bot.secret_patterns import KEY as KEY
+from bot.secret_patterns import MAX_ENTROPY_THRESHOLD as MAX_ENTROPY_THRESHOLD
+from bot.secret_patterns import MIN_SECRET_LEN as MIN_SECRET_LEN
+from bot.secret_patterns import PASSWORD as PASSWORD
+from bot.secret_patterns import entropy_threshold as entropy_threshold
+from bot.secret_patterns import shannon_entropy as shannon_entropy
 from bot.sources import ReviewInput
 from bot.types import FileDiff, Finding, Hunk, Line
 
-KEY = "<KEY>"
-PASSWORD = "<PASSWORD>"
-EMAIL = "<EMAIL>"
 SECRET_NOTE = " (this line contains a credential; it was redacted before review)"
-MIN_SECRET_LEN = 8
-MAX_ENTROPY_THRESHOLD = 3.0  # bits per character, reached at 16 characters (see entropy_threshold)
 
 SecretLine = tuple[str, str, int]  # (path, side, line)
+_TEXT = attrgetter("text")
 
 
 @dataclass(frozen=True)
@@ -41,153 +71,6 @@ class RedactedInput:
     secret_lines: frozenset[SecretLine]  # (path, "LEFT"|"RIGHT", line) that held a credential
     count: int  # credentials replaced (a private-key block counts once)
     emails: int = 0  # e-mail addresses replaced (personal data, not credentials)
-
-
-# ---------------------------------------------------------------- fixed-format credentials
-
-_KEY_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
-_KEY_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
-# Punctuation after the material counts as syntax only behind a quote or a space (`"...\\n" +`),
-# since `+` and `/` are base64 characters too.
-_MASK_PARTS = re.compile(
-    r"""^(?P<lead>[\s"'`(]*(?:\\[nr])*)(?P<core>.*?)(?P<trail>(?:\\[nr])*(?:[\s"'`]+[\s"'`,+;)]*)?)$""")
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{16,}")
-# A line of a PEM body (or its Proc-Type / DEK-Info headers), maybe quoted, maybe ending in \n.
-_PEM_BODY = re.compile(r"""^[\s"'`]*(?:[A-Za-z0-9+/]{4,}={0,2}|(?:Proc-Type|DEK-Info):.*)(?:\\n)?[\s"'`,+;)]*$""")
-_PEM_WIDE = re.compile(r"""^(?=.*[a-z])(?=.*[A-Z])[\s"'`]*[A-Za-z0-9+/]{60,80}={0,2}(?:\\n)?[\s"'`,+;)]*$""")
-_PEM_LONG = re.compile(r"[A-Za-z0-9+/]{40,}")
-MIN_BARE_PEM_LINES = 2
-_KEY_FILE_SUFFIXES = (".key", ".p8", ".pk8", ".ppk", "_rsa", "_dsa", "_ecdsa", "_ed25519", ".pem.key")
-_KEY_FILE_PREFIXES = ("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "private", "privkey")
-
-_TOKENS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # Slack incoming webhooks: keep the host so the model still sees what the URL is.
-    (re.compile(r"(https://hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9_/+-]{8,}"),
-     r"\1" + KEY),
-    (re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])"), KEY),
-    (re.compile(r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30,251}|github_pat_[A-Za-z0-9_]{22,244})"
-                r"(?![A-Za-z0-9_])"), KEY),
-    # Hugging Face tokens are mixed case; the lookaheads keep long snake_case names out.
-    (re.compile(r"(?<![A-Za-z0-9_])hf_(?=[A-Za-z0-9]*[a-z])(?=[A-Za-z0-9]*[A-Z])[A-Za-z0-9]{30,}"
-                r"(?![A-Za-z0-9_])"), KEY),
-    (re.compile(r"(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}"), KEY),
-    (re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), KEY),
-    # An AWS secret access key is 40 base64 characters after a name mentioning aws and secret.
-    (re.compile(r"(?i)(aws[\w.-]{0,30}?(?:secret|sk)[\w.-]{0,30}[\"']?\s*(?::=|=>|=|:)\s*[\"']?)"
-                r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])"), r"\1" + KEY),
-)
-_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{1,20}://[^\s/:@\"'<>,]{1,100}):([^\s/:@\"'<>,]{1,200})@")
-_EMAIL = re.compile(r"(?<![\w.+%-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}"
-                    r"(?![\w-])")
-_NOT_EMAIL_USERS = frozenset({"git"})  # git@github.com:owner/repo is an SSH remote, not a person
-
-# ---------------------------------------------------------------- name = value assignments
-
-# `name = "value"` in any language: = := => : (JSON, YAML, PHP, Go, Ruby, shell, TOML, INI).
-_ASSIGNMENT = re.compile(
-    r"""(?<![\w.$])(?P<nq>["']?)(?P<name>[A-Za-z_$@][\w.$-]{0,80}?)(?P=nq)\]?
-        (?:\s*:\s*[A-Za-z_][\w.\[\]|, ]{0,40}?(?=\s*=[^=]))?       # a type annotation
-        \s*(?::=|=>|(?<![=!<>:])=(?![=>~])|:(?![:=]))\s*
-        (?:(?P<q>["'`])(?P<value>[^"'`\n]{1,500}?)(?P=q)|(?P<bare>[^\s"'`,;]{1,500}))""",
-    re.VERBOSE)
-_PASSWORD_WORDS = ("password", "passwd", "passphrase")
-_PASSWORD_EXACT = frozenset({"pwd", "pass", "pw"})
-_KEY_WORDS = ("secret", "token", "apikey", "accesskey", "secretkey", "privatekey", "credentials",
-              "credential")
-_KEY_EXACT = frozenset({"auth"})
-_KEY_PAIRS = frozenset({("api", "key"), ("access", "key"), ("private", "key"), ("signing", "key"),
-                        ("session", "key"), ("encryption", "key"), ("master", "key"), ("secret", "key")})
-# A name ending in one of these names *about* a secret (its URL, env variable, type ...).
-_ABOUT_WORDS = frozenset({
-    "url", "uri", "urls", "endpoint", "path", "file", "filename", "dir", "name", "names", "type", "types",
-    "field", "header", "env", "var", "variable", "length", "len", "count", "id", "prefix", "suffix",
-    "format", "pattern", "regex", "re", "expires", "expiry", "expiration", "ttl", "timeout", "scope",
-    "scopes", "kind", "label", "hint", "help", "message", "msg", "error", "class", "cls", "mode", "policy",
-    "required", "enabled", "provider", "method", "location", "host", "user", "username", "server",
-    "version", "lifetime", "age", "size", "index", "start", "end", "param", "placeholder", "text",
-    "description", "cache", "store", "manager", "backend", "service", "min", "max", "rounds", "source",
-    "command", "cmd", "option", "options", "flag", "arg", "input", "prompt", "template", "style",
-})
-_WORD_SPLIT = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
-
-_PLACEHOLDER_WORDS = ("changeme", "change_me", "change-me", "example", "placeholder", "your_", "your-",
-                      "yourtoken", "yourkey", "yourpassword", "dummy", "redacted", "xxxx", "****", "...",
-                      "<", ">", "${", "$(", "{{", "{%", "%(", "%s", "{}", "{0}", "getenv", "environ",
-                      "process.env", "env[", "env.", "secrets.", "vault:", "os.")
-_REFERENCE = re.compile(r"^(?:\$|%|@|&|\*|#|arn:|[a-z][a-z0-9+.-]*://|\.{0,2}/|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$)")
-_FORMAT_FIELD = re.compile(r"\{[\w.\[\]'\"()!:<>^ -]*\}")  # f-string / str.format fields
-_WORDISH = re.compile(r"^[-_.:/]*[A-Za-z]+\d*(?:[-_.:/]+[A-Za-z]+\d*)*[-_.:/]*$")
-_CHUNK = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
-_TRAILING_DIGITS = re.compile(r"\d+$")
-_CONFIG_SUFFIXES = frozenset({".env", ".yml", ".yaml", ".ini", ".cfg", ".conf", ".properties", ".sh",
-                              ".bash", ".zsh", ".envrc", ".npmrc", ".pypirc", ".netrc", ".txt", ""})
-
-
-def shannon_entropy(value: str) -> float:
-    """Bits per character of `value`'s own character distribution."""
-    if not value:
-        return 0.0
-    total = len(value)
-    return -sum(n / total * math.log2(n / total) for n in Counter(value).values())
-
-
-def entropy_threshold(length: int) -> float:
-    """A random string of n characters has at most log2(n) bits each: ask for 3/4 of that, capped."""
-    return min(MAX_ENTROPY_THRESHOLD, 0.75 * math.log2(max(length, 2)))
-
-
-def _is_wordish(value: str) -> bool:
-    """Plain words (`client_credentials`, `X-Auth-Token`, `serverAuth`): names, not random values.
-
-    Digits may end a word only in a compound (`types-auth0-python`), so `Summer2023` stays a secret.
-    """
-    if not _WORDISH.match(value):
-        return False
-    segments = [s for s in re.split(r"[-_.:/]+", value) if s]
-    if len(segments) == 1 and _TRAILING_DIGITS.search(segments[0]):
-        return False
-    return all(_is_word_segment(_TRAILING_DIGITS.sub("", s)) and len(s) <= 24 for s in segments)
-
-
-def _is_word_segment(segment: str) -> bool:
-    """lower, UPPER, Capitalized, camelCase, PascalCase with acronyms (`AWSAccessKeyId`).
-
-    Random letters split into chunks of one or two (`qZkLmX`); words rarely do.
-    """
-    chunks = _CHUNK.findall(segment)
-    if "".join(chunks) != segment:
-        return False
-    if len(chunks) == 1:
-        return True
-    return all(len(c) >= 2 for c in chunks) and len(segment) >= 3 * len(chunks)
-
-
-def looks_secret(value: str, min_len: int = MIN_SECRET_LEN) -> bool:
-    """Whether a literal assigned to a secret-like name looks like a real credential."""
-    if len(value) < min_len or any(c.isspace() for c in value):
-        return False
-    lowered = value.lower()
-    if any(word in lowered for word in _PLACEHOLDER_WORDS) or _REFERENCE.match(value) \
-            or _FORMAT_FIELD.search(value):
-        return False
-    if len(set(value)) <= 2 or _is_wordish(value):
-        return False
-    return shannon_entropy(value) >= entropy_threshold(len(value))
-
-
-def secret_kind(name: str) -> str | None:
-    """`<PASSWORD>`, `<KEY>` or None for an assigned name (`DB_PASSWORD`, `apiKey`, `token_url`)."""
-    words = [w.lower() for w in _WORD_SPLIT.findall(name)]
-    if not words or words[-1] in _ABOUT_WORDS or "public" in words:
-        return None
-    for word in words:
-        if word in _PASSWORD_EXACT or any(word.endswith(w) for w in _PASSWORD_WORDS):
-            return PASSWORD
-    if any(word in _KEY_EXACT or any(word.endswith(w) for w in _KEY_WORDS) for word in words):
-        return KEY
-    if any(pair in _KEY_PAIRS for pair in zip(words, words[1:], strict=False)):
-        return KEY
-    return None
 
 
 # ---------------------------------------------------------------- one line of text
@@ -223,26 +106,31 @@ def _replace_url_password(match: re.Match[str], tally: _Tally) -> str:
 
 
 def _replace_email(match: re.Match[str], tally: _Tally) -> str:
-    if match.group(0).split("@", 1)[0].lower() in _NOT_EMAIL_USERS:
+    if match.group(0).split("@", 1)[0].lower() in NOT_EMAIL_USERS:
         return match.group(0)
     tally.emails += 1
     return EMAIL
 
 
 def _redact_line(text: str, bare_values: bool, tally: _Tally) -> str:
-    for pattern, placeholder in _TOKENS:
-        text, n = pattern.subn(placeholder, text)
-        tally.secrets += n
-    text = _URL_CREDENTIALS.sub(lambda m: _replace_url_password(m, tally), text)
-    text = _ASSIGNMENT.sub(lambda m: _replace_assignment(m, bare_values, tally), text)
+    lowered = text.lower()
+    for pattern, placeholder, needles in TOKENS:
+        if any(needle in lowered for needle in needles):
+            text, n = pattern.subn(placeholder, text)
+            if n:
+                tally.secrets += n
+                lowered = text.lower()
+    if "@" in text:  # both patterns need one
+        text = URL_CREDENTIALS.sub(lambda m: _replace_url_password(m, tally), text)
+    text = ASSIGNMENT.sub(lambda m: _replace_assignment(m, bare_values, tally), text)
     if "@" in text:
-        text = _EMAIL.sub(lambda m: _replace_email(m, tally), text)
+        text = EMAIL_ADDRESS.sub(lambda m: _replace_email(m, tally), text)
     return text
 
 
 def _mask(segment: str) -> str:
     """Key material in a segment -> `<KEY>`, keeping indentation, quotes and `\\n` escapes around it."""
-    match = _MASK_PARTS.match(segment)
+    match = MASK_PARTS.match(segment)
     if match is None or not match.group("core"):
         return segment
     return match.group("lead") + KEY + match.group("trail")
@@ -250,19 +138,19 @@ def _mask(segment: str) -> str:
 
 def _begin_of_key(text: str) -> re.Match[str] | None:
     """A BEGIN marker followed by key material (a string constant holding only the marker is not)."""
-    begin = _KEY_BEGIN.search(text)
+    begin = KEY_BEGIN.search(text)
     if begin is None:
         return None
     rest = text[begin.end():]
-    end = _KEY_END.search(rest)
+    end = KEY_END.search(rest)
     rest = (rest[:end.start()] if end else rest).strip()
-    return begin if not rest or rest.startswith(("\\n", "\\r")) or _BASE64_RUN.match(rest) else None
+    return begin if not rest or rest.startswith(("\\n", "\\r")) or BASE64_RUN.match(rest) else None
 
 
 def _redact_key_line(text: str) -> str:
     """A line inside a private-key block: BEGIN/END markers stay, everything between becomes `<KEY>`."""
     begin = _begin_of_key(text)
-    end = _KEY_END.search(text, begin.end() if begin else 0)
+    end = KEY_END.search(text, begin.end() if begin else 0)
     if begin and end:
         return text[:begin.end()] + _mask(text[begin.end():end.start()]) + text[end.start():]
     if begin:
@@ -287,8 +175,8 @@ def _key_block_lines(texts: Sequence[str], bare_runs: bool = False) -> tuple[set
 
     def close_run(end_seen: bool) -> None:
         nonlocal blocks
-        wide = sum(1 for j in run if _PEM_WIDE.match(texts[j]))
-        long = any(_PEM_LONG.search(texts[j]) for j in run)
+        wide = sum(1 for j in run if PEM_WIDE.match(texts[j]))
+        long = any(PEM_LONG.search(texts[j]) for j in run)
         if (end_seen and long) or (bare_runs and wide >= MIN_BARE_PEM_LINES):
             marked.update(run)
             blocks += 0 if end_seen else 1
@@ -297,19 +185,19 @@ def _key_block_lines(texts: Sequence[str], bare_runs: bool = False) -> tuple[set
     for i, text in enumerate(texts):
         if inside:
             marked.add(i)
-            inside = _KEY_END.search(text) is None
+            inside = KEY_END.search(text) is None
             continue
         begin = _begin_of_key(text)
         if begin:
             close_run(end_seen=False)
             marked.add(i)
             blocks += 1
-            inside = _KEY_END.search(text, begin.end()) is None
-        elif _KEY_END.search(text) and any(_PEM_LONG.search(texts[j]) for j in run):
+            inside = KEY_END.search(text, begin.end()) is None
+        elif KEY_END.search(text) and any(PEM_LONG.search(texts[j]) for j in run):
             close_run(end_seen=True)  # the block's BEGIN lies before this text
             marked.add(i)
             blocks += 1
-        elif _PEM_BODY.match(text):
+        elif PEM_BODY.match(text):
             run.append(i)
         else:
             close_run(end_seen=False)
@@ -319,6 +207,8 @@ def _key_block_lines(texts: Sequence[str], bare_runs: bool = False) -> tuple[set
 
 def redact_text(text: str, bare_values: bool = True) -> tuple[str, int, int]:
     """Free text (PR title or body) -> (redacted text, credentials replaced, e-mails replaced)."""
+    if PRIVATE_KEY_MARK not in text and HUNK_SCREEN.search(text.lower()) is None:
+        return text, 0, 0  # no line can match: nothing to replace (see secret_patterns)
     tally = _Tally()
     lines = text.split("\n")
     in_block, tally.secrets = _key_block_lines(lines)
@@ -331,14 +221,21 @@ def redact_text(text: str, bare_values: bool = True) -> tuple[str, int, int]:
 
 def _allows_bare_values(path: str) -> bool:
     """Unquoted values are literals only in config-like files; in code they are expressions."""
-    name = PurePosixPath(path).name
-    return PurePosixPath(name).suffix.lower() in _CONFIG_SUFFIXES or name.startswith(".env") \
-        or name == "Dockerfile"
+    name = base_name(path)
+    return suffix(name).lower() in CONFIG_SUFFIXES or name.startswith(".env") or name == "Dockerfile"
 
 
 def _is_key_file(path: str) -> bool:
-    name = PurePosixPath(path).name.lower()
-    return name.endswith(_KEY_FILE_SUFFIXES) or name.startswith(_KEY_FILE_PREFIXES)
+    name = base_name(path).lower()
+    return name.endswith(KEY_FILE_SUFFIXES) or name.startswith(KEY_FILE_PREFIXES)
+
+
+def _kind_of(path: str, known: dict[str, tuple[bool, bool]]) -> tuple[bool, bool]:
+    """(bare values allowed, a key file) for `path`, judged once per path of a file's hunks."""
+    kind = known.get(path)
+    if kind is None:
+        kind = known[path] = (_allows_bare_values(path), _is_key_file(path))
+    return kind
 
 
 def _side_blocks(lines: Sequence[Line], bare_runs: bool) -> tuple[set[int], int]:
@@ -360,28 +257,63 @@ def _line_places(path: str, line: Line) -> Iterable[SecretLine]:
         yield path, "LEFT", line.old_no
 
 
-def _redact_hunk(hunk: Hunk, secret_lines: set[SecretLine], tally: _Tally) -> Hunk:
-    bare = _allows_bare_values(hunk.path)
-    in_block, blocks = _side_blocks(hunk.lines, _is_key_file(hunk.path))
+def _redact_hunk(hunk: Hunk, kind: tuple[bool, bool], secret_lines: set[SecretLine], tally: _Tally) -> Hunk:
+    """`kind`: (bare values allowed, a key file) for the hunk's path."""
+    bare, key_file = kind
+    parts = hunk.header.split("@@", 2)
+    section = parts[2] if len(parts) == 3 and not parts[0] else None  # the text after the header is file content
+    pieces = [section or "", *map(_TEXT, hunk.lines)]  # piece 0 the section, piece i + 1 line i
+    probe = "\n".join(pieces)
+    lowered = probe.lower()
+    first = HUNK_SCREEN.search(lowered)
+    if first is None and not key_file:
+        return hunk  # nothing in it can match (see secret_patterns): the common case, kept cheap
+    in_block, blocks = _side_blocks(hunk.lines, key_file) if key_file or PRIVATE_KEY_MARK in probe else (set(), 0)
     tally.secrets += blocks
-    lines: list[Line] = []
-    for i, line in enumerate(hunk.lines):
+    texts = list(pieces)
+    for i in in_block:
+        texts[i + 1] = _redact_key_line(pieces[i + 1])
+        secret_lines.update(_line_places(hunk.path, hunk.lines[i]))
+    for k in _screened(pieces, probe, lowered, first, LINE_SCREEN if bare else CODE_LINE_SCREEN):
+        if (k == 0 and section is None) or (k and k - 1 in in_block):
+            continue
         before = tally.secrets
-        text = _redact_key_line(line.text) if i in in_block else _redact_line(line.text, bare, tally)
-        if i in in_block or tally.secrets > before:
-            secret_lines.update(_line_places(hunk.path, line))
-        lines.append(line if text == line.text else replace(line, text=text))
-    header = hunk.header
-    parts = header.split("@@", 2)
-    if len(parts) == 3 and not parts[0]:  # the section text after the header is file content
-        header = "@@".join((parts[0], parts[1], _redact_line(parts[2], bare, tally)))
-    if header == hunk.header and all(a is b for a, b in zip(lines, hunk.lines, strict=True)):
+        texts[k] = _redact_line(pieces[k], bare, tally)
+        if k and tally.secrets > before:
+            secret_lines.update(_line_places(hunk.path, hunk.lines[k - 1]))
+    if texts == pieces:
         return hunk
-    return replace(hunk, lines=tuple(lines), header=header)
+    lines = tuple(line if text == line.text else replace(line, text=text)
+                  for line, text in zip(hunk.lines, texts[1:], strict=True))
+    header = hunk.header if texts[0] == pieces[0] else "@@".join((parts[0], parts[1], texts[0]))
+    return replace(hunk, lines=lines, header=header)
+
+
+def _screened(pieces: list[str], probe: str, lowered: str, first: re.Match[str] | None,
+              screen: re.Pattern[str]) -> list[int]:
+    """Indices of the pieces of `probe` (joined with "\\n") that may hold a credential.
+
+    Anything a pattern replaces starts where HUNK_SCREEN finds something in the lowered text,
+    and the line screen matches there in the original (see secret_patterns). So the screen runs
+    anchored at each place HUNK_SCREEN finds, overlaps included (`accessecret`: both words).
+    """
+    if first is None:
+        return []
+    if len(lowered) != len(probe):  # lowering changed lengths: places in one are not places in the other
+        return [k for k, piece in enumerate(pieces) if screen.search(piece)]
+    ends = list(accumulate(len(p) + 1 for p in pieces))  # one past the "\n" after each piece
+    found: set[int] = set()
+    hit: re.Match[str] | None = first
+    while hit is not None:
+        if screen.match(probe, hit.start()):
+            found.add(bisect_right(ends, hit.start()))
+        hit = HUNK_SCREEN.search(lowered, hit.start() + 1)
+    return sorted(found)
 
 
 def _redact_file(file: FileDiff, secret_lines: set[SecretLine], tally: _Tally) -> FileDiff:
-    hunks = tuple(_redact_hunk(h, secret_lines, tally) for h in file.hunks)
+    kinds: dict[str, tuple[bool, bool]] = {}
+    hunks = tuple(_redact_hunk(h, _kind_of(h.path, kinds), secret_lines, tally) for h in file.hunks)
     if all(a is b for a, b in zip(hunks, file.hunks, strict=True)):
         return file
     return replace(file, hunks=hunks)

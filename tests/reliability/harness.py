@@ -79,7 +79,10 @@ def write_config(folder: Path, sections: Mapping[str, Mapping[str, object]], nam
 # Lifted caps and pacing so a comparison sees every finding; a small context window so the
 # fault case is cut into several requests.
 COMPARE_SECTIONS: dict[str, dict[str, object]] = {
-    "model": {"context_window": 4096, "max_new_tokens": 2000, "timeout_s": 0.5, "connect_timeout_s": 2.0},
+    # More retries than any scenario has faults: with two workers one request may meet every
+    # fault of a scenario in a row, and only then would bounded retries give it up.
+    "model": {"context_window": 4096, "max_new_tokens": 2000, "timeout_s": 0.5, "connect_timeout_s": 2.0,
+              "max_retries": 10},
     "budget": {"requests_per_minute": 60000, "max_wait_s": 5},
     "review": {"min_severity": "info", "max_comments": 10000, "max_comments_per_file": 10000},
 }

@@ -1,0 +1,129 @@
+"""Template variables: the views of files, hunks and the review-comment target a template reads.
+
+Views hold the hunk and make their texts (bot.hunk_text) when a template first reads them.
+`VIEW_DATA` names each view's data attributes, which the prompt sandbox reads directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from functools import cached_property
+from operator import attrgetter
+from types import MappingProxyType
+
+from bot.hunk_text import display_path, hunk_diff, hunk_listing, hunk_section, numbered_lines
+from bot.types import Hunk
+
+_KIND = attrgetter("kind")
+
+
+@dataclass(frozen=True)
+class HunkView:
+    """A hunk as templates see it. Its texts are made when a template first reads them: a
+    template prints one of them (review: text, starcoder2-pr: diff), so the others cost nothing."""
+
+    path: str
+    ref: str  # "@@ -a,b +c,d @@"
+    new_start: int
+    new_len: int
+    _hunk: Hunk = field(repr=False)  # templates can't reach it: the sandbox hides "_" names
+
+    @cached_property
+    def header(self) -> str:
+        """ref plus the section text."""
+        return self.ref + hunk_section(self._hunk)
+
+    @cached_property
+    def lines(self) -> tuple[str, ...]:
+        """Numbered lines, see render_line."""
+        return numbered_lines(self._hunk)
+
+    @cached_property
+    def text(self) -> str:
+        """hunk_listing(): header and numbered lines."""
+        return hunk_listing(self._hunk)
+
+    @cached_property
+    def diff(self) -> str:
+        """hunk_diff(): plain unified diff."""
+        return hunk_diff(self._hunk)
+
+
+@dataclass(frozen=True)
+class FileView:
+    path: str
+    language: str | None
+    hunks: tuple[HunkView, ...]
+
+
+@dataclass(frozen=True)
+class TargetView:
+    """Where a pr-comment template asks for the review comment (see comment_target)."""
+
+    path: str
+    line: int  # new-file line number
+    position: int  # 1-based line index inside the hunk, as GitHub's diff position
+    diff: str  # the hunk up to and including that line, as GitHub's comment diff_hunk
+
+
+def group_files(hunks: Sequence[Hunk], languages: Callable[[str], str | None]) -> tuple[FileView, ...]:
+    """Hunks grouped per file, files in order of first appearance, hunks in batch order."""
+    grouped: dict[str, list[Hunk]] = {}
+    for hunk in hunks:
+        grouped.setdefault(hunk.path, []).append(hunk)
+    views = []
+    for path, group in grouped.items():
+        shown = display_path(path)
+        views.append(FileView(path=shown, language=languages(path), hunks=tuple(
+            HunkView(path=shown, ref=h.ref, new_start=h.new_start, new_len=h.new_len, _hunk=h) for h in group)))
+    return tuple(views)
+
+
+def _target_index(hunks: Sequence[Hunk]) -> tuple[Hunk, int]:
+    if not hunks:
+        raise ValueError("comment_target needs at least one hunk")
+    best = max(range(len(hunks)), key=lambda i: (list(map(_KIND, hunks[i].lines)).count("+"), -i))
+    hunk = hunks[best]
+    kinds = list(map(_KIND, hunk.lines))
+    for kind in ("+", " "):
+        if kind in kinds:
+            return hunk, len(kinds) - 1 - kinds[::-1].index(kind)
+    return hunk, -1
+
+
+def comment_target(hunks: Sequence[Hunk]) -> tuple[str, int]:
+    """The (path, new line number) a pr-comment template asks the model to comment on.
+
+    The LAST added line of the hunk with the most added lines (ties: the first such hunk in
+    `hunks` order). When no hunk adds lines, that first hunk's last context line. A hunk with
+    neither (a pure deletion without context) gives (path, hunk.new_start), which GitHub may
+    not accept: the findings stage must ground it like any other finding. The findings parser
+    uses this to place the free-text comment the model writes.
+    """
+    hunk, index = _target_index(hunks)
+    return hunk.path, _target_line(hunk, index)
+
+
+def _target_line(hunk: Hunk, index: int) -> int:
+    line = hunk.lines[index].new_no if index >= 0 else None
+    return line if line is not None else hunk.new_start
+
+
+def target_view(hunks: Sequence[Hunk]) -> TargetView | None:
+    if not hunks:
+        return None
+    hunk, index = _target_index(hunks)  # as comment_target(hunks)
+    upto = index + 1 if index >= 0 else len(hunk.lines)
+    return TargetView(path=display_path(hunk.path), line=_target_line(hunk, index), position=max(upto, 1),
+                      diff=hunk_diff(hunk, upto))
+
+
+def _data_attributes(cls: type) -> frozenset[str]:
+    """The public fields and cached properties of a view class: plain data, never callables."""
+    return frozenset(name for name, value in vars(cls).items() if isinstance(value, cached_property)) \
+        | frozenset(f.name for f in fields(cls) if not f.name.startswith("_"))
+
+
+VIEW_DATA: Mapping[type, frozenset[str]] = MappingProxyType(
+    {cls: _data_attributes(cls) for cls in (HunkView, FileView, TargetView)})

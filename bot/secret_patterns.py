@@ -1,0 +1,197 @@
+"""What a credential looks like: placeholders, patterns, and the tests of names and values.
+
+`bot.redact` applies these to diffs and PR text. The screens at the end are necessary
+conditions of the patterns, cheap enough to run on every line of a large diff: where they
+find nothing, no pattern replaces anything (see redact._redact_hunk and redact._screened).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+KEY = "<KEY>"
+PASSWORD = "<PASSWORD>"
+EMAIL = "<EMAIL>"
+MIN_SECRET_LEN = 8
+MAX_ENTROPY_THRESHOLD = 3.0  # bits per character, reached at 16 characters (see entropy_threshold)
+
+# ---------------------------------------------------------------- fixed-format credentials
+
+KEY_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+KEY_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+# Punctuation after the material counts as syntax only behind a quote or a space (`"...\\n" +`),
+# since `+` and `/` are base64 characters too.
+MASK_PARTS = re.compile(
+    r"""^(?P<lead>[\s"'`(]*(?:\\[nr])*)(?P<core>.*?)(?P<trail>(?:\\[nr])*(?:[\s"'`]+[\s"'`,+;)]*)?)$""")
+BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{16,}")
+# A line of a PEM body (or its Proc-Type / DEK-Info headers), maybe quoted, maybe ending in \n.
+PEM_BODY = re.compile(r"""^[\s"'`]*(?:[A-Za-z0-9+/]{4,}={0,2}|(?:Proc-Type|DEK-Info):.*)(?:\\n)?[\s"'`,+;)]*$""")
+PEM_WIDE = re.compile(r"""^(?=.*[a-z])(?=.*[A-Z])[\s"'`]*[A-Za-z0-9+/]{60,80}={0,2}(?:\\n)?[\s"'`,+;)]*$""")
+PEM_LONG = re.compile(r"[A-Za-z0-9+/]{40,}")
+MIN_BARE_PEM_LINES = 2
+KEY_FILE_SUFFIXES = (".key", ".p8", ".pk8", ".ppk", "_rsa", "_dsa", "_ecdsa", "_ed25519", ".pem.key")
+KEY_FILE_PREFIXES = ("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "private", "privkey")
+
+# (pattern, replacement, needles): a pattern can match only where one of its needles is in the
+# lowered text, so the pattern runs only then.
+TOKENS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
+    # Slack incoming webhooks: keep the host so the model still sees what the URL is.
+    (re.compile(r"(https://hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9_/+-]{8,}"),
+     r"\1" + KEY, ("hooks.slack.com/",)),
+    (re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])"), KEY,
+     ("akia", "asia", "abia", "acca")),
+    (re.compile(r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30,251}|github_pat_[A-Za-z0-9_]{22,244})"
+                r"(?![A-Za-z0-9_])"), KEY, ("gh", "github_pat_")),
+    # Hugging Face tokens are mixed case; the lookaheads keep long snake_case names out.
+    (re.compile(r"(?<![A-Za-z0-9_])hf_(?=[A-Za-z0-9]*[a-z])(?=[A-Za-z0-9]*[A-Z])[A-Za-z0-9]{30,}"
+                r"(?![A-Za-z0-9_])"), KEY, ("hf_",)),
+    (re.compile(r"(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}"), KEY, ("xox",)),
+    (re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), KEY, ("eyj",)),
+    # An AWS secret access key is 40 base64 characters after a name mentioning aws and secret.
+    (re.compile(r"(?i)(aws[\w.-]{0,30}?(?:secret|sk)[\w.-]{0,30}[\"']?\s*(?::=|=>|=|:)\s*[\"']?)"
+                r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])"), r"\1" + KEY, ("aws", "aw\u017f")),  # (?i) s matches ſ
+)
+URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{1,20}://[^\s/:@\"'<>,]{1,100}):([^\s/:@\"'<>,]{1,200})@")
+EMAIL_ADDRESS = re.compile(
+    r"(?<![\w.+%-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![\w-])")
+NOT_EMAIL_USERS = frozenset({"git"})  # git@github.com:owner/repo is an SSH remote, not a person
+
+# ---------------------------------------------------------------- name = value assignments
+
+# `name = "value"` in any language: = := => : (JSON, YAML, PHP, Go, Ruby, shell, TOML, INI).
+ASSIGNMENT = re.compile(
+    r"""(?<![\w.$])(?P<nq>["']?)(?P<name>[A-Za-z_$@][\w.$-]{0,80}?)(?P=nq)\]?
+        (?:\s*:\s*[A-Za-z_][\w.\[\]|, ]{0,40}?(?=\s*=[^=]))?       # a type annotation
+        \s*(?::=|=>|(?<![=!<>:])=(?![=>~])|:(?![:=]))\s*
+        (?:(?P<q>["'`])(?P<value>[^"'`\n]{1,500}?)(?P=q)|(?P<bare>[^\s"'`,;]{1,500}))""",
+    re.VERBOSE)
+_PASSWORD_WORDS = ("password", "passwd", "passphrase")
+_PASSWORD_EXACT = frozenset({"pwd", "pass", "pw"})
+_KEY_WORDS = ("secret", "token", "apikey", "accesskey", "secretkey", "privatekey", "credentials",
+              "credential")
+_KEY_EXACT = frozenset({"auth"})
+_KEY_PAIRS = frozenset({("api", "key"), ("access", "key"), ("private", "key"), ("signing", "key"),
+                        ("session", "key"), ("encryption", "key"), ("master", "key"), ("secret", "key")})
+# A name ending in one of these names *about* a secret (its URL, env variable, type ...).
+_ABOUT_WORDS = frozenset({
+    "url", "uri", "urls", "endpoint", "path", "file", "filename", "dir", "name", "names", "type", "types",
+    "field", "header", "env", "var", "variable", "length", "len", "count", "id", "prefix", "suffix",
+    "format", "pattern", "regex", "re", "expires", "expiry", "expiration", "ttl", "timeout", "scope",
+    "scopes", "kind", "label", "hint", "help", "message", "msg", "error", "class", "cls", "mode", "policy",
+    "required", "enabled", "provider", "method", "location", "host", "user", "username", "server",
+    "version", "lifetime", "age", "size", "index", "start", "end", "param", "placeholder", "text",
+    "description", "cache", "store", "manager", "backend", "service", "min", "max", "rounds", "source",
+    "command", "cmd", "option", "options", "flag", "arg", "input", "prompt", "template", "style",
+})
+_WORD_SPLIT = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+_PLACEHOLDER_WORDS = ("changeme", "change_me", "change-me", "example", "placeholder", "your_", "your-",
+                      "yourtoken", "yourkey", "yourpassword", "dummy", "redacted", "xxxx", "****", "...",
+                      "<", ">", "${", "$(", "{{", "{%", "%(", "%s", "{}", "{0}", "getenv", "environ",
+                      "process.env", "env[", "env.", "secrets.", "vault:", "os.")
+_REFERENCE = re.compile(r"^(?:\$|%|@|&|\*|#|arn:|[a-z][a-z0-9+.-]*://|\.{0,2}/|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$)")
+_FORMAT_FIELD = re.compile(r"\{[\w.\[\]'\"()!:<>^ -]*\}")  # f-string / str.format fields
+_WORDISH = re.compile(r"^[-_.:/]*[A-Za-z]+\d*(?:[-_.:/]+[A-Za-z]+\d*)*[-_.:/]*$")
+_CHUNK = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
+_TRAILING_DIGITS = re.compile(r"\d+$")
+CONFIG_SUFFIXES = frozenset({".env", ".yml", ".yaml", ".ini", ".cfg", ".conf", ".properties", ".sh",
+                              ".bash", ".zsh", ".envrc", ".npmrc", ".pypirc", ".netrc", ".txt", ""})
+
+
+def shannon_entropy(value: str) -> float:
+    """Bits per character of `value`'s own character distribution."""
+    if not value:
+        return 0.0
+    total = len(value)
+    return -sum(n / total * math.log2(n / total) for n in Counter(value).values())
+
+
+def entropy_threshold(length: int) -> float:
+    """A random string of n characters has at most log2(n) bits each: ask for 3/4 of that, capped."""
+    return min(MAX_ENTROPY_THRESHOLD, 0.75 * math.log2(max(length, 2)))
+
+
+def _is_wordish(value: str) -> bool:
+    """Plain words (`client_credentials`, `X-Auth-Token`, `serverAuth`): names, not random values.
+
+    Digits may end a word only in a compound (`types-auth0-python`), so `Summer2023` stays a secret.
+    """
+    if not _WORDISH.match(value):
+        return False
+    segments = [s for s in re.split(r"[-_.:/]+", value) if s]
+    if len(segments) == 1 and _TRAILING_DIGITS.search(segments[0]):
+        return False
+    return all(_is_word_segment(_TRAILING_DIGITS.sub("", s)) and len(s) <= 24 for s in segments)
+
+
+def _is_word_segment(segment: str) -> bool:
+    """lower, UPPER, Capitalized, camelCase, PascalCase with acronyms (`AWSAccessKeyId`).
+
+    Random letters split into chunks of one or two (`qZkLmX`); words rarely do.
+    """
+    chunks = _CHUNK.findall(segment)
+    if "".join(chunks) != segment:
+        return False
+    if len(chunks) == 1:
+        return True
+    return all(len(c) >= 2 for c in chunks) and len(segment) >= 3 * len(chunks)
+
+
+def looks_secret(value: str, min_len: int = MIN_SECRET_LEN) -> bool:
+    """Whether a literal assigned to a secret-like name looks like a real credential."""
+    if len(value) < min_len or any(c.isspace() for c in value):
+        return False
+    lowered = value.lower()
+    if any(word in lowered for word in _PLACEHOLDER_WORDS) or _REFERENCE.match(value) \
+            or _FORMAT_FIELD.search(value):
+        return False
+    if len(set(value)) <= 2 or _is_wordish(value):
+        return False
+    return shannon_entropy(value) >= entropy_threshold(len(value))
+
+
+def secret_kind(name: str) -> str | None:
+    """`<PASSWORD>`, `<KEY>` or None for an assigned name (`DB_PASSWORD`, `apiKey`, `token_url`)."""
+    words = [w.lower() for w in _WORD_SPLIT.findall(name)]
+    if not words or words[-1] in _ABOUT_WORDS or "public" in words:
+        return None
+    for word in words:
+        if word in _PASSWORD_EXACT or any(word.endswith(w) for w in _PASSWORD_WORDS):
+            return PASSWORD
+    if any(word in _KEY_EXACT or any(word.endswith(w) for w in _KEY_WORDS) for word in words):
+        return KEY
+    if any(pair in _KEY_PAIRS for pair in zip(words, words[1:], strict=False)):
+        return KEY
+    return None
+
+
+# ---------------------------------------------------------------- screens (necessary conditions)
+
+# Every pattern above needs one of these in the line: a token's fixed part (the same case), an
+# "@" behind a character an e-mail's user or a URL's password may end in (not after a space, as
+# `@decorator`), "aws" (AWS secret), or a name secret_kind accepts followed by an assignment
+# operator: each of its words is a substring of the name, spelled lower, Capitalized or UPPER,
+# and the rest of the name, the closing quote or bracket and spaces come before the ':' or '='.
+# `[^\S\n]` is `\s` that stays on one line of a joined hunk.
+_AT = r"""@(?<=[^\s/:@"'<>,]@)"""
+_TOKEN_SCREEN = r"hooks\.slack\.com/|A(?:KI|SI|BI|CC)A|gh[pousr]_|github_pat_|hf_|xox[abposr]-|eyJ|" + _AT + "|(?i:aws)"
+_NAME_SCREEN = (r"(?i:pass|pw|auth|secret|token|credential"
+                r"|(?:api|access|private|signing|session|encryption|master)[\w.$-]*?key)[\w.$-]*[\"']?\]?")
+LINE_SCREEN = re.compile(_TOKEN_SCREEN + "|" + _NAME_SCREEN + r"[^\S\n]*[:=]")
+# Where unquoted values are no literals (code: see redact._allows_bare_values), an assignment
+# is replaced only with a quoted value: after the name, ASSIGNMENT's type annotation and
+# operator (without their lookarounds), then the opening quote.
+CODE_LINE_SCREEN = re.compile(
+    _TOKEN_SCREEN + "|" + _NAME_SCREEN
+    + r"(?:[^\S\n]*:[^\S\n]*[A-Za-z_][\w.\[\]|, ]{0,40}?)?[^\S\n]*(?::=|=>|=|:)[^\S\n]*[\"'`]")
+# Where, in lowered text, anything the patterns replace begins (a token's fixed part, an "@" as
+# above, the ASCII word of a secret name secret_kind accepts, "aws" as `(?i)` matches it: "ſ" is
+# an s): faster than LINE_SCREEN, it screens whole hunks; every private-key marker holds "private".
+# Each alternative starts with a letter or "@" (lookbehinds after it): so `re` skips, in C, the
+# places where none can start.
+HUNK_SCREEN = re.compile(
+    r"p(?:ass|w|rivate)|a(?:uth|w[s\u017f]|kia|sia|bia|cca|pi|ccess)|s(?:ecret|igning|ession)|token|credential"
+    r"|g(?:h[pousr]_|ithub_pat_)|h(?:f_|ooks\.slack\.com/)|xox[abposr]-|e(?:yj|ncryption)|master|" + _AT)
+PRIVATE_KEY_MARK = "PRIVATE KEY"  # in both block markers (KEY_BEGIN, KEY_END)
