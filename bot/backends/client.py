@@ -113,9 +113,10 @@ class _Cancelled(Exception):
 class _GiveUp(Exception):
     """The server asks for a wait beyond budget.max_wait_s: this request fails without retrying."""
 
-    def __init__(self, message: str, kind: str) -> None:
+    def __init__(self, message: str, kind: str, attempt: int = 1) -> None:
         super().__init__(message)
         self.kind = kind
+        self.attempt = attempt
 
 
 class _Run:
@@ -193,14 +194,15 @@ class _Run:
             with self.lock:
                 self.loading_seen = True
             return min(asked if asked is not None else backoff_delay(attempt, self.rng), cap)
-        delay = asked if asked is not None else backoff_delay(attempt, self.rng)
+        # Our own backoff is capped; only a wait the server itself asks for can be too long.
+        delay = asked if asked is not None else min(backoff_delay(attempt, self.rng), cap)
         if err.kind in SERVER_PACED:
             with self.lock:
                 if self.clock() + delay > self.not_before:
                     self.not_before, self.pause_cause = self.clock() + delay, str(err)
         if delay > cap:
             raise _GiveUp(f"{err}; it asks to wait {delay:.0f} s, beyond budget.max_wait_s ({cap:g} s): "
-                          "try later or raise max_wait_s", err.kind)
+                          "try later or raise max_wait_s", err.kind, attempt)
         return delay
 
 
@@ -223,7 +225,7 @@ def _attempts(run: _Run, job: _Job) -> _Result:
             return _Result("budget", detail=f"run budget of {run.budget.max_requests} requests spent")
         return _retry_loop(run, job)
     except _GiveUp as err:
-        run.emit(job, "failed", reason=err.kind, detail=str(err))
+        run.emit(job, "failed", attempt=err.attempt, reason=err.kind, detail=str(err))
         return _Result("failed", detail=f"{err.kind}: the server asked for a wait beyond budget.max_wait_s",
                        error=str(err))
     except _Cancelled:

@@ -201,6 +201,15 @@ def test_every_request_failing_is_a_model_error(server: ModelServer) -> None:
     assert "HTTP 500" in message and caught.value.exit_code == EXIT_UNAVAILABLE
 
 
+def test_our_own_backoff_is_capped_by_max_wait_not_a_reason_to_give_up(server: ModelServer) -> None:
+    # Five resets in a row: the fifth backoff (0.5 s doubling, ~8 s) exceeds max_wait_s = 1 s.
+    server.fault_on_prompt("request-0\n", *[Fault("reset")] * 5)
+    sleep = RecordingSleep()
+    outcome = run(server, [make_request(0)], settings_for(server.url, max_retries=6, max_wait_s=1.0), sleep=sleep)
+    assert texts(outcome) == [(0, "answer to request-0")] and not outcome.skipped
+    assert outcome.retries == 5 and max(sleep.calls) <= 1.0
+
+
 def test_a_wait_beyond_max_wait_gives_up_without_waiting(server: ModelServer) -> None:
     server.fault_on_prompt("request-0\n", Fault("rate_limited", retry_after=30))
     sleep = RecordingSleep()
