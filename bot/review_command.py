@@ -49,15 +49,18 @@ class _NothingToDo(Exception):
 
 @contextmanager
 def _templates_from_base(api, settings: Settings, base_sha: str) -> Iterator[Settings]:  # type: ignore[no-untyped-def]
-    """Use the repository's template override only as it is at the base commit."""
+    """Use the repository's template overrides (review and summary) only as they are at the base commit."""
     prompts_dir = settings.review.prompts_dir
-    name = settings.review.template
-    text = api.file_text(f"{prompts_dir.rstrip('/')}/{name}.j2", base_sha) if prompts_dir else None
-    if text is None:
+    names = (f"{settings.review.template}.j2", "summary.md.j2")
+    folder_in_repo = prompts_dir.rstrip("/") if prompts_dir else None
+    texts = {name: api.file_text(f"{folder_in_repo}/{name}", base_sha) for name in names} if folder_in_repo else {}
+    found = {name: text for name, text in texts.items() if text is not None}
+    if not found:
         yield replace(settings, review=replace(settings.review, prompts_dir=None))
         return
     with tempfile.TemporaryDirectory(prefix="review-bot-prompts-") as folder:
-        Path(folder, f"{name}.j2").write_text(text, encoding="utf-8")
+        for name, text in found.items():
+            Path(folder, name).write_text(text, encoding="utf-8")
         yield replace(settings, review=replace(settings.review, prompts_dir=folder))
 
 
@@ -95,14 +98,14 @@ def review_pull_request(args: argparse.Namespace, env: Mapping[str, str], progre
     progress.info(f"{repo}#{number}: head {meta.head_sha[:12]}, diff via {source.via}"
                   + (f", incremental since {source.last_reviewed_head[:12]}"
                      if incremental and source.last_reviewed_head else ""))
-    with _templates_from_base(api, settings, meta.base_sha) as review_settings:
+    with _templates_from_base(api, settings, meta.base_sha) as settings:
         with actions.group("model requests", sys.stderr, enabled=in_actions):
-            result = run_review(source.review_input, review_settings, env, progress)
-    if not post:
-        _print_result(result, settings, in_actions)
-        _summary(result, env, settings, None)
-        return exit_code_for(result, settings)
-    return _post(api, source.full_diff, result, settings, env, progress, in_actions)
+            result = run_review(source.review_input, settings, env, progress)
+        if not post:
+            _print_result(result, settings, in_actions)
+            _summary(result, env, settings, None)
+            return exit_code_for(result, settings)
+        return _post(api, source.full_diff, result, settings, env, progress, in_actions)
 
 
 def _post(api, diff, result: RunResult, settings: Settings, env: Mapping[str, str],  # type: ignore[no-untyped-def]

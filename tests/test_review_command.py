@@ -216,7 +216,11 @@ def test_repository_template_is_read_from_the_base_commit() -> None:
         add_corpus_pull(srv, 7, case)
         srv.add_file(REPO, case.base, ".github/review-bot/review.j2", template.replace('MARKER', marker_base))
         srv.add_file(REPO, case.head, ".github/review-bot/review.j2", template.replace('MARKER', marker_head))
-        code, _, err = run_cli(review_args(model, "--dry-run"), base_env(srv))
+        srv.add_file(REPO, case.base, ".github/review-bot/summary.md.j2", "BASE-SUMMARY {{ total }} findings")
+        srv.add_file(REPO, case.head, ".github/review-bot/summary.md.j2", "HEAD-SUMMARY")
+        code, _, err = run_cli(review_args(model), base_env(srv))
         assert code == 0, err
         assert model.requests and all(marker_base in r.prompt for r in model.requests)
         assert not any(marker_head in r.prompt for r in model.requests)
+        [review] = srv.reviews(REPO, 7)
+        assert review["body"].startswith("BASE-SUMMARY") and "HEAD-SUMMARY" not in review["body"]
