@@ -94,3 +94,29 @@ def hunk_diff(hunk: Hunk, upto: int | None = None) -> str:
     """Plain unified-diff text of a hunk (or of its first `upto` lines); never longer than the listing."""
     lines = hunk.lines if upto is None else hunk.lines[:upto]
     return defuse("\n".join([hunk.ref, *[ln.kind + ln.text for ln in lines]]))
+
+
+TARGET_TAIL_LINES = 12  # lines a review-comment block shows of its target hunk, as a bound on its size
+
+
+def hunk_tail(hunk: Hunk, upto: int, max_lines: int = TARGET_TAIL_LINES) -> Hunk:
+    """The last `max_lines` of the first `upto` lines of `hunk`, as a hunk of its own.
+
+    Its header counts exactly the lines kept and starts at their real line numbers (an empty
+    side starts, as unified diffs do, at the line before), so the text reads as a valid hunk.
+    """
+    start = max(upto - max_lines, 0)
+    old_next = hunk.old_start if hunk.old_len else hunk.old_start + 1
+    new_next = hunk.new_start if hunk.new_len else hunk.new_start + 1
+    for line in hunk.lines[:start]:
+        old_next += line.kind != "+"
+        new_next += line.kind != "-"
+    lines = hunk.lines[start:upto]
+    old_len = sum(1 for ln in lines if ln.kind != "+")
+    new_len = sum(1 for ln in lines if ln.kind != "-")
+    old_start = old_next if old_len else old_next - 1
+    new_start = new_next if new_len else new_next - 1
+    parts = hunk.header.split("@@", 2)
+    section = parts[2] if len(parts) == 3 and not parts[0] else ""
+    return Hunk(path=hunk.path, old_start=old_start, old_len=old_len, new_start=new_start, new_len=new_len,
+                header=f"@@ -{old_start},{old_len} +{new_start},{new_len} @@{section}", lines=lines)

@@ -18,7 +18,7 @@ from bot.config import ModelSettings, Settings
 from bot.errors import ConfigError
 from bot.hunk_text import display_path, hunk_listing, hunk_section, listing_length, number_width, render_line
 from bot.pathnames import base_name, components, suffix
-from bot.prompts import TemplateCost, file_language
+from bot.prompts import TemplateCost, file_language, target_hunk
 from bot.types import Batch, FileDiff, Hunk, Plan, Skipped
 
 SPLIT_OVERLAP = 3  # lines a split part repeats from the part before it, for context
@@ -157,6 +157,11 @@ class _Piece:
     cost: int
     file: int  # index of the file in input order
     order: int  # position inside that file
+    tail: int = -1  # cost of its target_hunk, what a comment block shows of it (-1: cost)
+
+    def __post_init__(self) -> None:
+        # A comment block never shows more than the hunk: its cost bounds the shortened one.
+        self.tail = self.cost if self.tail < 0 else min(self.tail, self.cost)
 
 
 @dataclass
@@ -164,6 +169,7 @@ class _Bin:
     size: int = 0  # tokens of the hunks, file headers and target reserve; template excluded
     used: int = 0  # the same without the target reserve
     max_hunk: int = 0
+    max_tail: int = 0
     max_path: int = 0
     files: set[int] = field(default_factory=set)
     pieces: list[_Piece] = field(default_factory=list)
@@ -178,19 +184,24 @@ class _Costs:
     files: list[int] = field(default_factory=list)  # header cost per file index
     paths: list[int] = field(default_factory=list)  # path tokens per file index
 
-    def reserve(self, max_hunk: int, max_path: int) -> int:
+    def reserve(self, max_hunk: int, max_tail: int, max_path: int) -> int:
         t = self.template
-        if not (t.target or t.target_repeats or t.target_path_repeats):
+        if not (t.target or t.target_repeats or t.target_tail_repeats or t.target_path_repeats):
             return 0
-        return t.target + t.target_repeats * max_hunk + t.target_path_repeats * max_path
+        return t.target + t.target_repeats * max_hunk + t.target_tail_repeats * max_tail \
+            + t.target_path_repeats * max_path
 
-    def grown(self, b: _Bin, pieces: Sequence[_Piece]) -> tuple[int, int, int, int]:
-        """(size, used, max_hunk, max_path) of bin `b` with `pieces` added."""
+    def grown(self, b: _Bin, pieces: Sequence[_Piece]) -> tuple[int, int, int, int, int]:
+        """(size, used, max_hunk, max_tail, max_path) of bin `b` with `pieces` added."""
         new_files = {p.file for p in pieces} - b.files
         used = b.used + sum(p.cost for p in pieces) + sum(self.files[f] for f in new_files)
         max_hunk = max([b.max_hunk, *(p.cost for p in pieces)])
+        max_tail = max([b.max_tail, *(p.tail for p in pieces)])
         max_path = max([b.max_path, *(self.paths[p.file] for p in pieces)])
-        return used + self.reserve(max_hunk, max_path), used, max_hunk, max_path
+        return used + self.reserve(max_hunk, max_tail, max_path), used, max_hunk, max_tail, max_path
+
+    def fits_alone(self, piece: _Piece) -> bool:
+        return self.grown(_Bin(), [piece])[0] <= self.budget
 
 
 class _Packer:
@@ -206,11 +217,11 @@ class _Packer:
         self._prune_at = 64
 
     def _try(self, b: _Bin, pieces: Sequence[_Piece], new: bool) -> bool:
-        size, used, max_hunk, max_path = self.costs.grown(b, pieces)
+        size, used, max_hunk, max_tail, max_path = self.costs.grown(b, pieces)
         growth = size - b.size + (self.costs.template.base if new else 0)
         if size > self.costs.budget or self.total + growth > self.max_prompt_tokens:
             return False
-        b.size, b.used, b.max_hunk, b.max_path = size, used, max_hunk, max_path
+        b.size, b.used, b.max_hunk, b.max_tail, b.max_path = size, used, max_hunk, max_tail, max_path
         b.files.update(p.file for p in pieces)
         b.pieces.extend(pieces)
         self.total += growth
@@ -266,22 +277,37 @@ def _hunk_costs(hunks: Sequence[Hunk], estimator: TokenEstimator, cost: Template
     return [cost.per_hunk + c for c in _count_many(estimator, [hunk_listing(h) for h in hunks])]
 
 
-def _pieces(hunks: Sequence[Hunk], costs: Sequence[int], limit: int, estimator: TokenEstimator,
-            cost: TemplateCost) -> list[tuple[Hunk, int]]:
-    out: list[tuple[Hunk, int]] = []
-    for hunk, hunk_cost in zip(hunks, costs, strict=True):
-        if hunk_cost <= limit:
-            out.append((hunk, hunk_cost))
-        else:
-            out.extend(split_hunk(hunk, limit, estimator, cost.per_hunk))
+def _tail_costs(hunks: Sequence[Hunk], estimator: TokenEstimator, cost: TemplateCost) -> list[int]:
+    """What a comment block costs showing each hunk (its target_hunk, priced as a hunk is)."""
+    if not cost.target_tail_repeats:
+        return [-1] * len(hunks)  # no template prints it: the piece's own cost stands in
+    return _hunk_costs([target_hunk(h) for h in hunks], estimator, cost)
+
+
+def _pieces(hunks: Sequence[Hunk], hunk_costs: Sequence[int], file: int, costs: _Costs,
+            estimator: TokenEstimator) -> list[_Piece]:
+    """The hunks of one file as pieces: whole when one fits a request alone, else split."""
+    cost = costs.template
+    limit = max(_piece_limit(costs, file), 1)
+    out: list[_Piece] = []
+    tails = _tail_costs(hunks, estimator, cost)
+    for hunk, hunk_cost, tail in zip(hunks, hunk_costs, tails, strict=True):
+        whole = _Piece(hunk, hunk_cost, file, len(out), tail)
+        if hunk_cost <= limit or costs.fits_alone(whole):
+            out.append(whole)
+            continue
+        parts = split_hunk(hunk, limit, estimator, cost.per_hunk)
+        part_tails = _tail_costs([h for h, _ in parts], estimator, cost)
+        for (part, part_cost), part_tail in zip(parts, part_tails, strict=True):
+            out.append(_Piece(part, part_cost, file, len(out), part_tail))
     return out
 
 
 def _piece_limit(costs: _Costs, file: int) -> int:
-    """Largest piece that fits a request alone, its file header and target reserve included."""
+    """Largest piece that fits a request alone whatever it shows in a comment block."""
     t = costs.template
     room = costs.budget - costs.files[file] - t.target - t.target_path_repeats * costs.paths[file]
-    return room // (1 + t.target_repeats)
+    return room // (1 + t.target_repeats + t.target_tail_repeats)
 
 
 def _units(pieces: list[_Piece], costs: _Costs) -> list[list[_Piece]]:
@@ -291,15 +317,16 @@ def _units(pieces: list[_Piece], costs: _Costs) -> list[list[_Piece]]:
     sum and maximum plus the file's header and the target reserve.
     """
     units: list[list[_Piece]] = []
-    used = largest = 0
+    used = largest = tail = 0
     for piece in pieces:
         header, path = costs.files[piece.file], max(0, costs.paths[piece.file])
-        if units and used + piece.cost + header + costs.reserve(max(largest, piece.cost), path) <= costs.budget:
+        grown = costs.reserve(max(largest, piece.cost), max(tail, piece.tail), path)
+        if units and used + piece.cost + header + grown <= costs.budget:
             units[-1].append(piece)
-            used, largest = used + piece.cost, max(largest, piece.cost)
+            used, largest, tail = used + piece.cost, max(largest, piece.cost), max(tail, piece.tail)
         else:
             units.append([piece])
-            used, largest = piece.cost, max(0, piece.cost)
+            used, largest, tail = piece.cost, max(0, piece.cost), max(0, piece.tail)
     return units
 
 
@@ -325,14 +352,12 @@ def make_plan(files: Sequence[FileDiff], settings: Settings, template_overhead: 
         costs.paths.append(path_tokens)
         if not diff.hunks:
             continue
-        limit = _piece_limit(costs, index)
         pieces = []
-        split = _pieces(diff.hunks, _hunk_costs(diff.hunks, estimator, cost), max(limit, 1), estimator, cost)
-        for order, (hunk, hunk_cost) in enumerate(split):
-            if hunk_cost > limit:
-                skipped.append(Skipped(diff.path, hunk.ref, "too_large", "one line is larger than a request"))
+        for piece in _pieces(diff.hunks, _hunk_costs(diff.hunks, estimator, cost), index, costs, estimator):
+            if costs.fits_alone(piece):
+                pieces.append(piece)
             else:
-                pieces.append(_Piece(hunk, hunk_cost, index, order))
+                skipped.append(Skipped(diff.path, piece.hunk.ref, "too_large", "one line is larger than a request"))
         total_tokens += sum(p.cost for p in pieces)
         priority = file_priority(diff.path)
         units.extend(((priority, -sum(p.cost for p in unit), index), unit) for unit in _units(pieces, costs))
@@ -375,14 +400,14 @@ def split_batch(batch: Batch, estimator: TokenEstimator, budget_tokens: int,
         costs.paths.append(path_tokens)
     whole = _Bin()
     hunk_costs = _hunk_costs(batch.hunks, estimator, cost)
-    all_pieces = [_Piece(h, c, paths.index(h.path), i)
-                  for i, (h, c) in enumerate(zip(batch.hunks, hunk_costs, strict=True))]
+    all_pieces = [_Piece(h, c, paths.index(h.path), i, t) for i, (h, c, t) in
+                  enumerate(zip(batch.hunks, hunk_costs, _tail_costs(batch.hunks, estimator, cost), strict=True))]
     costs.budget = max(1, min(budget_tokens, costs.grown(whole, all_pieces)[0] // 2))
     pieces: list[_Piece] = []
     for piece in all_pieces:
-        limit = max(_piece_limit(costs, piece.file), 1)
-        for hunk, hunk_cost in _pieces([piece.hunk], [piece.cost], limit, estimator, cost):
-            pieces.append(_Piece(hunk, hunk_cost, piece.file, len(pieces)))
+        for part in _pieces([piece.hunk], [piece.cost], piece.file, costs, estimator):
+            part.order = len(pieces)
+            pieces.append(part)
     groups: list[list[_Piece]] = []
     for piece in pieces:  # next fit: parts stay in the batch's order
         if groups and costs.grown(_Bin(), [*groups[-1], piece])[0] <= costs.budget:

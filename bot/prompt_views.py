@@ -12,7 +12,7 @@ from functools import cached_property
 from operator import attrgetter
 from types import MappingProxyType
 
-from bot.hunk_text import display_path, hunk_diff, hunk_listing, hunk_section, numbered_lines
+from bot.hunk_text import display_path, hunk_diff, hunk_listing, hunk_section, hunk_tail, numbered_lines
 from bot.types import Hunk
 
 _KIND = attrgetter("kind")
@@ -63,8 +63,10 @@ class TargetView:
 
     path: str
     line: int  # new-file line number
-    position: int  # 1-based line index inside the hunk, as GitHub's diff position
-    diff: str  # the hunk up to and including that line, as GitHub's comment diff_hunk
+    position: int  # 1-based index of that line inside `diff`'s lines, as GitHub's diff position
+    # The hunk's last TARGET_TAIL_LINES lines up to and including that line, under their own
+    # header (hunk_tail), as GitHub's comment diff_hunk: bounded, so big hunks don't cost twice.
+    diff: str
 
 
 def group_files(hunks: Sequence[Hunk], languages: Callable[[str], str | None]) -> tuple[FileView, ...]:
@@ -80,16 +82,20 @@ def group_files(hunks: Sequence[Hunk], languages: Callable[[str], str | None]) -
     return tuple(views)
 
 
+def _target_row(hunk: Hunk) -> int:
+    """Index of the hunk's last added line, else of its last context line, else -1."""
+    kinds = list(map(_KIND, hunk.lines))
+    for kind in ("+", " "):
+        if kind in kinds:
+            return len(kinds) - 1 - kinds[::-1].index(kind)
+    return -1
+
+
 def _target_index(hunks: Sequence[Hunk]) -> tuple[Hunk, int]:
     if not hunks:
         raise ValueError("comment_target needs at least one hunk")
     best = max(range(len(hunks)), key=lambda i: (list(map(_KIND, hunks[i].lines)).count("+"), -i))
-    hunk = hunks[best]
-    kinds = list(map(_KIND, hunk.lines))
-    for kind in ("+", " "):
-        if kind in kinds:
-            return hunk, len(kinds) - 1 - kinds[::-1].index(kind)
-    return hunk, -1
+    return hunks[best], _target_row(hunks[best])
 
 
 def comment_target(hunks: Sequence[Hunk]) -> tuple[str, int]:
@@ -110,13 +116,19 @@ def _target_line(hunk: Hunk, index: int) -> int:
     return line if line is not None else hunk.new_start
 
 
+def target_hunk(hunk: Hunk) -> Hunk:
+    """The shortened hunk a comment block shows when `hunk` is the target (the planner prices it)."""
+    index = _target_row(hunk)
+    return hunk_tail(hunk, index + 1 if index >= 0 else len(hunk.lines))
+
+
 def target_view(hunks: Sequence[Hunk]) -> TargetView | None:
     if not hunks:
         return None
     hunk, index = _target_index(hunks)  # as comment_target(hunks)
-    upto = index + 1 if index >= 0 else len(hunk.lines)
-    return TargetView(path=display_path(hunk.path), line=_target_line(hunk, index), position=max(upto, 1),
-                      diff=hunk_diff(hunk, upto))
+    shown = target_hunk(hunk)
+    return TargetView(path=display_path(hunk.path), line=_target_line(hunk, index),
+                      position=max(len(shown.lines), 1), diff=hunk_diff(shown))
 
 
 def _data_attributes(cls: type) -> frozenset[str]:

@@ -33,6 +33,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot.errors import ConfigError
 from bot.hunk_text import MIN_NUMBER_WIDTH as MIN_NUMBER_WIDTH
+from bot.hunk_text import TARGET_TAIL_LINES
 from bot.hunk_text import defuse as defuse
 from bot.hunk_text import display_path as display_path
 from bot.hunk_text import hunk_diff as hunk_diff
@@ -47,6 +48,7 @@ from bot.prompt_views import HunkView as HunkView
 from bot.prompt_views import TargetView as TargetView
 from bot.prompt_views import comment_target as comment_target
 from bot.prompt_views import group_files as group_files
+from bot.prompt_views import target_hunk as target_hunk
 from bot.prompt_views import target_view as _target_view
 from bot.types import Batch, Hunk, Line, Request, SourceInfo
 
@@ -268,7 +270,8 @@ class TemplateCost:
 
     request tokens <= base + sum over files (per_file + path_repeats * tokens(path)
     + language_repeats * tokens(language)) + sum over hunks (per_hunk + tokens(hunk_listing))
-    + target + target_repeats * (largest hunk) + target_path_repeats * (longest path).
+    + target + target_repeats * (largest hunk) + target_tail_repeats * (largest target_hunk)
+    + target_path_repeats * (longest path).
     """
 
     base: int  # the template with no files, PR title and description included
@@ -277,7 +280,8 @@ class TemplateCost:
     language_repeats: int = 1
     per_hunk: int = 4
     target: int = 0  # printed once by a non-empty batch (a primer, a comment block)
-    target_repeats: int = 0  # times the comment_target hunk is printed again
+    target_repeats: int = 0  # times the comment_target hunk is printed again, whole
+    target_tail_repeats: int = 0  # times it is printed shortened, as target_hunk (comment_target.diff)
     target_path_repeats: int = 0  # times a path is printed again once per batch
 
     def __int__(self) -> int:
@@ -295,10 +299,19 @@ def _probe_hunk(path: str, start: int, text: str) -> Hunk:
                 header=f"@@ -{start - 1},0 +{start},1 @@", lines=(line,))
 
 
-def template_overhead(template: Template, source: SourceInfo, estimator: TokenEstimator) -> TemplateCost:
-    """Measure `template`'s token cost for this PR's text by rendering four probe batches.
+def _long_probe_hunk(path: str, start: int) -> Hunk:
+    texts = ["qzxqheadc", *["qzxqlinec"] * TARGET_TAIL_LINES]
+    lines = tuple(Line(kind="+", old_no=None, new_no=start + i, text=t) for i, t in enumerate(texts))
+    return Hunk(path=path, old_start=start - 1, old_len=0, new_start=start, new_len=len(lines),
+                header=f"@@ -{start - 1},0 +{start},{len(lines)} @@", lines=lines)
 
-    Probes: no files; one hunk; two hunks of one file; two files. Differences between them
+
+def template_overhead(template: Template, source: SourceInfo, estimator: TokenEstimator) -> TemplateCost:
+    """Measure `template`'s token cost for this PR's text by rendering five probe batches.
+
+    Probes: no files; one hunk; two hunks of one file; two files; one hunk longer than
+    TARGET_TAIL_LINES, whose first line shows whether the target is printed whole or shortened
+    (comment_target.diff is target_hunk, see prompt_views). Differences between them
     give the per-file and per-hunk costs; what a non-empty batch prints once (a primer, the
     comment block of starcoder2-pr) is `target`. Probe hunks sit at line ~10^6 so numbers the
     template prints are counted at least as wide as real ones. Pass the result to make_plan.
@@ -326,11 +339,17 @@ def template_overhead(template: Template, source: SourceInfo, estimator: TokenEs
     language_repeats = text_files.count(_PROBE_LANGUAGE) - text_two.count(_PROBE_LANGUAGE)
     per_file = (files - two - path_repeats * path_tokens - language_repeats * language_tokens
                 - (text_files.count("qzxqlineb") - text_two.count("qzxqlineb")) * second_tokens)
-    target_repeats = max(text_one.count("qzxqlinea") - text_files.count("qzxqlineb"), 0)
+    repeats = max(text_one.count("qzxqlinea") - text_files.count("qzxqlineb"), 0)
+    target_repeats = repeats
+    if template.reads is None or "comment_target" in template.reads:
+        # Only a whole print of the long probe shows its first line; a shortened one stops before it.
+        _, text_long = render((_long_probe_hunk(p, 999_980),))
+        target_repeats = min(max(text_long.count("qzxqheadc") - text_files.count("qzxqlineb"), 0), repeats)
     target_path_repeats = max(text_one.count(p) - path_repeats, 0)
     once = (one - empty - per_file - per_hunk - text_one.count(p) * path_tokens
             - text_one.count(_PROBE_LANGUAGE) * language_tokens - text_one.count("qzxqlinea") * first_tokens)
     return TemplateCost(
         base=empty, per_file=max(per_file, 0) + _SLACK, path_repeats=path_repeats,
         language_repeats=max(language_repeats, 0), per_hunk=max(per_hunk, 0) + _SLACK,
-        target=max(once, 0) + _SLACK, target_repeats=target_repeats, target_path_repeats=target_path_repeats)
+        target=max(once, 0) + _SLACK, target_repeats=target_repeats, target_tail_repeats=repeats - target_repeats,
+        target_path_repeats=target_path_repeats)

@@ -11,6 +11,7 @@ import pytest
 from bot.config import BudgetSettings, Settings
 from bot.diff import parse_diff
 from bot.errors import ConfigError
+from bot.hunk_text import TARGET_TAIL_LINES, hunk_tail
 from bot.plan import CharEstimator, make_plan
 from bot.prompts import (
     MAX_DESCRIPTION_CHARS,
@@ -23,6 +24,7 @@ from bot.prompts import (
     packaged_templates,
     parse_declaration,
     render_request,
+    target_hunk,
     template_overhead,
     truncate_description,
     truncate_title,
@@ -193,14 +195,58 @@ def test_starcoder2_pr_follows_the_papers_field_order(case: Path) -> None:
         assert prompt.count("<pr_diff_hunk>") == len(batch.hunks) + 1
 
 
-def test_starcoder2_pr_comment_block_is_the_target_hunk_cut_at_the_target_line() -> None:
+def test_starcoder2_pr_comment_block_is_the_target_hunk_shortened_to_the_target_line() -> None:
     template = load_template("starcoder2-pr", None)
     small = hunk("a.py", 1, 1, [("+", "a")])
     big = hunk("b.py", 10, 10, [(" ", "c"), ("+", "d"), ("+", "e"), (" ", "f")])
     prompt = render_request(template, Batch(1, (small, big), 1), SourceInfo(kind="diff"), ESTIMATOR).prompt
-    assert prompt.endswith("<pr_file>b.py<pr_diff_hunk_comment_line>3<pr_diff_hunk>@@ -10,2 +10,4 @@\n c\n+d\n+e"
+    # Short enough to show whole up to the target line, under a header counting just those lines.
+    assert prompt.endswith("<pr_file>b.py<pr_diff_hunk_comment_line>3<pr_diff_hunk>@@ -10,1 +10,3 @@\n c\n+d\n+e"
                            "<pr_comment>username_1:")
     assert "<pr>Title: \nusername_0<pr_status>opened<pr_diff>" in prompt  # no description, no repo
+    # A long hunk: only its last TARGET_TAIL_LINES lines up to the target line (the last added one).
+    body = [(" ", "c0"), ("-", "d1"), ("+", "a1"), *[(" ", f"c{i}") for i in range(2, 8)], ("-", "d8"), ("-", "d9"),
+            ("+", "a2"), (" ", "c10"), ("+", "a3"), ("+", "a4"), (" ", "c11"), ("-", "d12"), ("+", "a5"), (" ", "c13")]
+    long = hunk("c.py", 100, 200, body, section=" def f():")
+    prompt = render_request(template, Batch(1, (small, long), 1), SourceInfo(kind="diff"), ESTIMATOR).prompt
+    assert comment_target([small, long]) == ("c.py", 213)  # where the findings side puts the comment
+    shown = body[6:18]  # the 12 lines ending at a5; the trailing context line is cut too
+    assert len(shown) == TARGET_TAIL_LINES and shown[-1] == ("+", "a5") and shown[0] == (" ", "c5")
+    # " c5" is old line 105 and new line 205 (one line deleted, one added before it);
+    # the shown lines hold 8 old-side and 9 new-side lines.
+    expected = "@@ -105,8 +205,9 @@\n" + "\n".join(kind + text for kind, text in shown)
+    assert prompt.endswith(f"<pr_file>c.py<pr_diff_hunk_comment_line>{TARGET_TAIL_LINES}<pr_diff_hunk>{expected}"
+                           "<pr_comment>username_1:")
+    assert f"<pr_diff_hunk>{hunk_diff(long)}<pr_review_comment>" in prompt  # <pr_diff> keeps the hunk whole
+
+
+def test_shortened_target_header_matches_its_lines() -> None:
+    """Every cut of every corpus hunk reads as a valid hunk: its header's starts and counts are
+    those of the lines it shows, so numbering from the header gives each line's real numbers."""
+    checked = 0
+    for case in JINJA_CASES:
+        for diff in corpus(str(case)).files:
+            for h in diff.hunks:
+                for upto in {1, len(h.lines), len(h.lines) // 2, TARGET_TAIL_LINES + 1}:
+                    if not 0 < upto <= len(h.lines):
+                        continue
+                    tail = hunk_tail(h, upto)
+                    lines = h.lines[max(upto - TARGET_TAIL_LINES, 0):upto]
+                    assert tail.lines == lines and tail.path == h.path
+                    assert tail.ref == tail.header.split(" @@")[0] + " @@"
+                    assert tail.old_len == sum(ln.kind != "+" for ln in lines)
+                    assert tail.new_len == sum(ln.kind != "-" for ln in lines)
+                    old = tail.old_start if tail.old_len else tail.old_start + 1
+                    new = tail.new_start if tail.new_len else tail.new_start + 1
+                    for ln in lines:
+                        assert ln.old_no == (None if ln.kind == "+" else old)
+                        assert ln.new_no == (None if ln.kind == "-" else new)
+                        old += ln.kind != "+"
+                        new += ln.kind != "-"
+                    checked += 1
+            target = target_hunk(diff.hunks[0]) if diff.hunks else None
+            assert target is None or len(target.lines) <= TARGET_TAIL_LINES
+    assert checked > 100
 
 
 # ---------------------------------------------------------------- declarations and lookup
