@@ -1,4 +1,4 @@
-"""The one review pipeline: filter -> plan -> prompt -> model -> findings. No I/O of its own.
+"""The one review pipeline: redact -> filter -> plan -> prompt -> model -> findings. No I/O of its own.
 
 CI runs, dry runs and `prompts` all come through here; only the source and the sinks differ.
 """
@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.filters import apply_filters
 from bot.findings import collect_findings
 from bot.plan import TokenEstimator, make_plan, split_batch
-from bot.prompts import Template, render_request, template_overhead
+from bot.prompts import Template, TemplateCost, render_request, template_overhead
 from bot.redact import RedactedInput, mark_secret_findings, redact_input
 from bot.sources import ReviewInput
 from bot.types import Batch, Hunk, Request, RunResult, RunStats, Skipped
@@ -30,6 +30,7 @@ class Prepared:
     files: int
     hunks: int
     request_budget: int
+    overhead: TemplateCost  # the template's own cost, measured once; resplits reuse it
     redacted: RedactedInput  # the input as every later stage sees it: credentials replaced
 
 
@@ -46,7 +47,8 @@ def prepare(review_input: ReviewInput, settings: Settings, template: Template,
     skipped = review_input.diff.skipped + review_input.skipped + filtered_out + plan.skipped
     hunks = sum(len(f.hunks) for f in files) + sum(1 for s in review_input.skipped if s.hunk is not None)
     return Prepared(requests=requests, skipped=skipped, files=len(files) + len(review_input.diff.skipped),
-                    hunks=hunks, request_budget=plan.request_budget, redacted=redacted)
+                    hunks=hunks, request_budget=plan.request_budget, overhead=overhead,
+                    redacted=redacted)
 
 
 def generation_params(settings: Settings, template: Template) -> GenerationParams:
@@ -61,13 +63,12 @@ def run(review_input: ReviewInput, backend: Backend, settings: Settings, templat
     started = clock()
     prepared = prepare(review_input, settings, template, estimator)
     review_input = prepared.redacted.review_input  # resplit prompts must not see the originals
-    overhead = template_overhead(template, review_input.info, estimator)
 
     def resplit(request: Request) -> Sequence[Request]:
         # The server said the prompt is too long: halve the request once and render the parts.
         budget = max(1, request.est_tokens // 2)
         batch = Batch(id=request.id, hunks=request.hunks, est_tokens=request.est_tokens)
-        parts = split_batch(batch, estimator, budget, overhead)
+        parts = split_batch(batch, estimator, budget, prepared.overhead)
         if len(parts) < 2:  # cannot be cut further: the client gives up on it
             return []
         return [render_request(template, part, review_input.info, estimator) for part in parts]
