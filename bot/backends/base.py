@@ -21,6 +21,11 @@ class GenerationParams:
     stop: tuple[str, ...] = ()  # at most 4 (TGI's limit)
 
 
+def usage_count(value: object) -> int | None:
+    """A token count from a server's usage fields: an int (not a bool), else unknown."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 class Backend(Protocol):
     """One model request. Raises the errors below; never sleeps or retries itself."""
 

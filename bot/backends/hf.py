@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.backends.base import GenerationParams, RetryableModelError
+from bot.backends.base import GenerationParams, RetryableModelError, usage_count
 from bot.backends.http import HttpTransport
 from bot.config import Settings
 from bot.types import Completion
@@ -35,10 +35,6 @@ def hf_payload(prompt: str, params: GenerationParams) -> dict[str, Any]:
     return {"inputs": prompt, "parameters": parameters}
 
 
-def _int_or_none(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def parse_hf_answer(body: Any, prompt: str, where: str) -> Completion:
     item = body[0] if isinstance(body, list) and body else body
     if not isinstance(item, dict) or not isinstance(item.get("generated_text"), str):
@@ -52,7 +48,7 @@ def parse_hf_answer(body: Any, prompt: str, where: str) -> Completion:
     details = details if isinstance(details, dict) else {}
     finish = details.get("finish_reason")
     return Completion(text=text, finish_reason=finish if isinstance(finish, str) else None,
-                      prompt_tokens=None, completion_tokens=_int_or_none(details.get("generated_tokens")))
+                      prompt_tokens=None, completion_tokens=usage_count(details.get("generated_tokens")))
 
 
 class HfBackend:

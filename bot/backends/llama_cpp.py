@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
 
-from bot.backends.base import Backend, GenerationParams, InputTooLongError
+from bot.backends.base import Backend, GenerationParams, InputTooLongError, usage_count
 from bot.config import Settings
 from bot.errors import ConfigError, ModelError
 from bot.types import Completion
@@ -152,13 +152,9 @@ def _completion(answer: Any) -> Completion:
     return Completion(
         text=text,
         finish_reason=reason if isinstance(reason, str) else None,
-        prompt_tokens=_int_or_none(usage.get("prompt_tokens")),
-        completion_tokens=_int_or_none(usage.get("completion_tokens")),
+        prompt_tokens=usage_count(usage.get("prompt_tokens")),
+        completion_tokens=usage_count(usage.get("completion_tokens")),
     )
-
-
-def _int_or_none(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def make_llama_cpp_backend(settings: Settings, env: Mapping[str, str]) -> Backend:

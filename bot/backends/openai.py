@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from bot.backends.base import GenerationParams, RetryableModelError
+from bot.backends.base import GenerationParams, RetryableModelError, usage_count
 from bot.backends.http import HttpTransport
 from bot.config import Settings
 from bot.types import Completion
@@ -31,10 +31,6 @@ def openai_payload(model: str, prompt: str, params: GenerationParams) -> dict[st
             "temperature": params.temperature, "top_p": params.top_p, "stop": list(params.stop)}
 
 
-def _int_or_none(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def parse_openai_answer(body: Any, where: str) -> Completion:
     choices = body.get("choices") if isinstance(body, dict) else None
     choice = choices[0] if isinstance(choices, list) and choices else None
@@ -45,8 +41,8 @@ def parse_openai_answer(body: Any, where: str) -> Completion:
     usage = body.get("usage")
     usage = usage if isinstance(usage, dict) else {}
     return Completion(text=choice["text"], finish_reason=finish if isinstance(finish, str) else None,
-                      prompt_tokens=_int_or_none(usage.get("prompt_tokens")),
-                      completion_tokens=_int_or_none(usage.get("completion_tokens")))
+                      prompt_tokens=usage_count(usage.get("prompt_tokens")),
+                      completion_tokens=usage_count(usage.get("completion_tokens")))
 
 
 class OpenAIBackend:
