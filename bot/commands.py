@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.errors import InputError
 from bot.progress import Progress
 from bot.sources import ReviewInput
+
+if TYPE_CHECKING:  # imported lazily at run time: `--help` must stay fast
+    from bot.plan import TokenEstimator
+    from bot.prompts import Template
+    from bot.types import RunResult
 
 
 def read_local_source(args: argparse.Namespace) -> ReviewInput:
@@ -31,7 +37,7 @@ def read_local_source(args: argparse.Namespace) -> ReviewInput:
                      + (", or --repo OWNER/NAME --pr N" if hasattr(args, "repo") else ""))
 
 
-def load_stages(settings: Settings):  # type: ignore[no-untyped-def]
+def load_stages(settings: Settings) -> tuple[Template, TokenEstimator]:
     """The template and token estimator every command needs, from Settings."""
     from bot.plan import make_estimator
     from bot.prompts import load_template
@@ -86,7 +92,8 @@ def dry_run_command(args: argparse.Namespace, env: Mapping[str, str], progress: 
     return exit_code_for(result, settings)
 
 
-def run_review(review_input: ReviewInput, settings: Settings, env: Mapping[str, str], progress: Progress):  # type: ignore[no-untyped-def]
+def run_review(review_input: ReviewInput, settings: Settings, env: Mapping[str, str],
+               progress: Progress) -> RunResult:
     """Wire the stages from Settings and run the pipeline once."""
     from bot.backends import make_backend
     from bot.pipeline import run

@@ -11,15 +11,20 @@ import argparse
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import actions
 from bot.config import Settings
 from bot.errors import GitHubError, InputError
 from bot.progress import Progress
-from bot.types import RunResult
+from bot.types import ParsedDiff, RunResult
+
+if TYPE_CHECKING:  # imported lazily at run time: `--help` must stay fast
+    from bot.github_api import GitHubApi
+    from bot.sinks.github_review import PostOutcome
 
 
 def review_command(args: argparse.Namespace, env: Mapping[str, str], progress: Progress) -> int:
@@ -48,7 +53,7 @@ class _NothingToDo(Exception):
 
 
 @contextmanager
-def _templates_from_base(api, settings: Settings, base_sha: str) -> Iterator[Settings]:  # type: ignore[no-untyped-def]
+def _templates_from_base(api: GitHubApi, settings: Settings, base_sha: str) -> Iterator[Settings]:
     """Use the repository's template overrides (review and summary) only as they are at the base commit."""
     prompts_dir = settings.review.prompts_dir
     names = (f"{settings.review.template}.j2", "summary.md.j2")
@@ -108,7 +113,7 @@ def review_pull_request(args: argparse.Namespace, env: Mapping[str, str], progre
         return _post(api, source.full_diff, result, settings, env, progress, in_actions)
 
 
-def _post(api, diff, result: RunResult, settings: Settings, env: Mapping[str, str],  # type: ignore[no-untyped-def]
+def _post(api: GitHubApi, diff: ParsedDiff, result: RunResult, settings: Settings, env: Mapping[str, str],
           progress: Progress, in_actions: bool) -> int:
     from bot.cli import exit_code_for
     from bot.sinks.github_review import GitHubReviewSink
@@ -133,7 +138,7 @@ def _post(api, diff, result: RunResult, settings: Settings, env: Mapping[str, st
     return exit_code_for(result, settings)
 
 
-def _stopped(in_actions: bool, annotations: bool = False):  # type: ignore[no-untyped-def]
+def _stopped(in_actions: bool, annotations: bool = False) -> AbstractContextManager[None]:
     """Untrusted text goes to the log between ::stop-commands:: markers (annotations are ours)."""
     if annotations or not in_actions:
         return nullcontext()
@@ -151,7 +156,7 @@ def _print_result(result: RunResult, settings: Settings, in_actions: bool) -> No
         write_output(text, settings)
 
 
-def _summary(result: RunResult, env: Mapping[str, str], settings: Settings, outcome) -> None:  # type: ignore[no-untyped-def]
+def _summary(result: RunResult, env: Mapping[str, str], settings: Settings, outcome: PostOutcome | None) -> None:
     from bot.sinks.step_summary import write_step_summary
 
     write_step_summary(result, env, settings, outcome)
