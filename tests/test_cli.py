@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import json
 import socket
 import subprocess
 import sys
 from collections.abc import Mapping
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from tests.cli_runner import run_main
 from tests.conftest import CORPUS, REPO_ROOT
 from tests.servers.model_server import Fault, ModelServer
 
@@ -34,13 +32,6 @@ def run(argv: list[str], env: Mapping[str, str] | None = None, stdin: bytes | No
     done = subprocess.run([sys.executable, "-m", "bot", *argv], input=stdin, capture_output=True,
                           cwd=REPO_ROOT, env={"PATH": "/usr/bin:/bin", **(env or {})}, timeout=120)
     return done.returncode, done.stdout.decode(), done.stderr.decode()
-
-
-def run_inline(argv: list[str], env: Mapping[str, str] | None = None) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(argv, env=env or {})
-    return code, out.getvalue(), err.getvalue()
 
 
 def one_clear_line(err: str) -> str:
@@ -112,11 +103,11 @@ def _responder(prompt: str, payload: dict[str, object]) -> str:
 def test_fail_on_sets_exit_1_and_formats_print_to_stdout(tmp_path: Path) -> None:
     with ModelServer(responder=_responder) as srv:
         common = ["dry-run", "--diff", str(CASE / "pr.diff"), "--endpoint", srv.url]
-        code, out, err = run_inline([*common, "--fail-on", "error", "-q"])
+        code, out, err = run_main([*common, "--fail-on", "error", "-q"])
         assert code == 1 and "requirements/dev.txt:27: error:" in out and err == ""
-        assert run_inline([*common, "--fail-on", "never"])[0] == 0
+        assert run_main([*common, "--fail-on", "never"])[0] == 0
         target = tmp_path / "out.sarif"
-        code, out, _ = run_inline([*common, "--format", "sarif", "--output", str(target)])
+        code, out, _ = run_main([*common, "--format", "sarif", "--output", str(target)])
         assert code == 0 and out == ""
         assert json.loads(target.read_text())["version"] == "2.1.0"
 

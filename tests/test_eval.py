@@ -7,17 +7,13 @@ labels, and that failures are counted; review quality itself needs a real StarCo
 
 from __future__ import annotations
 
-import io
 import json
 import re
-from collections.abc import Mapping
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.cli import main
 from bot.diff import parse_diff
 from bot.errors import InputError
 from bot.eval import (
@@ -33,6 +29,7 @@ from bot.eval import (
     score,
 )
 from bot.types import Finding
+from tests.cli_runner import run_main
 from tests.conftest import EVAL_SET
 from tests.servers.model_server import Fault, ModelServer
 
@@ -58,13 +55,6 @@ def first_added_line(prompt: str, payload: dict[str, Any]) -> str:
     return message if prompt.endswith(f"\n{path.group(1)}:") else f"{path.group(1)}:{message}"
 
 
-def run_cli(argv: list[str], env: Mapping[str, str] | None = None) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(argv, env=dict(env or {}))
-    return code, out.getvalue(), err.getvalue()
-
-
 def eval_args(server: ModelServer, *extra: str) -> list[str]:
     return ["eval", "--set", str(EVAL_SET), "--api", "hf", "--endpoint", server.url, "-q", *extra]
 
@@ -72,7 +62,7 @@ def eval_args(server: ModelServer, *extra: str) -> list[str]:
 @pytest.fixture(scope="module")
 def json_report() -> tuple[dict[str, Any], list[str]]:
     with ModelServer(first_added_line) as server:
-        code, out, err = run_cli(eval_args(server, "--format", "json"))
+        code, out, err = run_main(eval_args(server, "--format", "json"))
         prompts = [r.prompt for r in server.requests]
     assert code == 0, err
     return json.loads(out), prompts
@@ -114,7 +104,7 @@ def test_findings_on_labelled_lines_are_scored_as_hits(json_report: tuple[dict[s
 
 def test_markdown_table_has_a_row_per_template_and_reference() -> None:
     with ModelServer(first_added_line) as server:
-        code, out, err = run_cli(eval_args(server, "--limit", "4"))
+        code, out, err = run_main(eval_args(server, "--limit", "4"))
     assert code == 0, err
     table = [line for line in out.splitlines() if line.startswith("| ")]
     assert table[0].startswith("| reviewer | cases | failed | recall | chance | precision")
@@ -130,7 +120,7 @@ def test_a_failing_case_is_counted_and_listed_and_the_rest_still_run() -> None:
     assert not any(h.header == marker for c in (cases[0], cases[2]) for f in c.diff.files for h in f.hunks)
     with ModelServer(first_added_line) as server:
         server.fault_on_prompt(marker.split("@@")[-1].strip() or marker, Fault("forbidden"))
-        code, out, err = run_cli(eval_args(server, "--limit", "3", "--templates", "review", "--format", "json"))
+        code, out, err = run_main(eval_args(server, "--limit", "3", "--templates", "review", "--format", "json"))
     assert code == 0, err
     [row, *_] = json.loads(out)["rows"]
     assert row["failed"] == 1 and [f["case"] for f in row["failures"]] == [victim.name]
@@ -140,7 +130,7 @@ def test_a_failing_case_is_counted_and_listed_and_the_rest_still_run() -> None:
 
 def test_a_model_that_refuses_everything_stops_after_five_cases_without_crashing() -> None:
     with ModelServer(first_added_line, token="needed") as server:
-        code, out, err = run_cli(eval_args(server, "--limit", "8", "--templates", "review", "--format", "json"))
+        code, out, err = run_main(eval_args(server, "--limit", "8", "--templates", "review", "--format", "json"))
         sent = len(server.requests)
     assert code == 0, err
     [row, *_] = json.loads(out)["rows"]
@@ -151,7 +141,7 @@ def test_a_model_that_refuses_everything_stops_after_five_cases_without_crashing
 
 def test_min_severity_is_info_unless_given() -> None:
     with ModelServer(first_added_line) as server:
-        code, out, _ = run_cli(eval_args(server, "--limit", "3", "--templates", "review", "--format", "json",
+        code, out, _ = run_main(eval_args(server, "--limit", "3", "--templates", "review", "--format", "json",
                                           "--min-severity", "warning"))
     assert code == 0
     report = json.loads(out)
@@ -159,13 +149,13 @@ def test_min_severity_is_info_unless_given() -> None:
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
-    assert run_cli(["eval", "--set", str(tmp_path / "none")])[0] == 2
-    assert run_cli(["eval", "--set", str(EVAL_SET), "--format", "sarif"])[0] == 2
+    assert run_main(["eval", "--set", str(tmp_path / "none")])[0] == 2
+    assert run_main(["eval", "--set", str(EVAL_SET), "--format", "sarif"])[0] == 2
     case = tmp_path / "c1"
     case.mkdir()
     (case / "pr.diff").write_bytes((sorted(EVAL_SET.iterdir())[0] / "pr.diff").read_bytes())
     (case / "labels.json").write_text('{"labels": [{"path": "a.py", "line": 1, "kind": "moved"}]}')
-    code, _, err = run_cli(["eval", "--set", str(tmp_path)])
+    code, _, err = run_main(["eval", "--set", str(tmp_path)])
     assert code == 2 and "unknown label kind 'moved'" in err
     with pytest.raises(InputError):
         load_cases(EVAL_SET, limit=0)

@@ -6,17 +6,14 @@ posted review is proof every comment sat on a commentable line.
 
 from __future__ import annotations
 
-import io
 import json
 import re
-from collections.abc import Mapping
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.cli import main
+from tests.cli_runner import run_main
 from tests.conftest import EVENTS
 from tests.github_helpers import (
     BOT_TOKEN,
@@ -48,13 +45,6 @@ def diagnostics_for(prompt: str, payload: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_cli(argv: list[str], env: Mapping[str, str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(argv, env=env)
-    return code, out.getvalue(), err.getvalue()
-
-
 def base_env(srv: GitHubServer, token: str = BOT_TOKEN) -> dict[str, str]:
     return {"GITHUB_API_URL": srv.url, "GITHUB_TOKEN": token, "PATH": "/usr/bin:/bin"}
 
@@ -68,7 +58,7 @@ def test_review_posts_exactly_one_comment_review_on_the_head() -> None:
     case = corpus_pr("483b62eec2")
     with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
         add_corpus_pull(srv, 7, case, title="Fix things", body="Please review.")
-        code, out, err = run_cli(review_args(model), base_env(srv))
+        code, out, err = run_main(review_args(model), base_env(srv))
         assert code == 0, err
         posts = srv.calls_to("POST", r"/pulls/7/reviews$")
         assert len(posts) == 1
@@ -84,7 +74,7 @@ def test_review_posts_exactly_one_comment_review_on_the_head() -> None:
 
         # The same head again: nothing new to say, nothing posted.
         before = len(srv.review_comments(REPO, 7))
-        code, _, err = run_cli(review_args(model), base_env(srv))
+        code, _, err = run_main(review_args(model), base_env(srv))
         assert code == 0, err
         assert len(srv.calls_to("POST", r"/pulls/7/reviews$")) == 1
         assert len(srv.review_comments(REPO, 7)) == before
@@ -98,7 +88,7 @@ def test_github_requests_do_not_grow_with_findings() -> None:
             add_corpus_pull(srv, 7, case)
             srv.add_file(REPO, case.base, ".github/review-bot.toml",
                          f"[review]\nmax_comments = {limit}\nmax_comments_per_file = 5\n")
-            code, _, err = run_cli(review_args(model, "--max-requests", "100"), base_env(srv))
+            code, _, err = run_main(review_args(model, "--max-requests", "100"), base_env(srv))
             assert code == 0, err
             posted = srv.calls_to("POST", r"/pulls/7/reviews$")
             assert len(posted) == 1
@@ -116,7 +106,7 @@ def test_diff_too_large_falls_back_to_files_with_the_same_findings() -> None:
         with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
             srv.diff_limit_lines = limit
             add_corpus_pull(srv, 7, case)
-            code, out, err = run_cli(review_args(model, "--dry-run", "--format", "json"), base_env(srv))
+            code, out, err = run_main(review_args(model, "--dry-run", "--format", "json"), base_env(srv))
             assert code == 0, err
             assert "diff via " + ("diff" if limit > 10 else "files") in err
             results.append(json.loads(out)["findings"])
@@ -136,13 +126,13 @@ def test_synchronize_reviews_only_what_changed_since_the_last_reviewed_head(tmp_
     ])
     with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
         srv.add_pull(REPO, 7, git_diff(repo, v0, v1), base_sha=v0, head_sha=v1)
-        code, _, err = run_cli(review_args(model, "--mode", "incremental"), base_env(srv))
+        code, _, err = run_main(review_args(model, "--mode", "incremental"), base_env(srv))
         assert code == 0, err
         assert len(srv.reviews(REPO, 7)) == 1
         seen_first = len(model.requests)
         srv.push(REPO, 7, git_diff(repo, v0, v2), v2)
         srv.add_compare(REPO, v1, v2, git_diff(repo, v1, v2))
-        code, out, err = run_cli(review_args(model, "--mode", "incremental", "--format", "json"), base_env(srv))
+        code, out, err = run_main(review_args(model, "--mode", "incremental", "--format", "json"), base_env(srv))
         assert code == 0, err
         prompts = [r.prompt for r in model.requests[seen_first:]]
         assert prompts and all("value_80 = None" in p for p in prompts)
@@ -180,7 +170,7 @@ def test_actions_run_writes_the_summary_and_never_logs_model_commands(tmp_path: 
         add_corpus_pull(srv, 7, case)
         env = _actions_env(srv, tmp_path, _synchronize_event(case.head, case.base, "1" * 40), token)
         env["REVIEW_BOT_ENDPOINT"] = model.url
-        code, out, err = run_cli(["review", "--min-severity", "info", "--rpm", "6000"], env)
+        code, out, err = run_main(["review", "--min-severity", "info", "--rpm", "6000"], env)
         assert code == 0, err
         summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
         assert "review-bot" in summary.lower()
@@ -201,7 +191,7 @@ def test_draft_pull_request_is_skipped_with_exit_zero() -> None:
     case = corpus_pr("483b62eec2")
     with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
         add_corpus_pull(srv, 7, case, draft=True)
-        code, _, err = run_cli(review_args(model), base_env(srv))
+        code, _, err = run_main(review_args(model), base_env(srv))
         assert code == 0 and "draft" in err
         assert not model.requests and not srv.reviews(REPO, 7)
 
@@ -218,7 +208,7 @@ def test_repository_template_is_read_from_the_base_commit() -> None:
         srv.add_file(REPO, case.head, ".github/review-bot/review.j2", template.replace('MARKER', marker_head))
         srv.add_file(REPO, case.base, ".github/review-bot/summary.md.j2", "BASE-SUMMARY {{ total }} findings")
         srv.add_file(REPO, case.head, ".github/review-bot/summary.md.j2", "HEAD-SUMMARY")
-        code, _, err = run_cli(review_args(model), base_env(srv))
+        code, _, err = run_main(review_args(model), base_env(srv))
         assert code == 0, err
         assert model.requests and all(marker_base in r.prompt for r in model.requests)
         assert not any(marker_head in r.prompt for r in model.requests)

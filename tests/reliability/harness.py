@@ -7,16 +7,14 @@ suite returns a tally; the tests assert its zeros and `python -m bench.reliabili
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Mapping, Sequence
-from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.cli import main
+from tests.cli_runner import run_main
 from tests.conftest import CORPUS
 
 FAULT_CASE = "3487c8e087"  # 8 requests with the small context window below: first, middle and last differ
@@ -44,10 +42,7 @@ class CliRun:
 
 
 def run_cli(argv: Sequence[str], env: Mapping[str, str] | None = None) -> CliRun:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(list(argv), env=dict(BASE_ENV if env is None else env))
-    return CliRun(code, out.getvalue(), err.getvalue())
+    return CliRun(*run_main(argv, BASE_ENV if env is None else env))
 
 
 def toml_value(value: object) -> str:
