@@ -143,11 +143,24 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class ChatMessage:
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
 class Request:
     id: int
     hunks: tuple[Hunk, ...]
+    # A completion template's prompt; for a chat template, its messages one after another
+    # (what logs show and what is counted), while `messages` is what a chat backend sends.
     prompt: str
     est_tokens: int  # estimated tokens of the whole prompt
+    messages: tuple[ChatMessage, ...] = ()
+
+    @property
+    def is_chat(self) -> bool:
+        return bool(self.messages)
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -193,6 +206,7 @@ class RunStats:
     dropped_ungrounded: int = 0
     dropped_capped: int = 0
     dropped_below_severity: int = 0
+    dropped_echo: int = 0  # messages that only repeated the prompt's instructions
     secrets_redacted: int = 0  # credentials replaced before anything left the machine
 
     def to_json(self) -> dict[str, object]:
@@ -201,7 +215,7 @@ class RunStats:
                 "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
                 "elapsed_s": round(self.elapsed_s, 3), "dropped_ungrounded": self.dropped_ungrounded,
                 "dropped_capped": self.dropped_capped,
-                "dropped_below_severity": self.dropped_below_severity,
+                "dropped_below_severity": self.dropped_below_severity, "dropped_echo": self.dropped_echo,
                 "secrets_redacted": self.secrets_redacted}
 
 

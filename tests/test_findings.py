@@ -120,15 +120,13 @@ SINGLE_FILE_CASES = [
     ("src/other.py:12: error: wrong file\nsrc/App.py:12: error: wrong case\napp.py:12: error: partial path\n"
      "src/app.py:1: error: above the hunk\nsrc/app.py:30: error: between hunks\n"
      "src/app.py:999: error: far away\nsrc/app.py:0: error: zero", []),
-    # deleted lines: only commentable on the LEFT; a context line keeps RIGHT
+    # numbers are new-file lines (the listing numbers only those): an old line's number that is
+    # not a new line on the diff is dropped, never moved to the old side
     ("src/app.py:41: warning: deleted line\nsrc/app.py:50: error: deleted-only hunk\n"
-     "src/app.py:42: warning: context wins on the right\nsrc/app.py:50-51: error: deleted range",
-     [("src/app.py", 41, "LEFT", None, "warning", "deleted line"),
-      ("src/app.py", 50, "LEFT", None, "error", "deleted-only hunk"),
-      ("src/app.py", 42, "RIGHT", None, "warning", "context wins on the right"),
-      ("src/app.py", 51, "LEFT", 50, "error", "deleted range")]),
-    # a range across sides degrades to its end line
-    ("src/app.py:41-42: warning: mixed sides", [("src/app.py", 42, "RIGHT", None, "warning", "mixed sides")]),
+     "src/app.py:42: warning: context line\nsrc/app.py:50-51: error: deleted range",
+     [("src/app.py", 42, "RIGHT", None, "warning", "context line")]),
+    # a range that starts off the diff keeps its end line
+    ("src/app.py:41-42: warning: half on", [("src/app.py", 42, "RIGHT", None, "warning", "half on")]),
     # chatter, code and empty messages
     ("Looking at line 12: this is fine.\nStep 1: read the code\nhttp://localhost:8080: error: not a path\n"
      "x = d[1:2]\nsrc/app.py:12:\nsrc/app.py:13: error:\nsrc/app.py:14: error: !!\n\n", []),
@@ -235,9 +233,31 @@ def test_same_fingerprint_merges_even_on_another_line() -> None:
     diff = ("diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -1,0 +1,3 @@\n"
             "+return None\n+x = 1\n+  return   None\n")
     request = Request(1, parse_diff(diff).files[0].hunks, "", 0)
-    out = collect("a.py:1: warning: dead code\na.py:3: warning: Dead code\na.py:2: warning: dead code",
+    out = collect("a.py:1: warning: dead code\na.py:3: warning: Dead code\na.py:2: warning: unused x",
                   request=request)
     assert [f.line for f in out.findings] == [1, 2]
+    # across requests too: the fingerprint names the code, not the line
+    out = collect_findings([(request, Completion("a.py:1: warning: dead code")),
+                            (request, Completion("a.py:3: warning: dead code"))], "diagnostics", LIFTED)
+    assert [f.line for f in out.findings] == [1]
+
+
+def test_one_remark_on_several_lines_of_a_hunk_is_one_finding() -> None:
+    out = collect("src/app.py:13: warning: may be None\nsrc/app.py:12: warning: May be None\n"
+                  "src/app.py:14: warning: may be  none\ndocs/guide.md:2: warning: may be None")
+    assert [(f.path, f.line) for f in out.findings] == [("docs/guide.md", 2), ("src/app.py", 13)]
+
+
+def test_messages_that_echo_the_prompt_are_dropped() -> None:
+    prompt = ("Report only real problems: wrong logic, wrong API use, unhandled errors or None, "
+              "off-by-one, resource leaks.\nsrc/app.py:")
+    request = replace(APP, prompt=prompt)
+    out = collect_findings([(request, Completion(
+        "12: warning: wrong logic, wrong API use, unhandled errors or None\n"
+        "src/app.py:13: error: Off-by-one\nsrc/app.py:14: error: the loop stops one short"))],
+        "diagnostics", LIFTED)
+    assert [(f.line, f.message) for f in out.findings] == [(14, "the loop stops one short")]
+    assert out.dropped_echo == 2
 
 
 def test_min_severity_floor() -> None:
@@ -314,9 +334,8 @@ def test_corpus_grounding(case: Path) -> None:
                 out.append(f"{loc}: error: {message}")
                 planted.add((f.path, ln.new_no or 0, message))
             for ln in [x for x in h.lines if x.kind == "-" and x.old_no not in right][:2]:
-                message = f"old issue {len(planted)}"
-                out.append(f"{f.path}:{ln.old_no}: warning: {message}")
-                planted.add((f.path, ln.old_no or 0, message))
+                # an old line's number, which the prompt never shows: not moved to the old side
+                out.append(f"{f.path}:{ln.old_no}: warning: planted old number {ln.old_no}")
         outside = max(right | f.commentable("LEFT")) + 50
         out += [f"{f.path}:{outside}: error: planted outside the diff",
                 f"{f.path}x:{min(right or {1})}: error: planted wrong path",
@@ -326,7 +345,8 @@ def test_corpus_grounding(case: Path) -> None:
     outcome = collect_findings(results, "diagnostics", LIFTED)
     request_hunks = {r.hunks[0].path: r.hunks for r, _ in results}
     for finding in outcome.findings:
-        assert "planted" not in finding.message
+        assert "planted" not in finding.message or finding.side == "RIGHT"
+        assert finding.side == "RIGHT"
         entry = oracle[finding.path]
         expected_text = entry["new"] if finding.side == "RIGHT" else entry["old"]
         side_no = "new_no" if finding.side == "RIGHT" else "old_no"

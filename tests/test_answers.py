@@ -1,0 +1,115 @@
+"""Answer parsers against the prompts that produce the answers: primers, PR comments, odd paths."""
+
+from __future__ import annotations
+
+from bot.answers import parse_answer
+from bot.config import ReviewSettings
+from bot.diff import parse_diff
+from bot.findings import collect_findings
+from bot.plan import CharEstimator
+from bot.prompts import load_template, render_request
+from bot.types import Batch, Completion, Request, SourceInfo
+
+DIFF = """\
+diff --git a/src/app.py b/src/app.py
+--- a/src/app.py
++++ b/src/app.py
+@@ -10,2 +12,4 @@ def main():
+ ctx12
+-old13
++new13
++    handle = open(path)
++    return compute(value)
+"""
+ODD_PATHS = """\
+diff --git a/docs/my notes.py b/docs/my notes.py
+--- a/docs/my notes.py
++++ b/docs/my notes.py
+@@ -1,1 +1,2 @@
+ keep
++added = 1
+diff --git a/lib/c:d.py b/lib/c:d.py
+--- a/lib/c:d.py
++++ b/lib/c:d.py
+@@ -4,1 +4,2 @@
+ keep
++other = 2
+"""
+SOURCE = SourceInfo(kind="diff", title="Open the file", body="Reads the value from a file.")
+LIFTED = ReviewSettings(min_severity="info", max_comments=100, max_comments_per_file=100)
+
+
+def request_for(diff: str, template_name: str) -> Request:
+    hunks = tuple(h for f in parse_diff(diff).files for h in f.hunks)
+    template = load_template(template_name, None)
+    return render_request(template, Batch(1, hunks, 0), SOURCE, CharEstimator())
+
+
+def findings(request: Request, answer: str, parser: str = "diagnostics") -> list[tuple[object, ...]]:
+    outcome = collect_findings([(request, Completion(answer, finish_reason="stop"))], parser, LIFTED)
+    return [(f.path, f.line, f.side, f.message) for f in outcome.findings]
+
+
+def test_pr_comment_answer_is_the_models_words_not_the_prompts_last_line() -> None:
+    request = request_for(DIFF, "starcoder2-pr")
+    assert request.prompt.endswith("<pr_comment>username_1:")  # the real prompt, not ""
+    found = findings(request, " This handle leaks on the error path", "pr-comment")
+    assert found == [("src/app.py", 15, "RIGHT", "This handle leaks on the error path")]
+    [raw] = parse_answer(" This handle leaks on the error path", "pr-comment", request)
+    assert raw.severity == "warning" and "compute" not in raw.message
+
+
+def test_a_model_that_repeats_the_primed_path_keeps_its_first_finding() -> None:
+    request = request_for(DIFF, "review")
+    assert request.prompt.endswith("src/app.py:")
+    whole = "src/app.py:14: warning: the file is never closed\nsrc/app.py:15: error: value is undefined\n"
+    continued = "14: warning: the file is never closed\nsrc/app.py:15: error: value is undefined\n"
+    bulleted = "- src/app.py:14: warning: the file is never closed\n- src/app.py:15: error: value is undefined"
+    expected = [("src/app.py", 14, "RIGHT", "the file is never closed"),
+                ("src/app.py", 15, "RIGHT", "value is undefined")]
+    assert findings(request, whole) == findings(request, continued) == findings(request, bulleted) == expected
+
+
+def test_an_off_diff_new_line_is_dropped_and_counted_not_moved_to_the_old_side() -> None:
+    request = request_for(DIFF, "review")
+    # new lines of the hunk are 12-15; 11 is not on it, and old line 11 (old13 is line 11) is deleted
+    outcome = collect_findings([(request, Completion("11: error: off the diff\n", "stop"))], "diagnostics",
+                               LIFTED)
+    assert outcome.findings == () and outcome.dropped_ungrounded == 1
+
+
+def test_paths_with_a_space_or_a_colon_are_found() -> None:
+    request = request_for(ODD_PATHS, "review")
+    answer = ("docs/my notes.py:2: warning: unused name\n`lib/c:d.py`:5: error: shadows a builtin\n"
+              "lib/c:d.py line 5: error: said twice\nother file.py:3: error: not in this request\n")
+    outcome = collect_findings([(request, Completion(answer, "stop"))], "diagnostics", LIFTED)
+    assert [(f.path, f.line, f.message) for f in outcome.findings] == [
+        ("docs/my notes.py", 2, "unused name"), ("lib/c:d.py", 5, "said twice"),
+        ("lib/c:d.py", 5, "shadows a builtin")]
+    assert outcome.dropped_ungrounded == 1  # "other file.py": read, counted, never placed
+
+
+def test_markdown_shapes_under_a_heading_name_their_file() -> None:
+    request = request_for(ODD_PATHS, "review")
+    answer = ("Here is what I found.\n\n### `lib/c:d.py`\n- **Line 5**: `other` shadows the module\n"
+              "- L4 - keep is fine\n\n**docs/my notes.py**\n1. Line 2: `added` is never used\n"
+              "```\ndocs/my notes.py:2: error: fenced finding\n```\n")
+    assert findings(request, answer) == [
+        ("docs/my notes.py", 2, "RIGHT", "`added` is never used"),
+        ("docs/my notes.py", 2, "RIGHT", "fenced finding"),
+        ("lib/c:d.py", 4, "RIGHT", "keep is fine"),
+        ("lib/c:d.py", 5, "RIGHT", "`other` shadows the module")]
+
+
+def test_no_findings_is_a_whole_answer() -> None:
+    request = request_for(DIFF, "review-instruct")
+    answer = ("No findings.\n\nThe change opens a file and returns compute(value). Line 14: the handle "
+              "is opened.\n")
+    assert findings(request, answer) == []
+
+
+def test_a_path_less_line_in_a_multi_file_answer_is_counted_never_guessed() -> None:
+    request = request_for(ODD_PATHS, "review-instruct")
+    outcome = collect_findings([(request, Completion("Line 2: error: which file?\n", "stop"))], "diagnostics",
+                               LIFTED)
+    assert outcome.findings == () and outcome.dropped_ungrounded == 1
