@@ -115,9 +115,10 @@ class _Paths:
         self.by_shown = shown
         ordered = sorted(shown, key=len, reverse=True)
         prefixes = r"(?:\./|/|[ab]/)?"
+        alternatives = "|".join(map(re.escape, ordered))
+        # The path ends where a location or a wrapper starts: "a.pyx" is not "a.py".
         self.pattern = re.compile(
-            rf"[{re.escape(_WRAP)}]*{prefixes}(?P<path>" + "|".join(map(re.escape, ordered)) + r")(?=[\s:,(#`\"'*_]|$)") \
-            if ordered else None
+            rf"[{re.escape(_WRAP)}]*{prefixes}(?P<path>{alternatives})(?=[\s:,(#`\"'*_]|$)") if ordered else None
 
     def match(self, text: str) -> tuple[str, int] | None:
         """(real path, end of the path) when `text` starts with one of the request's paths."""

@@ -26,7 +26,7 @@ FORMATS = ("text", "json", "markdown", "sarif", "github")
 def _add_common(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("settings (override .github/review-bot.toml)")
     group.add_argument("--config", metavar="PATH", help="config file (default .github/review-bot.toml)")
-    group.add_argument("--api", choices=("hf", "openai", "llama-cpp"), help="model wire format")
+    group.add_argument("--api", choices=("llama-cpp", "hf", "openai", "openai-chat"), help="model wire format")
     group.add_argument("--endpoint", metavar="URL", help="model endpoint")
     group.add_argument("--model", metavar="ID", help="model id (default bigcode/starcoder2-15b)")
     group.add_argument("--model-path", metavar="GGUF", help="local model file for --api llama-cpp")

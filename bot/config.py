@@ -23,10 +23,11 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 DEFAULT_CONFIG_PATH = Path(".github/review-bot.toml")
 DEFAULT_MODEL = "bigcode/starcoder2-15b"
+DEFAULT_CONTEXT_WINDOW = 16384  # StarCoder2's, when neither the settings nor the model say
 HF_ROUTER_ENDPOINT = "https://router.huggingface.co/hf-inference/models/{model}"
 OPENAI_LOCAL_ENDPOINT = "http://127.0.0.1:8080"
 
-Api = Literal["hf", "openai", "llama-cpp"]
+Api = Literal["hf", "openai", "openai-chat", "llama-cpp"]
 SeverityName = Literal["info", "warning", "error"]
 FailOn = Literal["never", "info", "warning", "error"]
 OutputFormat = Literal["text", "json", "markdown", "sarif", "github"]
@@ -41,7 +42,8 @@ class ModelSettings:
     max_new_tokens: int = 512
     temperature: float = 0.2
     top_p: float = 0.95
-    context_window: int = 16384
+    # None: the model's own limit (the GGUF's trained context; what a server advertises), else 16384.
+    context_window: int | None = None
     timeout_s: float = 120.0
     connect_timeout_s: float = 10.0
     max_retries: int = 5
@@ -106,6 +108,11 @@ class Settings:
         if self.model.api == "llama-cpp" and self.model.model_path:
             return Path(self.model.model_path).name
         return self.model.model
+
+    @property
+    def window(self) -> int:
+        """The context window the planner packs for: the configured or discovered one, else 16384."""
+        return self.model.context_window or DEFAULT_CONTEXT_WINDOW
 
     def token(self, env: Mapping[str, str]) -> str | None:
         value = env.get(self.model.token_env, "").strip()
@@ -180,14 +187,14 @@ def _check_ranges(settings: Settings, origin: str) -> None:
     }
     for section, key in positive:
         value = getattr(getattr(settings, section), key)
-        if value <= 0:
+        if value is not None and value <= 0:
             raise ConfigError(f"{origin}: [{section}] {key} must be greater than 0, got {value!r}")
     for section, key in (("budget", "max_requests"), ("budget", "max_prompt_tokens"),
                          ("review", "max_comments"), ("model", "max_retries")):
         value = getattr(getattr(settings, section), key)
         if value < 0:
             raise ConfigError(f"{origin}: [{section}] {key} must not be negative, got {value!r}")
-    if settings.model.max_new_tokens >= settings.model.context_window:
+    if settings.model.max_new_tokens >= settings.window:
         raise ConfigError(f"{origin}: [model] max_new_tokens must be smaller than context_window")
 
 

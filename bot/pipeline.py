@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from bot.backends.base import Backend, GenerationParams
+from bot.backends.base import Backend, GenerationParams, InputTooLongError, KnowsContext, check_mode
 from bot.backends.client import ModelEvent, run_requests
 from bot.config import Settings
 from bot.filters import apply_filters
 from bot.findings import collect_findings
-from bot.plan import TokenEstimator, make_plan, split_batch
+from bot.plan import CountingEstimator, TokenEstimator, make_plan, split_batch
 from bot.prompts import Template, TemplateCost, render_request, template_overhead
 from bot.redact import RedactedInput, mark_secret_findings, redact_input
 from bot.sources import ReviewInput
@@ -57,16 +57,54 @@ def generation_params(settings: Settings, template: Template) -> GenerationParam
                             stop=template.stop)
 
 
+def fit_to_model(settings: Settings, backend: Backend,
+                 estimator: TokenEstimator) -> tuple[Settings, TokenEstimator]:
+    """The settings and token counter for the model at hand, before anything is planned.
+
+    The context window: what the model itself says (a GGUF's trained context, which the
+    in-process backend never exceeds; what a server advertises when the settings name no
+    window), capped by the settings. Token counts: the model's own vocabulary when the
+    backend has it, unless the settings name a tokenizer file.
+    """
+    window = settings.model.context_window
+    count_tokens = getattr(backend, "count_tokens", None)
+    in_process = callable(count_tokens)
+    if isinstance(backend, KnowsContext) and (window is None or in_process):
+        limit = backend.context_limit()
+        if limit:
+            window = min(window or limit, limit)
+    if window != settings.model.context_window:
+        settings = replace(settings, model=replace(settings.model, context_window=window))
+    if count_tokens is not None and in_process and not settings.model.tokenizer_file:
+        estimator = CountingEstimator(count_tokens)
+    return settings, estimator
+
+
+def _part_budget(request: Request, refusal: InputTooLongError | None, settings: Settings,
+                 overhead: TemplateCost) -> int:
+    """Hunk tokens a part of a refused request may carry: half of it, or less when the server
+    stated its limit and what it counted (in our estimate's units)."""
+    budget = max(1, request.est_tokens // 2)
+    if refusal is not None and refusal.limit:
+        counted = refusal.prompt_tokens or request.est_tokens
+        allowed = refusal.limit - settings.model.max_new_tokens - settings.budget.safety_margin_tokens
+        in_our_units = int(allowed * request.est_tokens / max(counted, 1)) - overhead.base
+        budget = max(1, min(budget, in_our_units))
+    return budget
+
+
 def run(review_input: ReviewInput, backend: Backend, settings: Settings, template: Template,
         estimator: TokenEstimator, on_event: Callable[[ModelEvent], None] | None = None,
         clock: Callable[[], float] = time.monotonic) -> RunResult:
     started = clock()
+    check_mode(backend, template.mode, template.name)
+    settings, estimator = fit_to_model(settings, backend, estimator)
     prepared = prepare(review_input, settings, template, estimator)
     review_input = prepared.redacted.review_input  # resplit prompts must not see the originals
 
-    def resplit(request: Request) -> Sequence[Request]:
-        # The server said the prompt is too long: halve the request once and render the parts.
-        budget = max(1, request.est_tokens // 2)
+    def resplit(request: Request, refusal: InputTooLongError | None) -> Sequence[Request]:
+        # The server said the prompt is too long: re-plan it once, smaller, and render the parts.
+        budget = _part_budget(request, refusal, settings, prepared.overhead)
         batch = Batch(id=request.id, hunks=request.hunks, est_tokens=request.est_tokens)
         parts = split_batch(batch, estimator, budget, prepared.overhead)
         if len(parts) < 2:  # cannot be cut further: the client gives up on it

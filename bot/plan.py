@@ -9,7 +9,7 @@ request the planner makes exceeds `context_window - max_new_tokens`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -63,6 +63,16 @@ class TokenizerEstimator:
 
     def count_many(self, texts: Sequence[str]) -> list[int]:
         return [len(e.ids) for e in self._tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+
+
+class CountingEstimator:
+    """Exact counts from the model itself (in process: its GGUF vocabulary through llama.cpp)."""
+
+    def __init__(self, count: Callable[[str], int]) -> None:
+        self._count = count
+
+    def count(self, text: str) -> int:
+        return self._count(text)
 
 
 def make_estimator(model: ModelSettings) -> TokenEstimator:
@@ -246,10 +256,10 @@ class _Packer:
 
 def _budget(settings: Settings, cost: TemplateCost) -> int:
     model = settings.model
-    budget = model.context_window - model.max_new_tokens - cost.base - settings.budget.safety_margin_tokens
+    budget = settings.window - model.max_new_tokens - cost.base - settings.budget.safety_margin_tokens
     if budget <= 0:
         raise ConfigError(
-            f"[model] context_window {model.context_window} leaves no room for the diff after max_new_tokens "
+            f"[model] context_window {settings.window} leaves no room for the diff after max_new_tokens "
             f"{model.max_new_tokens}, the template ({cost.base} tokens) and the safety margin "
             f"{settings.budget.safety_margin_tokens}; raise context_window or lower max_new_tokens")
     return budget

@@ -10,6 +10,9 @@ Each one declares how its output is parsed and where generation stops, in a lead
 
 `parser` is `diagnostics` or `pr-comment`; `stop` is a JSON list of at most 4 strings (TGI's
 limit); an optional `about:` line describes the template. Nothing in the comment is executed.
+`mode: chat` makes a chat template: it gives its messages as `{% block system %}` (optional)
+and `{% block user %}`, sent as chat messages (`api = "openai-chat"`, or in process with the
+model's own chat template); the default, `mode: completion`, renders one prompt.
 
 Hunk text reaches templates pre-rendered by `hunk_listing` / `hunk_diff` (bot.hunk_text), the
 same functions the planner counts, so the planner's estimate bounds what the template prints.
@@ -25,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import jinja2
 from jinja2 import meta, nodes
@@ -50,7 +53,7 @@ from bot.prompt_views import comment_target as comment_target
 from bot.prompt_views import group_files as group_files
 from bot.prompt_views import target_hunk as target_hunk
 from bot.prompt_views import target_view as _target_view
-from bot.types import Batch, Hunk, Line, Request, SourceInfo
+from bot.types import Batch, ChatMessage, Hunk, Line, Request, SourceInfo
 
 if TYPE_CHECKING:
     from bot.plan import TokenEstimator
@@ -67,7 +70,10 @@ TRUNCATED = "[TRUNCATED]"  # the marker StarCoder2's PR data used
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _DECLARATION = re.compile(r"\A\{#-?[ \t]*review-bot[ \t]*\n(.*?)-?#\}", re.S)
-_KEYS = ("parser", "stop", "about")
+_KEYS = ("parser", "stop", "about", "mode")
+MODES = ("completion", "chat")
+# The blocks a chat template may define, in the order they are sent.
+CHAT_ROLES: tuple[Literal["system", "user"], ...] = ("system", "user")
 
 # ---------------------------------------------------------------- untrusted PR text
 
@@ -103,16 +109,42 @@ class Template:
     jinja: jinja2.Template | None = field(default=None, compare=False, repr=False)
     # The variables the template reads (None: unknown, all of them): the others are not computed.
     reads: frozenset[str] | None = field(default=None, compare=False, repr=False)
+    mode: str = "completion"  # or "chat"
+
+    @property
+    def is_chat(self) -> bool:
+        return self.mode == "chat"
 
     def render(self, **context: Any) -> str:
+        """The prompt; for a chat template, its messages' texts one after another."""
+        if self.is_chat:
+            return join_messages(self.render_messages(**context))
+        return self._guarded(lambda jinja: jinja.render(**context), context)
+
+    def render_messages(self, **context: Any) -> tuple[ChatMessage, ...]:
+        """A chat template's messages: its `system` block (if any), then its `user` block."""
+
+        def blocks(jinja: jinja2.Template) -> tuple[ChatMessage, ...]:
+            made = jinja.new_context(context)
+            return tuple(ChatMessage(role, "".join(jinja.blocks[role](made)).strip("\n"))
+                         for role in CHAT_ROLES if role in jinja.blocks)
+
+        return self._guarded(blocks, context)
+
+    def _guarded(self, render: Callable[[jinja2.Template], Any], context: dict[str, Any]) -> Any:
         if self.jinja is None:
             raise ConfigError(f"{self.origin}: template was not loaded; use load_template()")
         try:
-            return self.jinja.render(**context)
+            return render(self.jinja)
         # A repository's template can fail at run time in these ways too (a filter on the wrong type).
         except (jinja2.TemplateError, TypeError, ValueError, LookupError, ArithmeticError) as err:
             raise ConfigError(f"{self.origin}: {err}; fix the template (variables: "
                               + ", ".join(sorted(context)) + ")") from None
+
+
+def join_messages(messages: Sequence[ChatMessage]) -> str:
+    """Chat messages as one text, for logs, token counts and the primer check."""
+    return "\n\n".join(m.content for m in messages)
 
 
 def _packaged_source(name: str) -> tuple[str, str, Callable[[], bool]] | None:
@@ -175,20 +207,7 @@ def find_template(env: jinja2.Environment, name: str, prompts_dir: str | None) -
 
 def parse_declaration(source: str, origin: str) -> tuple[str, tuple[str, ...], str]:
     """(parser, stop, about) from the leading `{#- review-bot ... -#}` comment of a template."""
-    example = '{#- review-bot / parser: diagnostics / stop: ["\\n\\n"] / -#} (one key a line)'
-    match = _DECLARATION.match(source)
-    if match is None:
-        raise ConfigError(f"{origin}: no review-bot declaration; start the template with {example}")
-    values: dict[str, str] = {}
-    for raw in match.group(1).splitlines():
-        if not raw.strip():
-            continue
-        key, sep, value = raw.partition(":")
-        key = key.strip()
-        if not sep or key not in _KEYS:
-            raise ConfigError(f"{origin}: declaration line {raw.strip()!r} is not one of "
-                              + ", ".join(f"'{k}: ...'" for k in _KEYS))
-        values[key] = value.strip()
+    values = _declaration_values(source, origin)
     parser = values.get("parser", "").strip('"')
     if parser not in PARSERS:
         raise ConfigError(f"{origin}: declaration 'parser' must be one of {', '.join(PARSERS)}, "
@@ -208,6 +227,32 @@ def parse_declaration(source: str, origin: str) -> tuple[str, tuple[str, ...], s
     return parser, tuple(stop), values.get("about", "")
 
 
+def declared_mode(source: str, origin: str) -> str:
+    """`completion` or `chat`, from the declaration's optional `mode:` line."""
+    mode = _declaration_values(source, origin).get("mode", "completion").strip('"')
+    if mode not in MODES:
+        raise ConfigError(f"{origin}: declaration 'mode' must be one of {', '.join(MODES)}, got {mode!r}")
+    return mode
+
+
+def _declaration_values(source: str, origin: str) -> dict[str, str]:
+    example = '{#- review-bot / parser: diagnostics / stop: ["\\n\\n"] / -#} (one key a line)'
+    match = _DECLARATION.match(source)
+    if match is None:
+        raise ConfigError(f"{origin}: no review-bot declaration; start the template with {example}")
+    values: dict[str, str] = {}
+    for raw in match.group(1).splitlines():
+        if not raw.strip():
+            continue
+        key, sep, value = raw.partition(":")
+        key = key.strip()
+        if not sep or key not in _KEYS:
+            raise ConfigError(f"{origin}: declaration line {raw.strip()!r} is not one of "
+                              + ", ".join(f"'{k}: ...'" for k in _KEYS))
+        values[key] = value.strip()
+    return values
+
+
 def load_template(name: str, prompts_dir: str | None) -> Template:
     """Load `name` (file `name.j2`) from prompts_dir, else from the packaged templates.
 
@@ -217,8 +262,12 @@ def load_template(name: str, prompts_dir: str | None) -> Template:
     env = make_environment(prompts_dir)
     jinja, source, origin = find_template(env, name, prompts_dir)
     parser, stop, about = parse_declaration(source, origin)
+    mode = declared_mode(source, origin)
+    if mode == "chat" and "user" not in jinja.blocks:
+        raise ConfigError(f"{origin}: a chat template gives its messages as blocks; add "
+                          "{% block user %}...{% endblock %} (and optionally {% block system %})")
     template = Template(name=name, parser=parser, stop=stop, origin=origin, about=about, jinja=jinja,
-                        reads=_variables_read(env, source))
+                        reads=_variables_read(env, source), mode=mode)
     probe_source = SourceInfo(kind="diff", title="t", body="d")
     _render(template, [_probe_hunk("src/probe.py", 10, "x")], probe_source)
     _render(template, [], probe_source)
@@ -258,8 +307,23 @@ def _render(template: Template, hunks: Sequence[Hunk], source: SourceInfo,
 def render_request(template: Template, batch: Batch, source: SourceInfo,
                    estimator: TokenEstimator) -> Request:
     """Render one batch into the prompt sent to the model; est_tokens counts the whole prompt."""
+    if template.is_chat:
+        context = _context(batch.hunks, source, file_language, template.reads)
+        messages = template.render_messages(**context)
+        prompt = join_messages(messages)
+        return Request(id=batch.id, hunks=batch.hunks, prompt=prompt, messages=messages,
+                       est_tokens=estimator.count(prompt) + chat_overhead(len(messages)))
     prompt = _render(template, batch.hunks, source)
     return Request(id=batch.id, hunks=batch.hunks, prompt=prompt, est_tokens=estimator.count(prompt))
+
+
+CHAT_TOKENS_PER_MESSAGE = 8  # role markers a chat template wraps each message in (<|im_start|>user\n...)
+CHAT_TOKENS_REPLY = 8  # the assistant turn it opens, and a default system line some templates add
+
+
+def chat_overhead(messages: int) -> int:
+    """Tokens a model's chat template adds around `messages` messages (an upper bound)."""
+    return messages * CHAT_TOKENS_PER_MESSAGE + CHAT_TOKENS_REPLY
 
 
 # ---------------------------------------------------------------- token cost of a template
@@ -349,7 +413,8 @@ def template_overhead(template: Template, source: SourceInfo, estimator: TokenEs
     once = (one - empty - per_file - per_hunk - text_one.count(p) * path_tokens
             - text_one.count(_PROBE_LANGUAGE) * language_tokens - text_one.count("qzxqlinea") * first_tokens)
     return TemplateCost(
-        base=empty, per_file=max(per_file, 0) + _SLACK, path_repeats=path_repeats,
+        base=empty + (chat_overhead(len(CHAT_ROLES)) if template.is_chat else 0),
+        per_file=max(per_file, 0) + _SLACK, path_repeats=path_repeats,
         language_repeats=max(language_repeats, 0), per_hunk=max(per_hunk, 0) + _SLACK,
         target=max(once, 0) + _SLACK, target_repeats=target_repeats, target_tail_repeats=repeats - target_repeats,
         target_path_repeats=target_path_repeats)

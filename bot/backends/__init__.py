@@ -19,6 +19,7 @@ BackendFactory = Callable[[Settings, Mapping[str, str]], Backend]
 BACKENDS: dict[str, str] = {
     "hf": "bot.backends.hf:make",
     "openai": "bot.backends.openai:make",
+    "openai-chat": "bot.backends.openai_chat:make",
     "llama-cpp": "bot.backends.llama_cpp:make_llama_cpp_backend",
 }
 

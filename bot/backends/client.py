@@ -2,7 +2,8 @@
 
 Policy, in one place:
 - `budget.max_requests` counts logical requests (a prompt sent at least once, resplit parts
-  included); retries of the same prompt are not new requests. Past the budget, requests are
+  included); retries of the same prompt are not new requests, and a prompt the server
+  refused as too long gives its slot to the parts it is re-planned into. Past the budget, requests are
   not sent and their hunks become `Skipped(reason="budget")`.
 - Every attempt, retries included, takes a token from one requests-per-minute bucket.
 - Waits the server asks for (Retry-After, a cold start's estimated_time) are honoured up to
@@ -26,7 +27,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Literal, Protocol, cast
 
-from bot.backends.base import Backend, GenerationParams, InputTooLongError, RetryableModelError
+from bot.backends.base import Backend, GenerationParams, InputTooLongError, Prompt, RetryableModelError
 from bot.backends.pacing import Admission, TokenBucket, backoff_delay
 from bot.config import Settings
 from bot.errors import ModelError
@@ -85,7 +86,7 @@ class ModelRunOutcome:
 
 
 class _WaitsForModel(Protocol):
-    def complete(self, prompt: str, params: GenerationParams, *,
+    def complete(self, prompt: Prompt, params: GenerationParams, *,
                  wait_for_model: bool = False) -> Completion: ...
 
 
@@ -104,6 +105,7 @@ class _Result:
     detail: str = ""
     attempts: int = 0
     error: str = ""
+    too_long: InputTooLongError | None = None  # what the server said, for the re-plan
 
 
 class _Cancelled(Exception):
@@ -175,6 +177,11 @@ class _Run:
             self.sent += 1
             return True
 
+    def give_back_slot(self) -> None:
+        """A prompt refused as too long was never reviewed: its re-planned parts take the slot."""
+        with self.lock:
+            self.sent -= 1
+
     def pace(self, job: _Job) -> None:
         """Before an attempt: the rpm bucket, then the shared 429 pause (if short enough)."""
         self.sleep(self.bucket.reserve(), job, "requests_per_minute budget")
@@ -206,7 +213,7 @@ class _Run:
         return delay
 
 
-def _complete(run: _Run, prompt: str) -> Completion:
+def _complete(run: _Run, prompt: Prompt) -> Completion:
     with run.lock:
         wait_for_model = run.loading_seen
     if wait_for_model:
@@ -243,8 +250,9 @@ def _retry_loop(run: _Run, job: _Job) -> _Result:
         try:
             completion = _send_once(run, job, attempt)
         except InputTooLongError as err:
+            run.give_back_slot()
             return _Result("too_long", detail="prompt too long for the model", attempts=attempt,
-                           error=str(err))
+                           error=str(err), too_long=err)
         except RetryableModelError as err:
             kinds.add(err.kind)
             if attempt > run.max_retries:
@@ -274,7 +282,7 @@ def _send_once(run: _Run, job: _Job, attempt: int) -> Completion:
     try:
         run.pace(job)
         run.emit(job, "sending", attempt=attempt)
-        completion = _complete(run, job.request.prompt)
+        completion = _complete(run, job.request.messages or job.request.prompt)
     except RetryableModelError as err:
         # A 429 that names its Retry-After is a rate limit: the shared pause honours it. Only
         # an answer that says "too many at once" (overloaded, or 429 without a time) means
@@ -298,7 +306,7 @@ def run_requests(
     params: GenerationParams,
     settings: Settings,
     on_event: Callable[[ModelEvent], None] | None = None,
-    resplit: Callable[[Request], Sequence[Request]] | None = None,
+    resplit: Callable[[Request, InputTooLongError | None], Sequence[Request]] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     rng: random.Random | None = None,
@@ -306,7 +314,8 @@ def run_requests(
     """Send every request (concurrently, within budget); results come back in request order.
 
     `on_event` is called from worker threads, one call at a time. `resplit` turns a request
-    the server found too long into smaller ones; it is called once per request, never for a part.
+    the server found too long into smaller ones, sized by what the server stated; it is called
+    once per request, never for a part. A refused prompt does not count against max_requests.
     """
     run = _Run(backend, params, settings, on_event, sleep, clock, rng or random.Random(), len(requests))
     results: dict[tuple[int, ...], tuple[_Job, _Result]] = {}
@@ -323,7 +332,7 @@ def run_requests(
                 result = future.result()  # a fatal ModelError surfaces here
                 parts: Sequence[Request] = ()
                 if result.kind == "too_long" and job.may_resplit and resplit is not None:
-                    parts = resplit(job.request)
+                    parts = resplit(job.request, result.too_long)
                 if not parts:
                     results[job.key] = (job, result)
                     continue

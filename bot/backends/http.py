@@ -8,6 +8,7 @@ message that names the endpoint (never the token) and says what to do.
 from __future__ import annotations
 
 import email.utils
+import json
 import re
 import socket
 import time
@@ -19,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from bot.backends.base import InputTooLongError, RetryableModelError
+from bot.backends.base import InputTooLongError, RetryableModelError, stated_limits
 from bot.config import Settings
 from bot.errors import ConfigError, ModelError, redact_tokens
 from bot.logsafe import escape_log
@@ -181,6 +182,17 @@ class HttpTransport:
                              f"and {self._token_env}") from None
         return self._answer(response, where)
 
+    def get_json(self, url: str) -> Any:
+        """GET a server's description (TGI /info, llama.cpp /props, vLLM /v1/models); None on any failure.
+
+        Only ever asked to learn the model's limits: a server that does not say is no error.
+        """
+        try:
+            response = self._session.get(url, timeout=self._timeout, allow_redirects=False)
+            return response.json() if response.status_code == 200 else None
+        except (requests.exceptions.RequestException, ValueError):
+            return None
+
     def _server_says(self, response: requests.Response) -> tuple[Any, str]:
         """The decoded error body (if JSON) and a short, escaped, token-free version of its text."""
         try:
@@ -229,7 +241,9 @@ class HttpTransport:
                 "use a dedicated Inference Endpoint, a self-hosted TGI/vLLM/llama.cpp llama-server/Ollama "
                 f"(--api openai), or the router {ROUTER_URL.format(model=self.model)} (--endpoint)")
         if status == 413 or (status in (400, 422) and _TOO_LONG.search(says)):
-            raise InputTooLongError(f"{where} says the prompt is too long (HTTP {status}: {says})")
+            limit, given = stated_limits(f"{says} {json.dumps(body) if body is not None else ''}")
+            raise InputTooLongError(f"{where} says the prompt is too long (HTTP {status}: {says})",
+                                    limit=limit, prompt_tokens=given)
         if status == 429:
             overloaded = isinstance(body, dict) and body.get("error_type") == "overloaded"
             kind = "overloaded" if overloaded else "rate_limited"

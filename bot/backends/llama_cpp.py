@@ -14,9 +14,18 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
 
-from bot.backends.base import Backend, GenerationParams, InputTooLongError, usage_count
+from bot.backends.base import (
+    CHAT,
+    COMPLETION,
+    Backend,
+    GenerationParams,
+    InputTooLongError,
+    Prompt,
+    usage_count,
+)
 from bot.config import Settings
 from bot.errors import ConfigError, ModelError
+from bot.prompts import CHAT_TOKENS_PER_MESSAGE, CHAT_TOKENS_REPLY
 from bot.types import Completion
 
 INSTALL_HINT = "api = llama-cpp needs the optional extra: pip install 'review-bot[local]'"
@@ -67,8 +76,9 @@ class LlamaCppBackend:
     """One in-process llama.cpp model; thread-safe, loaded on first use."""
 
     name = "llama-cpp"
+    modes = frozenset({COMPLETION, CHAT})  # chat through the chat template stored in the GGUF
 
-    def __init__(self, model_path: str, context_window: int, llama_factory: LlamaFactory,
+    def __init__(self, model_path: str, context_window: int | None, llama_factory: LlamaFactory,
                  n_ctx_train: Callable[[Any], int] | None = None, seed: int = DEFAULT_SEED) -> None:
         self.model_path = model_path
         self.context_window = context_window
@@ -96,10 +106,11 @@ class LlamaCppBackend:
         if self._load_error is not None:
             raise ConfigError(self._load_error)
         try:
-            llama = self._llama_factory(model_path=self.model_path, n_ctx=self.context_window,
+            # n_ctx 0: the model's own trained context, unless the settings ask for less.
+            llama = self._llama_factory(model_path=self.model_path, n_ctx=self.context_window or 0,
                                         seed=self.seed, verbose=False)
             trained = self._n_ctx_train(llama) if self._n_ctx_train is not None else 0
-            if 0 < trained < self.context_window:
+            if self.context_window and 0 < trained < self.context_window:
                 # Past its training context a model writes garbage; reload with its own limit.
                 llama.close()
                 llama = self._llama_factory(model_path=self.model_path, n_ctx=trained,
@@ -112,21 +123,43 @@ class LlamaCppBackend:
         self._llama = llama
         return llama
 
-    def complete(self, prompt: str, params: GenerationParams) -> Completion:
+    def context_limit(self) -> int:
+        """The context the model runs with: its trained one, or less if the settings say so.
+        Loads the model (once): the planner must know before the first prompt is made."""
+        with self._lock:
+            return int(self._load().n_ctx())
+
+    def count_tokens(self, text: str) -> int:
+        """Exact tokens of `text` in this model's own vocabulary (no BOS)."""
+        with self._lock:
+            return len(self._load().tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def _prompt_tokens(self, llama: Any, prompt: Prompt) -> int:
+        if isinstance(prompt, str):
+            return len(llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
+        # The chat template's markers are counted as their usual few tokens a message.
+        return sum(len(llama.tokenize(m.content.encode("utf-8"), add_bos=False, special=False)) for m in prompt) \
+            + CHAT_TOKENS_PER_MESSAGE * len(prompt) + CHAT_TOKENS_REPLY
+
+    def complete(self, prompt: Prompt, params: GenerationParams) -> Completion:
         with self._lock:
             llama = self._load()
             try:
                 # Like TGI, refuse what cannot fit with its answer: llama.cpp would silently
                 # shorten max_tokens and the review would end mid-finding. The client re-plans.
                 n_ctx = int(llama.n_ctx())
-                needed = len(llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
+                needed = self._prompt_tokens(llama, prompt)
                 if needed + params.max_new_tokens > n_ctx:
                     raise InputTooLongError(
                         f"llama-cpp: prompt of {needed} tokens plus max_new_tokens {params.max_new_tokens} "
-                        f"exceeds the model context of {n_ctx} tokens")
-                answer = llama.create_completion(
-                    prompt, max_tokens=params.max_new_tokens, temperature=params.temperature,
-                    top_p=params.top_p, stop=list(params.stop), seed=self.seed)
+                        f"exceeds the model context of {n_ctx} tokens", limit=n_ctx, prompt_tokens=needed)
+                sampling = {"max_tokens": params.max_new_tokens, "temperature": params.temperature,
+                            "top_p": params.top_p, "stop": list(params.stop), "seed": self.seed}
+                if isinstance(prompt, str):
+                    answer = llama.create_completion(prompt, **sampling)
+                else:
+                    messages = [{"role": m.role, "content": m.content} for m in prompt]
+                    answer = llama.create_chat_completion(messages=messages, **sampling)
             except _LLAMA_ERRORS as err:
                 raise ModelError(f"llama-cpp: generation failed ({_one_line(err)})") from None
         return _completion(answer)
@@ -139,10 +172,11 @@ class LlamaCppBackend:
 
 
 def _completion(answer: Any) -> Completion:
-    """llama-cpp-python answers in the OpenAI completion shape."""
+    """llama-cpp-python answers in the OpenAI completion (or chat completion) shape."""
     try:
         choice = answer["choices"][0]
-        text = choice["text"]
+        # A completion's text, or a chat answer's message content (None when it said nothing).
+        text = choice["text"] if "text" in choice else (choice["message"]["content"] or "")
         usage: Mapping[str, Any] = answer.get("usage") or {}
     except (KeyError, IndexError, TypeError) as err:
         raise ModelError(f"llama-cpp: unexpected answer shape ({_one_line(err)})") from None

@@ -11,19 +11,46 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from bot.backends.base import GenerationParams, RetryableModelError, usage_count
+from bot.backends.base import COMPLETION, GenerationParams, Prompt, RetryableModelError, completion_text, usage_count
 from bot.backends.http import HttpTransport
 from bot.config import Settings
 from bot.types import Completion
 
 
-def completions_url(endpoint: str) -> str:
-    """`{endpoint}/v1/completions`, without doubling a `/v1` (or the whole path) already given."""
+def api_url(endpoint: str, route: str = "completions") -> str:
+    """`{endpoint}/v1/{route}`, without doubling a `/v1` (or the whole path) already given."""
     parts = urlsplit(endpoint)
     path = parts.path.rstrip("/")
-    if not path.endswith("/v1/completions"):
-        path += "/completions" if path.endswith("/v1") else "/v1/completions"
+    for known in ("/v1/completions", "/v1/chat/completions"):
+        path = path.removesuffix(known)
+    path = path.removesuffix("/v1") + "/v1/" + route
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+def completions_url(endpoint: str) -> str:
+    return api_url(endpoint, "completions")
+
+
+def server_root(endpoint: str) -> str:
+    """The server's base URL: llama.cpp's /props and the /v1 routes hang below it."""
+    parts = urlsplit(api_url(endpoint, "x"))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.removesuffix("/v1/x"), "", ""))
+
+
+def openai_context_limit(transport: HttpTransport) -> int | None:
+    """vLLM's /v1/models max_model_len, else llama.cpp server's /props n_ctx; None when neither says."""
+    root = server_root(transport.url)
+    models = transport.get_json(root + "/v1/models")
+    data = models.get("data") if isinstance(models, dict) else None
+    for entry in data if isinstance(data, list) else []:
+        if isinstance(entry, dict) and usage_count(entry.get("max_model_len")):
+            return usage_count(entry.get("max_model_len"))
+    props = transport.get_json(root + "/props")
+    if isinstance(props, dict):
+        settings = props.get("default_generation_settings")
+        n_ctx = usage_count(settings.get("n_ctx")) if isinstance(settings, dict) else None
+        return n_ctx or usage_count(props.get("n_ctx"))
+    return None
 
 
 def openai_payload(model: str, prompt: str, params: GenerationParams) -> dict[str, Any]:
@@ -47,6 +74,7 @@ def parse_openai_answer(body: Any, where: str) -> Completion:
 
 class OpenAIBackend:
     name = "openai"
+    modes = frozenset({COMPLETION})
 
     def __init__(self, transport: HttpTransport) -> None:
         self._transport = transport
@@ -56,10 +84,13 @@ class OpenAIBackend:
     def endpoint(self) -> str:
         return self._transport.display
 
-    def complete(self, prompt: str, params: GenerationParams, *, wait_for_model: bool = False) -> Completion:
-        body = self._transport.post_json(self._url, openai_payload(self._transport.model, prompt, params),
-                                         wait_for_model=wait_for_model)
+    def complete(self, prompt: Prompt, params: GenerationParams, *, wait_for_model: bool = False) -> Completion:
+        payload = openai_payload(self._transport.model, completion_text(prompt, self.name), params)
+        body = self._transport.post_json(self._url, payload, wait_for_model=wait_for_model)
         return parse_openai_answer(body, self._transport.display)
+
+    def context_limit(self) -> int | None:
+        return openai_context_limit(self._transport)
 
     def close(self) -> None:
         self._transport.close()

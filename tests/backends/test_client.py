@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from bot.backends import make_backend
-from bot.backends.base import GenerationParams
+from bot.backends.base import GenerationParams, InputTooLongError
 from bot.backends.client import ModelEvent, ModelRunOutcome, run_requests
 from bot.backends.pacing import Admission, TokenBucket, backoff_delay
 from bot.config import BudgetSettings, ModelSettings, Settings
@@ -254,7 +254,7 @@ def test_connection_refused_on_every_attempt_is_fatal() -> None:
 
 # -- too long: resplit once -----------------------------------------------------------------------
 
-def halves(request: Request) -> list[Request]:
+def halves(request: Request, refusal: object = None) -> list[Request]:
     return [Request(request.id * 10 + n, (hunk,), f"request-{request.id * 10 + n}\npart {n}", 5)
             for n, hunk in enumerate(request.hunks)]
 
@@ -264,22 +264,38 @@ def test_too_long_is_resplit_once_and_parts_count_against_the_budget() -> None:
         long_one = make_request(1, prompt="request-1\n" + "x" * 100)
         calls: list[int] = []
 
-        def resplit(request: Request) -> list[Request]:
+        def resplit(request: Request, refusal: InputTooLongError | None) -> list[Request]:
             calls.append(request.id)
+            refusals.append(refusal)
             return halves(request)
 
+        refusals: list[InputTooLongError | None] = []
         outcome = run(srv, [make_request(0), long_one, make_request(2)], resplit=resplit)
         assert calls == [1]
         assert texts(outcome) == [(0, "answer to request-0"), (10, "answer to request-10"),
                                   (11, "answer to request-11"), (2, "answer to request-2")]
-        assert outcome.requests_sent == 5 and outcome.retries == 0 and outcome.skipped == ()
+        # the refused prompt gave its slot to its parts: 4 requests reviewed, 4 counted
+        assert outcome.requests_sent == 4 and outcome.retries == 0 and outcome.skipped == ()
+        # the server's stated limit and count reach the re-plan (TGI's wording here)
+        [refusal] = refusals
+        assert refusal is not None and (refusal.limit, refusal.prompt_tokens) == (16384, 16500)
+
+
+def test_a_refusal_as_too_long_does_not_use_up_the_request_budget() -> None:
+    with ModelServer(responder=answer, max_prompt_chars=40) as srv:
+        long_one = make_request(1, prompt="request-1\n" + "x" * 100)
+        settings = settings_for(srv.url)
+        tight = replace(settings, budget=replace(settings.budget, max_requests=4))
+        outcome = run(srv, [make_request(0), long_one, make_request(2)], settings=tight, resplit=halves)
+        assert [request.id for request, _ in outcome.completions] == [0, 10, 11, 2]
+        assert outcome.skipped == () and outcome.requests_sent == 4
 
 
 def test_too_long_twice_or_without_resplit_is_a_model_error_skip() -> None:
     with ModelServer(responder=answer, max_prompt_chars=40) as srv:
         long_one = make_request(1, prompt="request-1\n" + "x" * 100)
 
-        def still_too_long(request: Request) -> list[Request]:
+        def still_too_long(request: Request, refusal: object) -> list[Request]:
             return [replace(part, prompt=part.prompt + "y" * 100) for part in halves(request)]
 
         outcome = run(srv, [make_request(0), long_one], resplit=still_too_long)

@@ -10,11 +10,13 @@ from email.utils import formatdate
 import pytest
 
 from bot.backends import make_backend
-from bot.backends.base import Backend, GenerationParams, InputTooLongError, RetryableModelError
+from bot.backends.base import Backend, GenerationParams, InputTooLongError, KnowsContext, RetryableModelError
 from bot.backends.hf import HfBackend
 from bot.backends.http import display_url, parse_retry_after
-from bot.config import BudgetSettings, ModelSettings, Settings
+from bot.config import BudgetSettings, ModelSettings, ReviewSettings, Settings
 from bot.errors import EXIT_UNAVAILABLE, ConfigError, ModelError
+from bot.findings import collect_findings
+from bot.types import ChatMessage, Hunk, Line, Request
 from tests.servers.model_server import Fault, ModelServer
 
 TOKEN = "hf_test_token_0123456789abcdef"
@@ -46,14 +48,14 @@ def test_hf_list_form_round_trip_with_token(server: ModelServer) -> None:
     backend = backend_for(server, "hf", {"HF_TOKEN": TOKEN})
     completion = backend.complete("def f(): pass", PARAMS)
     assert completion.text == "a.py:1: warning: about def f(): pas"
-    assert completion.finish_reason is None  # the list form carries no details
+    assert completion.finish_reason == "eos_token"  # TGI behind the list form: details, since we ask
     [seen] = server.requests
     assert seen.path == "/"
     assert seen.headers["authorization"] == f"Bearer {TOKEN}"
     assert seen.json == {"inputs": "def f(): pass",
                          "parameters": {"max_new_tokens": 64, "temperature": 0.2, "top_p": 0.95,
                                         "stop": ["\n\n\n", "<file_sep>"], "return_full_text": False,
-                                        "do_sample": True}}
+                                        "do_sample": True, "details": True}}
 
 
 def test_tgi_generate_form_round_trip_without_token(server: ModelServer) -> None:
@@ -67,6 +69,67 @@ def test_tgi_generate_form_round_trip_without_token(server: ModelServer) -> None
     assert "authorization" not in seen.headers
     assert set(seen.json) == {"inputs", "parameters"}
     assert seen.json["parameters"]["max_new_tokens"] == 64
+
+
+def test_tgi_sends_details_only_when_asked_and_a_cut_line_is_no_finding(server: ModelServer) -> None:
+    # Real TGI: no `details` unless parameters.details is true. Asked without it, the answer
+    # cannot say it was cut; the backend asks, so a half line cut by max_new_tokens is dropped.
+    import requests
+
+    bare = requests.post(server.url + "/generate", json={"inputs": "x", "parameters": {"max_new_tokens": 5}},
+                         timeout=5).json()
+    assert set(bare) == {"generated_text"}
+    server.responder = lambda prompt, payload: "a.py:1: warning: leaks the handle\na.py:2: error: divides by zero"
+    cut = backend_for(server, "tgi").complete("prompt", replace(PARAMS, max_new_tokens=6))
+    assert cut.finish_reason == "length" and cut.completion_tokens  # no longer always 0
+    hunk = Hunk("a.py", 0, 0, 1, 2, "@@ -0,0 +1,2 @@", (Line("+", None, 1, "f = open(p)"), Line("+", None, 2, "1/0")))
+    outcome = collect_findings([(Request(1, (hunk,), "", 1), cut)], "diagnostics", ReviewSettings())
+    assert [(f.line, f.message) for f in outcome.findings] == [(1, "leaks the handle")]
+
+
+def test_openai_chat_round_trip(server: ModelServer) -> None:
+    server.token = TOKEN
+    backend = make_backend(settings(server.url + "/v1", "openai-chat"), {"HF_TOKEN": TOKEN})
+    messages = (ChatMessage("system", "You review code."), ChatMessage("user", "def f(): pass"))
+    completion = backend.complete(messages, PARAMS)
+    assert completion.text == "a.py:1: warning: about You review c"
+    assert completion.finish_reason == "stop" and completion.completion_tokens == 6
+    [seen] = server.requests
+    assert seen.path == "/v1/chat/completions"
+    assert seen.json == {"model": MODEL, "messages": [{"role": "system", "content": "You review code."},
+                                                      {"role": "user", "content": "def f(): pass"}],
+                         "max_tokens": 64, "temperature": 0.2, "top_p": 0.95, "stop": ["\n\n\n", "<file_sep>"]}
+
+
+@pytest.mark.parametrize("api", ["hf", "openai"])
+def test_completion_backends_refuse_chat_messages_and_the_chat_backend_plain_prompts(
+        server: ModelServer, api: str) -> None:
+    with pytest.raises(ConfigError, match="cannot send chat messages"):
+        make_backend(settings(server.url, api), {}).complete((ChatMessage("user", "x"),), PARAMS)
+    with pytest.raises(ConfigError, match="sends chat messages"):
+        make_backend(settings(server.url, "openai-chat"), {}).complete("x", PARAMS)
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("api, path", [("hf", "/info"), ("openai", "/v1/models"), ("openai-chat", "/v1/models")])
+def test_servers_tell_their_context_window(api: str, path: str) -> None:
+    with ModelServer(context_tokens=4096) as srv:
+        backend = make_backend(settings(srv.url, api), {})
+        assert isinstance(backend, KnowsContext) and backend.context_limit() == 4096
+        assert srv.gets == [path]
+    with ModelServer() as silent:  # a server that does not say: unknown, never an error
+        backend = make_backend(settings(silent.url, api), {})
+        assert isinstance(backend, KnowsContext) and backend.context_limit() is None
+
+
+def test_llama_cpp_server_props_tell_the_context_window() -> None:
+    # llama.cpp's server has no max_model_len in /v1/models: its /props says n_ctx.
+    from bot.backends.http import HttpTransport
+    from bot.backends.openai import openai_context_limit
+
+    with ModelServer(context_tokens=8192, advertises=("/props",)) as srv:
+        assert openai_context_limit(HttpTransport(srv.url, model=MODEL, token=None)) == 8192
+        assert srv.gets == ["/v1/models", "/props"]
 
 
 def test_openai_round_trip(server: ModelServer) -> None:
@@ -112,7 +175,8 @@ def test_greedy_hf_payload_sends_neither_temperature_nor_top_p(server: ModelServ
     greedy = replace(PARAMS, temperature=0.0)
     backend_for(server, "hf").complete("x", greedy)
     assert server.requests[-1].json["parameters"] == {
-        "max_new_tokens": 64, "stop": ["\n\n\n", "<file_sep>"], "return_full_text": False, "do_sample": False}
+        "max_new_tokens": 64, "stop": ["\n\n\n", "<file_sep>"], "return_full_text": False, "do_sample": False,
+        "details": True}
     backend_for(server, "openai").complete("x", greedy)
     assert server.requests[-1].json["temperature"] == 0.0  # vLLM and llama.cpp take 0 as greedy
 

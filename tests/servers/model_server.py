@@ -6,7 +6,11 @@
         assert srv.requests[0].headers.get("authorization") is None
 
 Routes (POST): `/` and `/models/<id>` answer the HF list form `[{"generated_text"}]`;
-`/generate` the TGI form `{"generated_text", "details"}`; `/v1/completions` the OpenAI form.
+`/generate` the TGI form `{"generated_text"}`, with `details` only when the request asks
+(`parameters.details`), as real TGI does; `/v1/completions` the OpenAI form and
+`/v1/chat/completions` the OpenAI chat form (the responder sees the messages' contents
+joined by blank lines). GET `/info` (TGI), `/v1/models` (vLLM) and `/props` (llama.cpp)
+advertise `context_tokens` when it is set, and a too-long refusal states it.
 A "token" is a whitespace-separated word: answers are cut at max_new_tokens / max_tokens
 words (finish_reason "length"), usage counts words.
 
@@ -75,6 +79,9 @@ class RecordedRequest:
     @property
     def prompt(self) -> str:
         data = self.json if isinstance(self.json, dict) else {}
+        messages = data.get("messages")
+        if isinstance(messages, list):
+            return "\n\n".join(str(m.get("content", "")) for m in messages if isinstance(m, dict))
         value = data.get("inputs", data.get("prompt", ""))
         return value if isinstance(value, str) else ""
 
@@ -87,7 +94,8 @@ class ModelServer:
                  over_capacity: Literal["overloaded", "retry_after"] = "overloaded",
                  over_capacity_retry_after: float = 1.0, refuse_ratio: float = 0.0,
                  refuse_retry_after: float = 1.0, seed: int = 0, max_prompt_chars: int | None = None,
-                 tgi_details: bool = True) -> None:
+                 context_tokens: int | None = None,
+                 advertises: tuple[str, ...] = ("/info", "/v1/models", "/props")) -> None:
         self.responder: Responder = responder or (lambda prompt, payload: DEFAULT_TEXT)
         self.token = token
         self.model_id = model_id  # when set, other model ids answer 404
@@ -98,7 +106,9 @@ class ModelServer:
         self.refuse_ratio = refuse_ratio
         self.refuse_retry_after = refuse_retry_after
         self.max_prompt_chars = max_prompt_chars
-        self.tgi_details = tgi_details
+        self.context_tokens = context_tokens  # advertised by GET /info, /v1/models, /props when set
+        self.gets: list[str] = []  # paths of GET requests, in arrival order
+        self.advertises = advertises  # which of the describing routes tell the limit
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -228,8 +238,23 @@ class _Handler(BaseHTTPRequestHandler):
         return self.server.model_server  # type: ignore[attr-defined,no-any-return]
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        if self.path in ("/health", "/info"):
-            self._json(200, {"status": "ok", "model_id": self.srv.model_id})
+        srv = self.srv
+        limit = srv.context_tokens if self.path in srv.advertises else None
+        with srv._lock:  # kept apart from `requests`, whose indices scripted faults use
+            srv.gets.append(self.path)
+        if self.path == "/health":
+            self._json(200, {"status": "ok"})
+        elif self.path == "/info":  # TGI's shape; max_* only when the server has a limit to tell
+            info: dict[str, Any] = {"model_id": srv.model_id or "bigcode/starcoder2-15b",
+                                    "router": "text-generation-router"}
+            if limit is not None:
+                info.update(max_input_tokens=limit - 1, max_total_tokens=limit, max_stop_sequences=4)
+            self._json(200, info)
+        elif self.path == "/v1/models" and limit is not None:  # vLLM's shape
+            self._json(200, {"object": "list", "data": [{"id": srv.model_id or "m", "object": "model",
+                                                         "max_model_len": limit}]})
+        elif self.path == "/props" and limit is not None:  # llama.cpp server's shape
+            self._json(200, {"default_generation_settings": {"n_ctx": limit}, "total_slots": 1})
         else:
             self._json(404, {"error": "not found"})
 
@@ -259,6 +284,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, record: RecordedRequest, payload: Any, fault: Fault | None) -> tuple[int, str]:
         srv, path = self.srv, self.path.split("?", 1)[0]
         flavour = ("openai" if path.rstrip("/").endswith("/v1/completions")
+                   else "chat" if path.rstrip("/").endswith("/v1/chat/completions")
                    else "tgi" if path == "/generate"
                    else "hf" if path == "/" or path.startswith("/models/") else None)
         if flavour is None:
@@ -267,7 +293,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(401, {"error": "Invalid credentials in Authorization header"}), ""
         if not isinstance(payload, dict):
             return self._json(400, {"error": "body is not a JSON object"}), ""
-        model = (payload.get("model") if flavour == "openai"
+        model = (payload.get("model") if flavour in ("openai", "chat")
                  else path[len("/models/"):] if path.startswith("/models/") else None)
         if srv.model_id is not None and model is not None and model != srv.model_id:
             return self._error(flavour, 404, f"The model `{model}` does not exist."), ""
@@ -340,9 +366,13 @@ class _Handler(BaseHTTPRequestHandler):
         raise ValueError(f"unknown fault kind {kind!r}")
 
     def _generate(self, flavour: str, payload: dict[str, Any], override: str = "") -> int:
-        prompt = payload.get("prompt" if flavour == "openai" else "inputs", "")
-        params = payload if flavour == "openai" else payload.get("parameters") or {}
-        limit = params.get("max_tokens" if flavour == "openai" else "max_new_tokens")
+        openai_like = flavour in ("openai", "chat")
+        if flavour == "chat":
+            prompt: Any = RecordedRequest(0, "POST", "", {}, b"", payload, 0.0).prompt
+        else:
+            prompt = payload.get("prompt" if flavour == "openai" else "inputs", "")
+        params = payload if openai_like else payload.get("parameters") or {}
+        limit = params.get("max_tokens" if openai_like else "max_new_tokens")
         text = self.srv.responder(prompt if isinstance(prompt, str) else "", payload)
         words = text.split(" ")
         finish = "stop"
@@ -352,6 +382,14 @@ class _Handler(BaseHTTPRequestHandler):
             text, finish = " ".join(words[: max(1, len(words) // 2)]), "length"
         elif isinstance(limit, int) and _words(text) > limit:
             text, finish = " ".join(words[:limit]), "length"
+        usage = {"prompt_tokens": _words(str(prompt)), "completion_tokens": _words(text),
+                 "total_tokens": _words(str(prompt)) + _words(text)}
+        if flavour == "chat":
+            return self._json(200, {
+                "id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()),
+                "model": payload.get("model"),
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                             "finish_reason": finish, "logprobs": None}], "usage": usage})
         if flavour == "openai":
             return self._json(200, {
                 "id": "cmpl-1", "object": "text_completion", "created": int(time.time()),
@@ -359,24 +397,24 @@ class _Handler(BaseHTTPRequestHandler):
                 "choices": [{"index": 0, "text": text, "finish_reason": finish, "logprobs": None}],
                 "usage": {"prompt_tokens": _words(str(prompt)), "completion_tokens": _words(text),
                           "total_tokens": _words(str(prompt)) + _words(text)}})
-        if flavour == "tgi":
-            answer: dict[str, Any] = {"generated_text": text}
-            if self.srv.tgi_details:
-                answer["details"] = {"finish_reason": "length" if finish == "length" else "eos_token",
-                                     "generated_tokens": _words(text), "seed": None}
-            return self._json(200, answer)
-        return self._json(200, [{"generated_text": text}])
+        answer: dict[str, Any] = {"generated_text": text}
+        if params.get("details") is True:  # TGI sends details only when asked
+            answer["details"] = {"finish_reason": "length" if finish == "length" else "eos_token",
+                                 "generated_tokens": _words(text), "seed": None}
+        return self._json(200, answer if flavour == "tgi" else [answer])
 
     def _too_long(self, flavour: str) -> int:
-        if flavour == "openai":  # vLLM's wording
-            return self._error(flavour, 400, "This model's maximum context length is 16384 tokens. However, "
-                                             "you requested 17000 tokens. Please reduce the length.")
+        limit = self.srv.context_tokens or 16384
+        if flavour in ("openai", "chat"):  # vLLM's wording
+            return self._error(flavour, 400, f"This model's maximum context length is {limit} tokens. However, "
+                                             f"you requested {limit + 616} tokens ({limit + 104} in the messages, "
+                                             "512 in the completion). Please reduce the length.")
         return self._json(422, {"error": "Input validation error: `inputs` tokens + `max_new_tokens` must be "
-                                         "<= 16384. Given: 16500 `inputs` tokens and 512 `max_new_tokens`",
+                                         f"<= {limit}. Given: {limit + 116} `inputs` tokens and 512 `max_new_tokens`",
                                 "error_type": "validation"})
 
     def _error(self, flavour: str, status: int, message: str) -> int:
-        if flavour == "openai":
+        if flavour in ("openai", "chat"):
             return self._json(status, {"object": "error", "message": message, "type": "BadRequestError",
                                        "code": status})
         return self._json(status, {"error": message})
