@@ -47,7 +47,9 @@ class ModelSettings:
     timeout_s: float = 120.0
     connect_timeout_s: float = 10.0
     max_retries: int = 5
-    chars_per_token: float = 2.5  # conservative for code; StarCoder2 averages ~3-3.5
+    # None: count by the text's shapes (bot.tokens.ShapeEstimator, an upper bound); a number:
+    # characters per token, which undercounts hashes and overcounts plain code.
+    chars_per_token: float | None = None
     tokenizer_file: str | None = None  # a local StarCoder2 tokenizer.json for exact counts
     model_path: str | None = None  # GGUF file for api = "llama-cpp"
 

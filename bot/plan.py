@@ -1,4 +1,4 @@
-"""Token estimates, hunk packing and splitting, and the run budget -> Plan.
+"""Hunk packing and splitting, and the run budget -> Plan (token counting: bot.tokens).
 
 A hunk costs what `hunk_text.hunk_listing` prints for it (the text every template is given),
 plus the template's own per-hunk and per-file overhead measured by
@@ -9,81 +9,22 @@ request the planner makes exceeds `context_window - max_new_tokens`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Protocol
 
-from bot.config import ModelSettings, Settings
+from bot.config import Settings
 from bot.errors import ConfigError
 from bot.hunk_text import display_path, hunk_listing, hunk_section, listing_length, number_width, render_line
 from bot.pathnames import base_name, components, suffix
 from bot.prompts import TemplateCost, file_language, target_hunk
+from bot.tokens import CharEstimator, CountingEstimator, TokenEstimator, TokenizerEstimator, make_estimator
+from bot.tokens import count_many as _count_many
 from bot.types import Batch, FileDiff, Hunk, Plan, Skipped
 
+__all__ = ["CharEstimator", "CountingEstimator", "TokenEstimator", "TokenizerEstimator", "make_estimator",
+           "make_plan", "split_batch"]
+
 SPLIT_OVERLAP = 3  # lines a split part repeats from the part before it, for context
-_NO_TOKENIZER = "counting with it needs the 'tokenizers' package: pip install 'review-bot[tokenizer]'"
-
-
-class TokenEstimator(Protocol):
-    def count(self, text: str) -> int: ...
-
-
-@dataclass(frozen=True)
-class CharEstimator:
-    """ceil(characters / chars_per_token): conservative for code when chars_per_token is low."""
-
-    chars_per_token: float = 2.5
-
-    def __post_init__(self) -> None:
-        if not self.chars_per_token > 0:
-            raise ConfigError(f"[model] chars_per_token must be greater than 0, got {self.chars_per_token!r}")
-
-    def count(self, text: str) -> int:
-        return math.ceil(len(text) / self.chars_per_token)
-
-
-class TokenizerEstimator:
-    """Exact counts from a local tokenizer.json (e.g. StarCoder2's), with the `tokenizers` package."""
-
-    def __init__(self, path: str) -> None:
-        try:
-            from tokenizers import Tokenizer
-        except ImportError:
-            raise ConfigError(f"[model] tokenizer_file is set but {_NO_TOKENIZER}") from None
-        if not Path(path).is_file():
-            raise ConfigError(f"[model] tokenizer_file {path}: no such file; point it at a tokenizer.json")
-        try:
-            self._tokenizer = Tokenizer.from_file(path)
-        except Exception as err:  # noqa: BLE001 - the Rust side raises bare Exception
-            raise ConfigError(f"[model] tokenizer_file {path}: not a tokenizer.json ({err})") from None
-
-    def count(self, text: str) -> int:
-        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
-
-    def count_many(self, texts: Sequence[str]) -> list[int]:
-        return [len(e.ids) for e in self._tokenizer.encode_batch(list(texts), add_special_tokens=False)]
-
-
-class CountingEstimator:
-    """Exact counts from the model itself (in process: its GGUF vocabulary through llama.cpp)."""
-
-    def __init__(self, count: Callable[[str], int]) -> None:
-        self._count = count
-
-    def count(self, text: str) -> int:
-        return self._count(text)
-
-
-def make_estimator(model: ModelSettings) -> TokenEstimator:
-    if model.tokenizer_file:
-        return TokenizerEstimator(model.tokenizer_file)
-    return CharEstimator(model.chars_per_token)
-
-
-def _count_many(estimator: TokenEstimator, texts: Sequence[str]) -> list[int]:
-    many = getattr(estimator, "count_many", None)
-    return list(many(texts)) if callable(many) else [estimator.count(t) for t in texts]
 
 
 # ---------------------------------------------------------------- priorities

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import jinja2
 from jinja2 import meta, nodes
@@ -53,10 +53,8 @@ from bot.prompt_views import comment_target as comment_target
 from bot.prompt_views import group_files as group_files
 from bot.prompt_views import target_hunk as target_hunk
 from bot.prompt_views import target_view as _target_view
+from bot.tokens import TokenEstimator
 from bot.types import Batch, ChatMessage, Hunk, Line, Request, SourceInfo
-
-if TYPE_CHECKING:
-    from bot.plan import TokenEstimator
 
 PACKAGE = "bot.prompts_pkg"
 SUFFIX = ".j2"
