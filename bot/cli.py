@@ -80,8 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(prompts)
     evaluate = commands.add_parser("eval", help="measure review quality on a labelled set")
     evaluate.add_argument("--set", dest="eval_set", metavar="DIR", required=True, help="labelled cases")
-    evaluate.add_argument("--templates", metavar="A,B", help="templates to compare (default: all three)")
+    evaluate.add_argument("--templates", metavar="A,B", help="templates to compare (default: all four)")
     evaluate.add_argument("--limit", type=int, metavar="N", help="only the first N cases")
+    evaluate.add_argument("--skip", type=int, default=0, metavar="N", help="leave out the first N cases")
+    evaluate.add_argument("--haystack", metavar="CORPUS_DIR",
+                          help="review each case inside unrelated hunks from this corpus (e.g. ../shared/corpus/jinja)")
+    evaluate.add_argument("--haystack-hunks", type=int, metavar="K", help="unrelated hunks per case (default 4)")
+    evaluate.add_argument("--cache", metavar="DIR", help="keep model answers here and reuse them")
     _add_common(evaluate)
     return parser
 

@@ -27,12 +27,14 @@ from typing import Any
 
 from bot.config import Settings, parse_toml
 from bot.errors import InputError, ModelError
+from bot.eval_report import render_markdown
+from bot.logsafe import one_line
 from bot.progress import Progress
 from bot.sources import ReviewInput
 from bot.types import Finding, Hunk, ParsedDiff, SourceInfo
 
 WINDOW = 3
-TEMPLATES = ("review", "review-instruct", "starcoder2-pr")
+TEMPLATES = ("review", "review-instruct", "starcoder2-pr", "review-chat")
 LABEL_KINDS = ("added", "removed-before")
 RANDOM_SEED = 0
 GIVE_UP_AFTER = 5  # failures in a row, before any success, that stop a template's run
@@ -60,6 +62,7 @@ class CaseResult:
     case: str
     spots: tuple[Spot, ...] = ()
     matched: int = 0  # findings within WINDOW of a label
+    exact: int = 0  # findings on a labelled line itself
     chance: float = 0.0  # expected hit for as many random findings
     prompt_tokens: int = 0  # estimated, whatever the server reports
     completion_tokens: int = 0  # as the server reported (0 when it does not say)
@@ -91,6 +94,7 @@ class Row:
             "name": self.name, "kind": self.kind, "cases": len(self.results),
             "failed": len(self.results) - len(done), "partial": sum(1 for r in done if r.partial),
             "recall": per_case(sum(1 for r in done if r.hit)),
+            "exact_recall": per_case(sum(1 for r in done if r.exact)),
             "chance_recall": per_case(sum(r.chance for r in done)),
             "precision": round(sum(r.matched for r in done) / findings, 4) if findings else None,
             "findings_per_case": per_case(findings),
@@ -107,7 +111,18 @@ class Row:
 
 # ---------------------------------------------------------------- the labelled set
 
-def load_cases(folder: str | Path, limit: int | None = None) -> list[Case]:
+def with_haystack(cases: Sequence[Case], corpus_dir: str, hunks: int | None) -> list[Case]:
+    """Each case inside unrelated hunks of the corpus (see bot.eval_haystack)."""
+    from bot.eval_haystack import DEFAULT_HAYSTACK_HUNKS, haystack_diff, load_pool
+
+    count = DEFAULT_HAYSTACK_HUNKS if hunks is None else hunks
+    if count < 0:
+        raise InputError(f"--haystack-hunks {count}: give 0 or more")
+    pool = load_pool(corpus_dir)
+    return [replace(case, diff=haystack_diff(case.name, case.diff, pool, count)) for case in cases]
+
+
+def load_cases(folder: str | Path, limit: int | None = None, skip: int = 0) -> list[Case]:
     from bot.diff import parse_diff
 
     root = Path(folder)
@@ -120,7 +135,9 @@ def load_cases(folder: str | Path, limit: int | None = None) -> list[Case]:
     if limit is not None:
         if limit < 1:
             raise InputError(f"--limit {limit}: give at least 1")
-        dirs = dirs[:limit]
+        dirs = dirs[:limit] if not skip else dirs[skip:skip + limit]
+    elif skip:
+        dirs = dirs[skip:]
     return [Case(d.name, parse_diff(_read(d / "pr.diff").encode()), *_labels(d)) for d in dirs]
 
 
@@ -192,9 +209,15 @@ def chance_of_hit(case: Case, k: int) -> float:
     return 1.0 - miss
 
 
+def on_label(spot: Spot, label: Label) -> bool:
+    path, first, last = spot
+    return path == label.path and first <= label.line <= last
+
+
 def score(case: Case, spots: Sequence[Spot], **extra: Any) -> CaseResult:
     matched = sum(1 for spot in spots if any(near(spot, label) for label in case.labels))
-    return CaseResult(case=case.name, spots=tuple(spots), matched=matched,
+    exact = sum(1 for spot in spots if any(on_label(spot, label) for label in case.labels))
+    return CaseResult(case=case.name, spots=tuple(spots), matched=matched, exact=exact,
                       chance=chance_of_hit(case, len(set(spots))), fix_subject=case.fix_subject, **extra)
 
 
@@ -253,13 +276,17 @@ def _config_sets_severity(settings: Settings) -> bool:
 
 
 def model_row(template_name: str, cases: Sequence[Case], settings: Settings, env: Mapping[str, str],
-              progress: Progress) -> Row:
+              progress: Progress, cache: str | None = None) -> Row:
     from bot.backends import make_backend
+    from bot.backends.base import Backend
+    from bot.backends.cache import CachingBackend
     from bot.commands import load_stages
-    from bot.pipeline import prepare, run
+    from bot.pipeline import fit_to_model, prepare, run
 
     template, estimator = load_stages(settings)
-    backend = make_backend(settings, env)
+    plain = make_backend(settings, env)
+    cached = CachingBackend(plain, cache, f"{settings.model.api}:{settings.model_label}") if cache else None
+    backend: Backend = cached or plain
     on_event = progress.model_event if progress.verbosity >= 1 else None
     results: list[CaseResult] = []
     failures_in_a_row, succeeded = 0, False
@@ -270,18 +297,21 @@ def model_row(template_name: str, cases: Sequence[Case], settings: Settings, env
             continue
         # No title: the fix's subject names the bug, and the change under review is its reverse.
         review_input = ReviewInput(info=SourceInfo(kind="diff"), diff=case.diff)
+        model_seconds = cached.model_seconds if cached is not None else 0.0
         try:
-            estimated = sum(r.est_tokens for r in prepare(review_input, settings, template, estimator).requests)
+            fitted, counter = fit_to_model(settings, backend, estimator)
+            estimated = sum(r.est_tokens for r in prepare(review_input, fitted, template, counter).requests)
             result = run(review_input, backend, settings, template, estimator, on_event=on_event)
         except (ModelError, InputError) as err:
             failures_in_a_row += 1
-            results.append(CaseResult(case.name, error=_one_line(str(err)), fix_subject=case.fix_subject))
+            results.append(CaseResult(case.name, error=one_line(str(err)), fix_subject=case.fix_subject))
             progress.info(f"eval {template_name} {number}/{len(cases)} {case.name}: failed ({err})")
             continue
         failures_in_a_row, succeeded = 0, True
         spots = [finding_spot(f, case.diff) for f in result.findings]
         outcome = score(case, spots, prompt_tokens=estimated, completion_tokens=result.stats.completion_tokens,
-                        seconds=result.stats.elapsed_s,
+                        seconds=(cached.model_seconds - model_seconds if cached is not None
+                                 else result.stats.elapsed_s),
                         partial=any(s.reason == "model_error" for s in result.skipped),
                         said=tuple({"path": f.path, "line": f.line, "side": f.side, "severity": f.severity,
                                     "message": f.message} for f in result.findings))
@@ -291,51 +321,10 @@ def model_row(template_name: str, cases: Sequence[Case], settings: Settings, env
     return Row(f"template {template_name}", "model", tuple(results))
 
 
-def _one_line(text: str, limit: int = 300) -> str:
-    return " ".join(text.split())[:limit]
-
-
 # ---------------------------------------------------------------- output
 
-COLUMNS = (("reviewer", "name"), ("cases", "cases"), ("failed", "failed"), ("recall", "recall"),
-           ("chance", "chance_recall"), ("precision", "precision"), ("findings/case", "findings_per_case"),
-           ("prompt tokens/case (est.)", "prompt_tokens_per_case"),
-           ("completion tokens/case", "completion_tokens_per_case"), ("s/case", "seconds_per_case"))
-
-
-def _cell(value: Any, key: str) -> str:
-    if value is None:
-        return "-"
-    if key in ("recall", "chance_recall", "precision"):
-        return f"{value:.2f}"
-    if key in ("findings_per_case", "seconds_per_case"):
-        return f"{value:.2f}"
-    if key in ("prompt_tokens_per_case", "completion_tokens_per_case"):
-        return f"{value:.0f}"
-    return _md(str(value))
-
-
-def _md(text: str) -> str:
-    return _one_line(text).replace("\\", "\\\\").replace("|", "\\|").replace("`", "'").replace("<", "&lt;")
-
-
-def render_markdown(report: Mapping[str, Any]) -> str:
-    rows = report["rows"]
-    out = [f"Review quality on {_md(report['set'])}: {report['cases']} cases, model {_md(report['model'])} "
-           f"({_md(report['api'])}), findings within +-{report['window']} lines of a label", "",
-           "| " + " | ".join(title for title, _ in COLUMNS) + " |",
-           "|" + "|".join("---" if key == "name" else "---:" for _, key in COLUMNS) + "|"]
-    out += ["| " + " | ".join(_cell(row[key], key) for _, key in COLUMNS) + " |" for row in rows]
-    out += ["", "recall: share of cases with a finding near a label; chance: the recall of as many findings "
-                "per case on random lines; precision: findings near a label / all findings."]
-    for row in rows:
-        for failure in row["failures"]:
-            out.append(f"- failed: {_md(row['name'])}, case {_md(failure['case'])}: {_md(failure['error'] or '')}")
-    return "\n".join(out) + "\n"
-
-
 def build_report(eval_set: str, cases: Sequence[Case], rows: Sequence[Row], settings: Settings) -> dict[str, Any]:
-    return {"version": 1, "set": eval_set, "cases": len(cases), "window": WINDOW, "model": settings.model.model,
+    return {"version": 1, "set": eval_set, "cases": len(cases), "window": WINDOW, "model": settings.model_label,
             "api": settings.model.api, "endpoint": settings.endpoint_url,
             "min_severity": settings.review.min_severity, "rows": [row.to_json() for row in rows]}
 
@@ -343,28 +332,37 @@ def build_report(eval_set: str, cases: Sequence[Case], rows: Sequence[Row], sett
 def eval_command(args: argparse.Namespace, env: Mapping[str, str], progress: Progress) -> int:
     from bot.cli import dump_json, write_output
 
-    names = _template_names(args)
-    cases = load_cases(args.eval_set, args.limit)
+    names = _template_names(args, env)
+    cases = load_cases(args.eval_set, args.limit, skip=args.skip)
+    if args.haystack:
+        cases = with_haystack(cases, args.haystack, args.haystack_hunks)
     settings_for: dict[str, Settings] = {name: eval_settings(args, env, name) for name in names}
     first = settings_for[names[0]]
     if first.output.format not in ("text", "markdown", "json"):
         raise InputError(f"--format {first.output.format}: eval writes text, markdown or json")
     progress.info(f"eval: {len(cases)} cases from {args.eval_set}, templates {', '.join(names)}, "
                   f"model {first.model.model} at {first.endpoint_url}")
-    rows = [model_row(name, cases, settings_for[name], env, progress) for name in names]
+    rows = [model_row(name, cases, settings_for[name], env, progress, args.cache) for name in names]
     rows += reference_rows(cases)
     report = build_report(str(args.eval_set), cases, rows, first)
     write_output(dump_json(report) if first.output.format == "json" else render_markdown(report), first)
     return 0
 
 
-def _template_names(args: argparse.Namespace) -> list[str]:
+def _template_names(args: argparse.Namespace, env: Mapping[str, str]) -> list[str]:
     if args.templates:
         names = list(dict.fromkeys(n.strip() for n in args.templates.split(",") if n.strip()))
         if not names:
             raise InputError("--templates: give at least one template name, e.g. review,starcoder2-pr")
         return names
-    return [args.template] if getattr(args, "template", None) else list(TEMPLATES)
+    if getattr(args, "template", None):
+        return [args.template]
+    # By default every packaged template the chosen api can send: chat ones need a chat api.
+    from bot.backends import API_MODES
+    from bot.prompts import load_template
+
+    modes = API_MODES.get(eval_settings(args, env, TEMPLATES[0]).model.api, frozenset())
+    return [name for name in TEMPLATES if load_template(name, None).mode in modes]
 
 
 __all__ = ["Case", "CaseResult", "Label", "Row", "TEMPLATES", "WINDOW", "chance_of_hit", "eval_command",

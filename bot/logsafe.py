@@ -27,3 +27,9 @@ def escape_command_data(text: str) -> str:
 def escape_command_property(text: str) -> str:
     """Escape a workflow command property value (file=..., title=...)."""
     return escape_command_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Text flattened to one line of at most `limit` characters ("..." marks a cut)."""
+    flat = " ".join(text.split())
+    return flat[:limit] + "..." if len(flat) > limit else flat

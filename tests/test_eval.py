@@ -36,10 +36,11 @@ from tests.servers.model_server import Fault, ModelServer
 CASES = 60
 FILE = re.compile(r"^(?:\+\+\+ b/|File: )(\S+)", re.MULTILINE)
 ADDED = re.compile(r"^\s*(\d+) \+ ", re.MULTILINE)
-ROW_KEYS = {"name", "kind", "cases", "failed", "partial", "recall", "chance_recall", "precision",
+ROW_KEYS = {"name", "kind", "cases", "failed", "partial", "recall", "exact_recall", "chance_recall", "precision",
             "findings_per_case", "prompt_tokens_per_case", "completion_tokens_per_case", "seconds_per_case",
             "failures", "per_case"}
 REFERENCES = ("random line (1 per case, seed 0)", "every changed line")
+COMPLETION_TEMPLATES = [t for t in TEMPLATES if t != "review-chat"]  # what api hf can send
 
 
 def first_added_line(prompt: str, payload: dict[str, Any]) -> str:
@@ -74,7 +75,7 @@ def test_every_template_reviews_all_60_cases_and_both_references_are_there(
     assert report["version"] == 1 and report["cases"] == CASES and report["window"] == 3
     assert report["min_severity"] == "info"
     rows = {row["name"]: row for row in report["rows"]}
-    assert list(rows) == [f"template {t}" for t in TEMPLATES] + list(REFERENCES)
+    assert list(rows) == [f"template {t}" for t in COMPLETION_TEMPLATES] + list(REFERENCES)
     for row in rows.values():
         assert set(row) == ROW_KEYS
         assert row["cases"] == CASES and row["failed"] == 0 and len(row["per_case"]) == CASES
@@ -107,9 +108,9 @@ def test_markdown_table_has_a_row_per_template_and_reference() -> None:
         code, out, err = run_main(eval_args(server, "--limit", "4"))
     assert code == 0, err
     table = [line for line in out.splitlines() if line.startswith("| ")]
-    assert table[0].startswith("| reviewer | cases | failed | recall | chance | precision")
+    assert table[0].startswith("| reviewer | cases | failed | recall | exact-line recall | chance | precision")
     names = [line.split(" | ")[0][2:] for line in table[1:]]
-    assert names == [f"template {t}" for t in TEMPLATES] + list(REFERENCES)
+    assert names == [f"template {t}" for t in COMPLETION_TEMPLATES] + list(REFERENCES)
     assert all(line.split(" | ")[1] == "4" for line in table[1:])
 
 
@@ -237,3 +238,44 @@ def test_the_shared_labels_are_where_their_kind_says() -> None:
             else:
                 assert any(new_position([h], ln.old_no, "LEFT") == label.line
                            for h in hunks for ln in h.lines if ln.kind == "-" and ln.old_no is not None)
+
+
+# -- haystack and answer cache ------------------------------------------------------------------
+
+def test_haystack_default_keeps_random_placement_at_a_quarter_or_less() -> None:
+    from bot.eval import chance_of_hit, load_cases, with_haystack
+    from tests.conftest import CORPUS
+
+    corpus = CORPUS / "jinja"
+    if not corpus.is_dir():
+        pytest.skip(f"{corpus} not found; run scripts/build_shared_data.py")
+    cases = load_cases(EVAL_SET)
+    mixed = with_haystack(cases, str(corpus), None)
+    alone = sum(chance_of_hit(c, 1) for c in cases) / len(cases)
+    chance = sum(chance_of_hit(c, 1) for c in mixed) / len(mixed)
+    assert chance <= 0.25 < alone
+    again = with_haystack(cases, str(corpus), None)
+    assert [c.diff for c in again] == [c.diff for c in mixed]  # seeded: the same pull requests every run
+    for case, big in zip(cases, mixed, strict=True):
+        own = {f.path for f in case.diff.files}
+        assert [f for f in big.diff.files if f.path in own] == list(case.diff.files)
+        others = [f for f in big.diff.files if f.path not in own]
+        assert len(others) == 4 and all(len(f.hunks) == 1 for f in others)
+        assert len({f.path for f in big.diff.files}) == len(big.diff.files)
+        assert big.labels == case.labels
+
+
+def test_cached_answers_are_reused_and_keep_the_models_time(tmp_path: Path) -> None:
+    with ModelServer(first_added_line) as server:
+        args = eval_args(server, "--limit", "3", "--templates", "review", "--format", "json",
+                         "--cache", str(tmp_path / "answers"))
+        code, first, err = run_main(args)
+        assert code == 0, err
+        sent = len(server.requests)
+        assert sent == 3 and len(list((tmp_path / "answers").glob("*.json"))) == 3
+        code, second, err = run_main(args)
+        assert code == 0, err
+        assert len(server.requests) == sent  # every answer came from the cache
+    one, two = (json.loads(out)["rows"][0] for out in (first, second))
+    assert [c["said"] for c in one["per_case"]] == [c["said"] for c in two["per_case"]]
+    assert two["seconds_per_case"] == one["seconds_per_case"]

@@ -13,6 +13,12 @@ from bot.backends.base import Backend
 from bot.config import Settings
 from bot.errors import ConfigError
 
+# What each api sends: plain prompts ("completion"), chat messages ("chat"), or both.
+API_MODES: dict[str, frozenset[str]] = {
+    "hf": frozenset({"completion"}), "openai": frozenset({"completion"}), "openai-chat": frozenset({"chat"}),
+    "llama-cpp": frozenset({"completion", "chat"}),
+}
+
 BackendFactory = Callable[[Settings, Mapping[str, str]], Backend]
 
 # api name -> "module:factory". Add a backend with one line here.

@@ -1,0 +1,101 @@
+"""A backend that remembers answers on disk, keyed by (model, prompt, generation parameters).
+
+`review-bot eval --cache DIR` wraps the real backend in it: re-scoring after a parser change
+costs no model time, and answers carry over from one session to the next. Each answer is one
+JSON file named by the key's sha256, written whole (temp file, then rename), holding the
+seconds the model took, so a report from cached answers still says what the model costs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bot.backends.base import Backend, GenerationParams, Prompt
+from bot.errors import ConfigError
+from bot.types import Completion
+
+CACHE_VERSION = 1
+
+
+def answer_key(model: str, prompt: Prompt, params: GenerationParams) -> str:
+    sent: Any = prompt if isinstance(prompt, str) else [[m.role, m.content] for m in prompt]
+    material = json.dumps({"v": CACHE_VERSION, "model": model, "prompt": sent, "params": asdict(params)},
+                          sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+class CachingBackend:
+    """Answers from `folder` when it has them, else from `inner` (and then kept)."""
+
+    def __init__(self, inner: Backend, folder: str | Path, model: str) -> None:
+        self.inner = inner
+        self.folder = Path(folder)
+        self.model = model
+        self.name = inner.name
+        self.modes = getattr(inner, "modes", frozenset({"completion"}))
+        self.hits = self.misses = 0
+        self.model_seconds = 0.0  # what the answers took the model, cached ones included
+        self._lock = threading.Lock()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ConfigError(f"--cache {folder}: cannot create the folder ({err.strerror})") from None
+
+    @property
+    def endpoint(self) -> str:
+        return str(getattr(self.inner, "endpoint", self.inner.name))
+
+    def context_limit(self) -> int | None:
+        limit = getattr(self.inner, "context_limit", None)
+        return limit() if callable(limit) else None
+
+    def __getattr__(self, name: str) -> Any:
+        # count_tokens and close, when the inner backend has them (fit_to_model looks for the first).
+        if name in ("count_tokens", "close"):
+            return getattr(self.inner, name)
+        raise AttributeError(name)
+
+    def complete(self, prompt: Prompt, params: GenerationParams) -> Completion:
+        path = self.folder / f"{answer_key(self.model, prompt, params)}.json"
+        stored = _read(path)
+        if stored is not None:
+            with self._lock:
+                self.hits += 1
+                self.model_seconds += stored[1]
+            return stored[0]
+        started = time.monotonic()
+        completion = self.inner.complete(prompt, params)
+        seconds = time.monotonic() - started
+        _write(path, completion, seconds)
+        with self._lock:
+            self.misses += 1
+            self.model_seconds += seconds
+        return completion
+
+
+def _read(path: Path) -> tuple[Completion, float] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        answer = data["completion"]
+        completion = Completion(text=str(answer["text"]), finish_reason=answer.get("finish_reason"),
+                                prompt_tokens=answer.get("prompt_tokens"),
+                                completion_tokens=answer.get("completion_tokens"))
+        return completion, float(data.get("seconds", 0.0))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # missing or damaged: ask the model again
+
+
+def _write(path: Path, completion: Completion, seconds: float) -> None:
+    data = {"completion": asdict(completion), "seconds": seconds}
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".answer.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, ensure_ascii=False)
+    os.replace(temp, path)
