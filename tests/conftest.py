@@ -10,6 +10,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("REVIEW_BOT_SHARED", REPO_ROOT.parent / "shared")).resolve()
 CORPUS = SHARED / "corpus"
+JINJA_CORPUS = CORPUS / "jinja"
 JINJA_CASES = sorted(p for p in (CORPUS / "jinja").iterdir() if p.is_dir()) if (CORPUS / "jinja").is_dir() else []
 UNIDIFF_SAMPLES = sorted((CORPUS / "unidiff-samples").glob("*.diff"))
 EVENTS = SHARED / "events"
