@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.eval import load_cases
-from tests.conftest import EVAL_SET, JINJA_CORPUS, REPO_ROOT, SHARED
+from tests.conftest import BUILD_HINT, EVAL_SET, FIXTURES, FULL_CORPUS, JINJA_CORPUS, REPO_ROOT, SHARED
 from tests.oracle import check_case_against_oracle, git_lines
 
 SCRIPT = REPO_ROOT / "scripts" / "build_shared_data.py"
@@ -160,14 +160,21 @@ def test_unknown_commit_is_one_clear_line(tmp_path: Path, upstream: tuple[Path, 
     assert not (tmp_path / "out" / "corpus" / "demo" / "x").exists()
 
 
-def test_manifest_lists_the_shared_cases() -> None:
-    """The manifest names every case of ../shared with the commits its metadata records, so the
-    script rebuilds exactly those cases."""
-    if not JINJA_CORPUS.is_dir() or not EVAL_SET.is_dir() or JINJA_CORPUS.is_relative_to(REPO_ROOT):
-        pytest.skip(f"{SHARED / 'corpus' / 'jinja'} not found; nothing to compare the manifest with")
+def test_manifest_and_vendored_copies_match_the_shared_folder() -> None:
+    """The manifest names every case of ../shared with the commits its metadata records (so the
+    script rebuilds exactly those cases), and every vendored copy in tests/fixtures is
+    byte-for-byte the file in ../shared."""
+    if not FULL_CORPUS or EVAL_SET.is_relative_to(REPO_ROOT) or not (SHARED / "events").is_dir():
+        pytest.skip(f"{SHARED / 'corpus' / 'jinja'} not found; {BUILD_HINT} to compare the manifest with it")
     manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
     corpus = {p.name: json.loads((p / "oracle.json").read_text(encoding="utf-8")) for p in JINJA_CORPUS.iterdir()}
     assert manifest["corpus"]["jinja"] == {name: {"base": o["base"], "head": o["head"]} for name, o in corpus.items()}
     evals = {p.name: json.loads((p / "labels.json").read_text(encoding="utf-8"))["fix_commit"]
              for p in EVAL_SET.iterdir()}
     assert {name: case["fix_commit"] for name, case in manifest["eval"]["jinja"].items()} == evals
+    vendored = [p for p in FIXTURES.rglob("*") if p.is_file() and p.parts[len(FIXTURES.parts)] != "diffs"
+                and p.name not in ("README.md", "LICENSE", "LICENSE.txt")]
+    assert len(vendored) > 100
+    for path in vendored:
+        assert path.read_bytes() == (SHARED / path.relative_to(FIXTURES)).read_bytes(), path
+    assert sorted(p.name for p in (FIXTURES / "eval" / "jinja").iterdir()) == sorted(evals)
