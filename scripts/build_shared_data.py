@@ -13,8 +13,8 @@ The cases are listed in scripts/shared_data.json (which repository, which commit
   line before which it removed one.
 
 Each repository is fetched with a plain `git clone` into a cache (default
-~/.cache/review-bot/git), once; existing cases are kept unless --force. Needs git and Python
-3.10, nothing else.
+~/.cache/review-bot/git), once; existing cases are kept unless --force, and when every case
+exists nothing is cloned. Needs git and Python 3.10, nothing else.
 
     python3 scripts/build_shared_data.py                     # into ../shared (or $REVIEW_BOT_SHARED)
     python3 scripts/build_shared_data.py --dest /tmp/shared --url jinja=/path/to/a/jinja/clone
@@ -194,6 +194,10 @@ def build(manifest: dict[str, dict[str, object]], dest: Path, cache: Path, urls:
     for name in sorted(set(corpus) | set(evals)):
         if name not in repositories:
             raise BuildError(f"no URL for repository {name!r}")
+        wanted = [dest / "corpus" / name / case for case in corpus.get(name, {})]
+        wanted += [dest / "eval" / name / case for case in evals.get(name, {})]
+        if not force and all(folder.is_dir() for folder in wanted):
+            continue  # nothing to build: no clone, no network
         commits = [c[k] for c in corpus.get(name, {}).values() for k in ("base", "head")]
         commits += [str(c["fix_commit"]) for c in evals.get(name, {}).values()]
         repo = ensure_clone(repositories[name], cache, name, commits)

@@ -148,6 +148,13 @@ def test_second_run_reuses_cache_and_cases(built: Path, upstream: tuple[Path, di
     assert "0 case(s) built" in done.stderr and "git clone" not in done.stderr
 
 
+def test_complete_folder_needs_no_clone_at_all(built: Path, tmp_path: Path) -> None:
+    done = run_script("--dest", str(built / "shared"), "--cache", str(tmp_path / "no-cache"),
+                      "--manifest", str(built / "manifest.json"), "--url", "demo=/nonexistent/repository")
+    assert done.returncode == 0, done.stderr
+    assert "0 case(s) built" in done.stderr and not (tmp_path / "no-cache").exists()
+
+
 def test_unknown_commit_is_one_clear_line(tmp_path: Path, upstream: tuple[Path, dict[str, str]]) -> None:
     repo, shas = upstream
     manifest = {"repositories": {"demo": str(repo)},
