@@ -32,6 +32,7 @@ import tempfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = REPO_ROOT / "scripts" / "shared_data.json"
@@ -122,7 +123,7 @@ def build_corpus_case(repo: Path, base: str, head: str, folder: Path) -> None:
     for status, old_path, path in name_status(repo, base, head):
         old = None if status[0] == "A" else blob(repo, base, old_path)
         new = None if status[0] == "D" else blob(repo, head, path)
-        binary = text_or_none(old) is None and old is not None or text_or_none(new) is None and new is not None
+        binary = any(side is not None and text_or_none(side) is None for side in (old, new))
         files[path] = {"status": status, "old_path": old_path,
                        "old": None if binary else text_or_none(old), "new": None if binary else text_or_none(new)}
     oracle = {"base": base, "head": head, "files": dict(sorted(files.items()))}
@@ -184,13 +185,13 @@ def publish(folder: Path, make: Callable[[Path], None]) -> bool:
     return True
 
 
-def build(manifest: dict[str, dict[str, object]], dest: Path, cache: Path, urls: dict[str, str],
+def build(manifest: dict[str, Any], dest: Path, cache: Path, urls: dict[str, str],
           force: bool = False) -> int:
     """Build every case of the manifest that is missing under `dest`; returns how many were built."""
     built = 0
-    repositories: dict[str, str] = {**manifest["repositories"], **urls}  # type: ignore[dict-item]
-    corpus: dict[str, dict[str, dict[str, str]]] = manifest.get("corpus", {})  # type: ignore[assignment]
-    evals: dict[str, dict[str, dict[str, object]]] = manifest.get("eval", {})  # type: ignore[assignment]
+    repositories: dict[str, str] = {**manifest["repositories"], **urls}
+    corpus: dict[str, dict[str, dict[str, str]]] = manifest.get("corpus", {})
+    evals: dict[str, dict[str, dict[str, Any]]] = manifest.get("eval", {})
     for name in sorted(set(corpus) | set(evals)):
         if name not in repositories:
             raise BuildError(f"no URL for repository {name!r}")
@@ -211,7 +212,7 @@ def build(manifest: dict[str, dict[str, object]], dest: Path, cache: Path, urls:
             if force:
                 shutil.rmtree(folder, ignore_errors=True)
             built += publish(folder, partial(build_eval_case, repo, str(espec["fix_commit"]),
-                                             [str(p) for p in espec["paths"]]))  # type: ignore[attr-defined]
+                                             [str(p) for p in espec["paths"]]))
     return built
 
 
