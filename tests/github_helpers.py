@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.diff import parse_diff
 from bot.github_api import ClientOptions, GitHubApi, make_github
 from bot.types import Finding, ParsedDiff, RunResult, RunStats, Severity, Side, Skipped, SourceInfo
-from tests.conftest import CORPUS
+from tests.conftest import corpus_case
 from tests.servers.github_server import GitHubServer
 
 REPO = "octo-org/octo-repo"
@@ -51,7 +51,8 @@ class CorpusPR:
 
 
 def corpus_pr(name: str) -> CorpusPR:
-    folder = CORPUS / "jinja" / name
+    """One jinja corpus case as a pull request (the test skips if the case is not here)."""
+    folder = corpus_case(name)
     oracle = json.loads((folder / "oracle.json").read_text(encoding="utf-8"))
     return CorpusPR(name, (folder / "pr.diff").read_text(encoding="utf-8"), oracle["base"], oracle["head"])
 

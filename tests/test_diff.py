@@ -3,7 +3,6 @@ small fixtures made by real git (tests/fixtures/diffs/generate.py)."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -13,13 +12,13 @@ from hypothesis import strategies as st
 
 from bot.diff import language_for, parse_diff, parse_file_patch
 from bot.errors import InputError
-from bot.types import FileDiff, Hunk
+from bot.types import FileDiff
 from tests.conftest import FIXTURES, JINJA_CASES, UNIDIFF_SAMPLES
+from tests.oracle import check_case_against_oracle
 
 DIFFS = FIXTURES / "diffs"
 # unidiff's own samples of malformed diffs: every file in them is broken.
 MALFORMED_SAMPLES = {"sample1.diff", "sample6.diff", "sample7.diff"}
-GIT_STATUS = {"A": "added", "D": "removed", "M": "modified", "R": "renamed", "C": "copied"}
 
 
 def fixture(name: str) -> bytes:
@@ -33,63 +32,11 @@ def only(diff: bytes | str) -> FileDiff:
     return parsed.files[0]
 
 
-def git_lines(text: str) -> list[str]:
-    """A file's lines as git numbers them: split on "\\n" only; CRLF's "\\r" is the line ending."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [ln.removesuffix("\r") for ln in lines]
-
-
-def apply_hunks(old: list[str], hunks: tuple[Hunk, ...]) -> list[str]:
-    """Rebuild the new file from the old one: checks every number and text independently of
-    how git chose its hunks."""
-    out: list[str] = []
-    pos = 0  # lines of `old` consumed
-    for hunk in hunks:
-        first_old = next((ln.old_no for ln in hunk.lines if ln.old_no is not None), hunk.old_start + 1)
-        out.extend(old[pos:first_old - 1])
-        pos = first_old - 1
-        for ln in hunk.lines:
-            if ln.kind != "+":
-                assert ln.old_no == pos + 1 and old[pos] == ln.text, (hunk.ref, ln)
-                pos += 1
-            if ln.kind != "-":
-                assert ln.new_no == len(out) + 1, (hunk.ref, ln)
-                out.append(ln.text)
-    return out + old[pos:]
-
-
 # --- the corpus ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("case", JINJA_CASES, ids=lambda p: p.name)
 def test_jinja_case_matches_oracle(case: Path) -> None:
-    parsed = parse_diff((case / "pr.diff").read_bytes())
-    oracle = json.loads((case / "oracle.json").read_text())["files"]
-    assert parsed.skipped == ()
-    assert {f.path for f in parsed.files} == set(oracle)
-    for f in parsed.files:
-        entry = oracle[f.path]
-        new = git_lines(entry["new"]) if entry["new"] is not None else []
-        old = git_lines(entry["old"]) if entry["old"] is not None else []
-        expected = GIT_STATUS[entry["status"][0]]
-        assert f.status == expected or (f.status == "binary" and expected == "modified"), f.path
-        if expected == "renamed":
-            assert f.old_path == entry["old_path"]
-        lines = {ln.new_no: ln.text for h in f.hunks for ln in h.lines if ln.new_no is not None}
-        for n in f.commentable("RIGHT"):
-            assert lines[n] == new[n - 1], (f.path, n)
-        old_lines = {ln.old_no: ln.text for h in f.hunks for ln in h.lines if ln.old_no is not None}
-        for n in f.commentable("LEFT"):
-            assert old_lines[n] == old[n - 1], (f.path, n)
-        for h in f.hunks:
-            for ln in h.added:
-                assert ln.old_no is None and ln.new_no is not None and new[ln.new_no - 1] == ln.text
-            assert h.path == f.path
-        if f.is_binary:
-            assert f.hunks == ()
-        else:
-            assert apply_hunks(old, f.hunks) == new, f.path
+    check_case_against_oracle(case)
 
 
 def github_patches(diff_text: str) -> list[str | None]:

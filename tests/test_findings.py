@@ -314,7 +314,6 @@ def _oracle_line(text: str | None, number: int) -> str | None:
     return lines[number - 1].rstrip("\r") if 0 < number <= len(lines) else None
 
 
-@pytest.mark.skipif(not JINJA_CASES, reason="shared corpus missing")
 @pytest.mark.parametrize("case", JINJA_CASES, ids=[c.name for c in JINJA_CASES])
 def test_corpus_grounding(case: Path) -> None:
     oracle = json.loads((case / "oracle.json").read_text(encoding="utf-8"))["files"]

@@ -90,3 +90,41 @@ def test_action_inputs_reach_the_bot_through_env_only() -> None:
         assert re.search(rf"^  {re.escape(name)}:$", text, re.M), name
         assert f"${{{{ inputs.{name} }}}}" in text, name
     assert "ACTION_PATH: ${{ github.action_path }}" in text and "using: composite" in text
+
+
+def ci_run_command() -> str:
+    """The command .ci/run hands over to (its `exec` line)."""
+    lines = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    (command,) = [ln.removeprefix("exec ").strip() for ln in lines if ln.startswith("exec ")]
+    return command
+
+
+def test_ci_workflow_runs_exactly_what_ci_run_runs() -> None:
+    command = ci_run_command()
+    assert command == "bash scripts/test.sh"
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"```sh\n{command}\n```" in readme  # the README's test command
+    text = (REPO_ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
+    assert run_blocks(text) == [command]  # one script step, nothing else, in every job
+    assert re.findall(r"^  (\S+):$", text.split("\njobs:\n", 1)[1], re.M) == ["test"]
+
+
+def test_ci_workflow_caches_pip_and_the_model_keyed_on_the_scripts() -> None:
+    text = (REPO_ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
+    assert text.count("uses: actions/cache@") == 2
+    paths = re.findall(r"^\s+path: (?:\|\n((?:\s+\S+\n)+)|(\S+)\n)", text, re.M)
+    cached = {p.strip() for block, single in paths for p in (block.split() if block else [single])}
+    assert {"~/.cache/pip", "~/.cache/review-bot"} <= cached
+    keys = re.findall(r"^\s+key: (.+)$", text, re.M)
+    assert len(keys) == 2 and all("hashFiles(" in key and "scripts/" in key for key in keys)
+    for script in ("scripts/install_local_extra.sh", "scripts/fetch_test_model.sh", "scripts/build_shared_data.py",
+                   "scripts/shared_data.json"):
+        assert (REPO_ROOT / script).is_file() and script in text, script
+
+
+def test_the_test_command_rebuilds_missing_data_and_runs_the_end_to_end_tests() -> None:
+    script = (REPO_ROOT / "scripts" / "test.sh").read_text(encoding="utf-8")
+    build = script.index("scripts/build_shared_data.py")
+    assert build < script.index("-m pytest -q tests")
+    assert "REVIEW_BOT_REQUIRE_E2E=1" in script and "scripts/fetch_test_model.sh" in script
+    assert "scripts/install_local_extra.sh" in script and "scripts/lint_workflows.sh" in script

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.cli_runner import run_main
-from tests.conftest import CORPUS
+from tests.conftest import corpus_case
 
 FAULT_CASE = "3487c8e087"  # 8 requests with the small context window below: first, middle and last differ
 ADDED = re.compile(r"^\s*(\d+) \+ ", re.MULTILINE)
@@ -84,7 +84,7 @@ COMPARE_SECTIONS: dict[str, dict[str, object]] = {
 
 
 def corpus_diff(case: str = FAULT_CASE) -> Path:
-    return CORPUS / "jinja" / case / "pr.diff"
+    return corpus_case(case) / "pr.diff"
 
 
 def planted_spots(prompt: str) -> list[tuple[str, int]]:

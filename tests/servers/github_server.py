@@ -23,7 +23,7 @@ Setup API (all thread-safe):
   ``files_override`` maps filename -> fields to replace in that file's entry (value None drops
   the key, e.g. ``{"big.py": {"patch": None}}`` for a patch GitHub finds too large).
 - ``add_pull_from_event(event_payload, diff_text) -> (repo, number)``: the same, from a real
-  ``pull_request`` webhook payload (e.g. ../shared/events/pull_request.opened.json).
+  ``pull_request`` webhook payload (e.g. tests/fixtures/events/pull_request.opened.json).
 - ``push(repo, number, new_diff_text, new_head_sha)``: synchronize; the old head stays a valid
   ``commit_id`` for reviews (validated against its own diff).
 - ``add_compare(repo, base, head, diff_text, status="ahead", ahead_by=1, behind_by=0)``; an

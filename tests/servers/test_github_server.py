@@ -13,7 +13,7 @@ import unidiff
 from github import Auth, Github, GithubException
 from github.GithubException import BadCredentialsException, RateLimitExceededException, UnknownObjectException
 
-from tests.conftest import CORPUS, EVENTS, JINJA_CASES, UNIDIFF_SAMPLES
+from tests.conftest import CORPUS, EVENTS, JINJA_CASES, UNIDIFF_SAMPLES, corpus_case
 from tests.servers.github_server import LINE_ERROR_LEGACY, GitHubServer
 from tests.servers.github_state import parse_diff
 
@@ -222,7 +222,7 @@ def test_too_large_diff_answers_406_like_github(srv: GitHubServer) -> None:
 
 
 def test_files_are_paginated_with_link_headers(srv: GitHubServer) -> None:
-    text = read_diff(CORPUS / "jinja" / "range-40e70b82-8" / "pr.diff")
+    text = read_diff(corpus_case("range-40e70b82-8") / "pr.diff")
     expected = parse_diff(text)
     assert len(expected) > 60
     srv.add_pull(REPO, 9, text, BASE, HEAD, title="big")

@@ -1,4 +1,4 @@
-"""bot.sources.event against the real webhook payloads in shared/events/."""
+"""bot.sources.event against the real webhook payloads in tests/fixtures/events/."""
 
 from __future__ import annotations
 
