@@ -66,6 +66,9 @@ _UNKNOWN_PATH = re.compile(r"[`\"'*]*(?!\d+[`\"'*]*\s*:)(?P<path>[^\s:`\"'*][^\s
                            r"\.[^\s:`\"*]+)[`\"'*]*\s*:(?=\s*(?:line\s*)?\d)", re.IGNORECASE)
 # A line that names no file: `12: error: ...`, `Line 12: ...`, `L12 - ...`, `**Line 12**: ...`.
 _BARE = re.compile(r"[`\"'*_]*(?P<word>(?:on\s+)?lines?\s*|L)?(?=\d)", re.IGNORECASE)
+# The format's own placeholder where the path belongs ("PATH:23: error: ..."): small models copy it.
+_PLACEHOLDER = re.compile(r"[`\"'*<]*(?:path|file|file_?name|file_?path)[>`\"'*]*(?=\s*:\s*(?:line\s*)?\d)",
+                          re.IGNORECASE)
 _SEVERITY_PREFIX = re.compile(r"^[\[(]?\**(?P<word>[A-Za-z]+)\**[\])]?\**\s*:\s*\**\s*(?P<msg>.*)$")
 _SEVERITY_BRACKET = re.compile(r"^\[(?P<word>[A-Za-z]+)\]\s+(?P<msg>.*)$")
 _HAS_WORD = re.compile(r"[A-Za-z]{2}")
@@ -154,7 +157,21 @@ def _finding(path: str, where: tuple[int, int | None, str], needs_severity: bool
     return RawFinding(path, line, start, severity, message)
 
 
-def _parse_line(text: str, paths: _Paths, context: str) -> RawFinding | None:
+def _file_with_line(request: Request, line: int) -> str:
+    """The one file of the request whose new lines on the diff include `line`, else ""."""
+    files = {h.path for h in request.hunks if line in h.commentable("RIGHT")}
+    return files.pop() if len(files) == 1 else ""
+
+
+def _parse_line(text: str, paths: _Paths, context: str, request: Request) -> RawFinding | None:
+    placeholder = _PLACEHOLDER.match(text)
+    if placeholder is not None:
+        # The path slot is there but unfilled: the file is the one the answer is about, or the
+        # only file in which the number it gives is a changed line. Otherwise counted, not placed.
+        where = _location(text[placeholder.end():])
+        if where is None:
+            return None
+        return _finding(context or _file_with_line(request, where[0]), where, needs_severity=False)
     named = paths.match(text)
     if named is not None:
         path, end = named
@@ -192,7 +209,7 @@ def parse_diagnostics(text: str, request: Request) -> list[RawFinding]:
         if heading is not None:
             context = heading
             continue
-        finding = _parse_line(line, paths, context)
+        finding = _parse_line(line, paths, context, request)
         if finding is not None:
             found.append(finding)
     return found

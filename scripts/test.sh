@@ -18,7 +18,8 @@ python3 -m venv "$VENV"
 step "local model extra (llama-cpp-python, built once and cached by pip) and the test model"
 bash scripts/install_local_extra.sh "$PY"
 REVIEW_BOT_TEST_MODEL="$(PYTHON="$PY" bash scripts/fetch_test_model.sh)"
-export REVIEW_BOT_TEST_MODEL REVIEW_BOT_REQUIRE_E2E=1
+REVIEW_BOT_QWEN_MODEL="$(PYTHON="$PY" bash scripts/fetch_qwen_model.sh)"
+export REVIEW_BOT_TEST_MODEL REVIEW_BOT_QWEN_MODEL REVIEW_BOT_REQUIRE_E2E=1
 
 step "test data: ../shared (or \$REVIEW_BOT_SHARED), rebuilt from public git history where absent"
 if ! "$PY" scripts/build_shared_data.py; then

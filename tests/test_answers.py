@@ -113,3 +113,16 @@ def test_a_path_less_line_in_a_multi_file_answer_is_counted_never_guessed() -> N
     outcome = collect_findings([(request, Completion("Line 2: error: which file?\n", "stop"))], "diagnostics",
                                LIFTED)
     assert outcome.findings == () and outcome.dropped_ungrounded == 1
+
+
+def test_the_formats_placeholder_for_the_path_is_read_as_no_path() -> None:
+    # Qwen2.5-Coder-1.5B wrote "PATH:23: ERROR: ..." in a five-file pull request (haystack eval).
+    request = request_for(ODD_PATHS, "review-chat")
+    outcome = collect_findings([(request, Completion(
+        "PATH:5: ERROR: `other = 2` shadows the module\n<path>:2: warning: `added` unused\n"
+        "FILE:1: error: a context line in the first file\nPATH:9: error: on no file's changed line\n", "stop"))],
+        "diagnostics", LIFTED)
+    assert [(f.path, f.line, f.message) for f in outcome.findings] == [
+        ("docs/my notes.py", 1, "a context line in the first file"),
+        ("docs/my notes.py", 2, "`added` unused"), ("lib/c:d.py", 5, "`other = 2` shadows the module")]
+    assert outcome.dropped_ungrounded == 1

@@ -95,6 +95,11 @@ class LlamaCppBackend:
         return self.model_path
 
     @property
+    def loaded(self) -> Any:
+        """The llama_cpp.Llama in use (None before the first request), for benchmarks' counters."""
+        return self._llama
+
+    @property
     def n_ctx(self) -> int | None:
         """The context the model runs with (after capping); None before the first request."""
         return None if self._llama is None else int(self._llama.n_ctx())

@@ -37,3 +37,18 @@ def llama_model_path() -> Path:
     if not path.is_file():
         _missing(f"test model not found at {path}: run scripts/fetch_test_model.sh")
     return path
+
+
+QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+
+
+@pytest.fixture(scope="session")
+def qwen_model_path() -> Path:
+    """Qwen2.5-Coder-1.5B-Instruct (scripts/fetch_qwen_model.sh); skip or fail if it is missing."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        _missing("llama-cpp-python is not installed: run scripts/install_local_extra.sh <python>")
+    explicit = os.environ.get("REVIEW_BOT_QWEN_MODEL")
+    path = Path(explicit) if explicit else model_cache_dir() / QWEN_FILE
+    if not path.is_file():
+        _missing(f"Qwen2.5-Coder GGUF not found at {path}: run scripts/fetch_qwen_model.sh")
+    return path
