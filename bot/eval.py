@@ -340,8 +340,10 @@ def eval_command(args: argparse.Namespace, env: Mapping[str, str], progress: Pro
     first = settings_for[names[0]]
     if first.output.format not in ("text", "markdown", "json"):
         raise InputError(f"--format {first.output.format}: eval writes text, markdown or json")
+    where = "" if first.model.api == "llama-cpp" else f" at {first.endpoint_url}"
+    mixed = f", each inside unrelated hunks of {args.haystack}" if args.haystack else ""
     progress.info(f"eval: {len(cases)} cases from {args.eval_set}, templates {', '.join(names)}, "
-                  f"model {first.model.model} at {first.endpoint_url}")
+                  f"model {first.model_label}{where}{mixed}")
     rows = [model_row(name, cases, settings_for[name], env, progress, args.cache) for name in names]
     rows += reference_rows(cases)
     report = build_report(str(args.eval_set), cases, rows, first)

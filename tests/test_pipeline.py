@@ -84,3 +84,52 @@ def test_only_grounded_findings_survive(case: Path) -> None:
         recall = len(got & expected) / len(expected)
         assert recall >= 0.95, f"{case.name}: {recall:.2%} of planted findings reported"
     assert result.stats.dropped_ungrounded >= 2 * len(expected)
+
+
+# -- the model's own context window ---------------------------------------------------------------
+
+def window_settings(url: str, **model: Any) -> Settings:
+    base = load_settings(None, {})
+    return replace(base, model=replace(base.model, api="hf", endpoint=url + "/generate", max_new_tokens=64,
+                                       **model),
+                   budget=replace(base.budget, max_requests=3, requests_per_minute=100_000.0, concurrency=1),
+                   review=replace(base.review, min_severity="info"))
+
+
+def big_case() -> ReviewInput:
+    case = max(JINJA_CASES, key=lambda c: (c / "pr.diff").stat().st_size)
+    return ReviewInput(info=SourceInfo(kind="diff"), diff=parse_diff((case / "pr.diff").read_bytes()))
+
+
+@pytest.mark.skipif(not JINJA_CASES, reason="shared corpus missing; run scripts/build_shared_data.py")
+def test_a_server_that_advertises_a_small_window_is_planned_for_it() -> None:
+    # TGI says max_total_tokens 1024 in /info; no context_window in the settings: plan for 1024,
+    # so nothing is refused and the three allowed requests are all answered ones.
+    with ModelServer(lambda prompt, payload: "", context_tokens=1024, max_prompt_chars=1024 * 2) as srv:
+        settings = window_settings(srv.url)
+        template = load_template("review", None)
+        result = run(big_case(), make_backend(settings, {}), settings, template, make_estimator(settings.model))
+        assert srv.gets == ["/info"]
+        assert [r.status for r in srv.requests] == [200, 200, 200]
+        assert result.stats.requests == 3 and any(s.reason == "budget" for s in result.skipped)
+        # a window set in the settings is used as it is: no question to the server
+        srv.gets.clear()
+        fixed = window_settings(srv.url, context_window=900)
+        run(big_case(), make_backend(fixed, {}), fixed, template, make_estimator(fixed.model))
+        assert srv.gets == []
+
+
+@pytest.mark.skipif(not JINJA_CASES, reason="shared corpus missing; run scripts/build_shared_data.py")
+def test_refusals_as_too_long_are_replanned_by_the_stated_limit_and_cost_no_budget() -> None:
+    # The settings claim 16k; the server (which does not advertise) holds 1024 and says so when
+    # it refuses. The refused request is re-planned into parts that fit, and the three requests
+    # of the budget are three answered ones, not refusals.
+    with ModelServer(lambda prompt, payload: "", context_tokens=1024, advertises=(),
+                     max_prompt_chars=1024 * 2) as srv:
+        settings = window_settings(srv.url, context_window=16384)
+        template = load_template("review", None)
+        result = run(big_case(), make_backend(settings, {}), settings, template, make_estimator(settings.model))
+        statuses = [r.status for r in srv.requests]
+        assert statuses[0] == 422 and statuses.count(200) == 3 and 200 not in statuses[:statuses.index(200)]
+        assert all(len(r.prompt) <= 1024 * 2 for r in srv.requests if r.status == 200)
+        assert result.stats.requests == 3

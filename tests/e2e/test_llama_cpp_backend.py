@@ -18,7 +18,7 @@ from tests.conftest import REPO_ROOT
 COUNTING = "1, 2, 3, 4, 5, 6, 7, 8,"
 
 
-def settings_for(path: Path | str | None, context_window: int = 2048) -> Settings:
+def settings_for(path: Path | str | None, context_window: int | None = 2048) -> Settings:
     return Settings(model=ModelSettings(api="llama-cpp", model_path=None if path is None else str(path),
                                         context_window=context_window, max_new_tokens=64))
 
@@ -117,6 +117,31 @@ def test_context_window_is_capped_by_the_models_training_context(llama_model_pat
     backend.complete("Hello", greedy(1))
     assert isinstance(backend, LlamaCppBackend)
     assert backend.n_ctx == 8192  # SmolLM2-135M was trained with 8k
+
+
+def test_without_a_window_in_the_settings_the_plan_gets_the_gguf_context_and_its_own_counts(
+        llama_model_path: Path) -> None:
+    # An 8k model is planned at 8k, never at StarCoder2's 16k, and counted in its own vocabulary.
+    from bot.pipeline import fit_to_model
+    from bot.plan import make_estimator
+
+    settings = settings_for(llama_model_path, context_window=None)
+    backend = make_llama_cpp_backend(settings, {})
+    fitted, counter = fit_to_model(settings, backend, make_estimator(settings.model))
+    assert fitted.model.context_window == fitted.window == 8192
+    text = "def f(x):\n    return x  # 0123456789abcdef\n"
+    assert counter.count(text) == len(backend.loaded.tokenize(text.encode(), add_bos=False, special=True))
+    claimed = settings_for(llama_model_path, context_window=16384)  # more than it was trained for
+    assert fit_to_model(claimed, make_llama_cpp_backend(claimed, {}), counter)[0].window == 8192
+
+
+def test_chat_messages_go_through_the_models_own_chat_template(llama_model_path: Path) -> None:
+    from bot.types import ChatMessage
+
+    backend = make_llama_cpp_backend(settings_for(llama_model_path), {})
+    answer = backend.complete((ChatMessage("system", "You answer with one word."),
+                               ChatMessage("user", "Say yes.")), greedy(8))
+    assert answer.text.strip() and answer.completion_tokens is not None and answer.prompt_tokens
 
 
 def test_a_prompt_that_cannot_fit_with_its_answer_is_too_long(llama_model_path: Path) -> None:

@@ -302,7 +302,7 @@ class _Handler(BaseHTTPRequestHandler):
             if result is not None:
                 return result, fault.kind
         if srv.max_prompt_chars is not None and len(record.prompt) > srv.max_prompt_chars:
-            return self._too_long(flavour), "too_long"
+            return self._too_long(flavour, record.prompt), "too_long"
         if not srv._admit():
             if srv.over_capacity == "overloaded":
                 overloaded = {"error": "Model is overloaded", "error_type": "overloaded"}
@@ -362,7 +362,7 @@ class _Handler(BaseHTTPRequestHandler):
             message = fault.message or message
             return self._error(flavour, status, message)
         if kind == "too_long":
-            return self._too_long(flavour)
+            return self._too_long(flavour, record.prompt)
         raise ValueError(f"unknown fault kind {kind!r}")
 
     def _generate(self, flavour: str, payload: dict[str, Any], override: str = "") -> int:
@@ -403,14 +403,16 @@ class _Handler(BaseHTTPRequestHandler):
                                  "generated_tokens": _words(text), "seed": None}
         return self._json(200, answer if flavour == "tgi" else [answer])
 
-    def _too_long(self, flavour: str) -> int:
+    def _too_long(self, flavour: str, prompt: str) -> int:
+        """The refusal states the limit and the prompt's tokens (counted as 2 characters each)."""
         limit = self.srv.context_tokens or 16384
+        given = max(math.ceil(len(prompt) / 2), limit + 1)
         if flavour in ("openai", "chat"):  # vLLM's wording
             return self._error(flavour, 400, f"This model's maximum context length is {limit} tokens. However, "
-                                             f"you requested {limit + 616} tokens ({limit + 104} in the messages, "
+                                             f"you requested {given + 512} tokens ({given} in the messages, "
                                              "512 in the completion). Please reduce the length.")
         return self._json(422, {"error": "Input validation error: `inputs` tokens + `max_new_tokens` must be "
-                                         f"<= {limit}. Given: {limit + 116} `inputs` tokens and 512 `max_new_tokens`",
+                                         f"<= {limit}. Given: {given} `inputs` tokens and 512 `max_new_tokens`",
                                 "error_type": "validation"})
 
     def _error(self, flavour: str, status: int, message: str) -> int:
