@@ -9,6 +9,7 @@ format is ignored, and a finding off the diff is counted, never moved.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -83,12 +84,15 @@ def ground(raw: RawFinding, request: Request) -> Finding | None:
     return placed[0] if placed is not None else None
 
 
-def _ground(raw: RawFinding, request: Request) -> tuple[Finding, Hunk] | None:
+def _ground(raw: RawFinding, request: Request, by_quote: bool = True) -> tuple[Finding, Hunk] | None:
     path = _resolve_path(raw.path, request.files) if raw.path else None
     if path is None:
         return None
     hunks = [h for h in request.hunks if h.path == path]
     line, start = raw.line, raw.start_line
+    quoted = _quoted_line(hunks, raw.message, line) if by_quote else None
+    if quoted is not None and quoted != line:
+        line, start = quoted, None
     placed = _place(hunks, line)
     if start is not None and (placed is None or start not in placed[0].commentable(placed[1])):
         if placed is None:  # the range ran past the hunk: its first line still anchors it
@@ -104,6 +108,29 @@ def _ground(raw: RawFinding, request: Request) -> tuple[Finding, Hunk] | None:
     return Finding(path=path, line=line, side=side, start_line=start, severity=raw.severity,
                    message=message, suggestion=None,
                    fingerprint=fingerprint(path, _line_text(hunk, side, line), message)), hunk
+
+
+QUOTE_PLACED = frozenset({"diagnostics"})  # formats in which the model names its own lines
+_QUOTE = re.compile(r"`([^`\n]{3,})`")
+
+
+def _quoted_line(hunks: Sequence[Hunk], message: str, cited: int) -> int | None:
+    """Where the code the message quotes first sits, when the model quoted it.
+
+    Models cite line numbers a line or two off, but copy the code they mean exactly: the
+    new line holding that code wins (added lines first), the cited number breaking ties.
+    None when the message quotes nothing that is on the diff (the number alone decides).
+    """
+    found = _QUOTE.search(message)
+    if found is None or not found.group(1).strip():
+        return None
+    quote = " ".join(found.group(1).split())
+    for kinds in ("+", "+ "):
+        matches = [ln.new_no for h in hunks for ln in h.lines
+                   if ln.kind in kinds and ln.new_no is not None and quote in " ".join(ln.text.split())]
+        if matches:
+            return cited if cited in matches else min(matches, key=lambda n: (abs(n - cited), n))
+    return None
 
 
 def _merge(findings: Sequence[Finding]) -> list[Finding]:
@@ -166,7 +193,8 @@ def collect_findings(results: Sequence[tuple[Request, Completion]], parser: str,
         prompt = _normal_text(request.prompt).lower()
         said_in_hunk: set[tuple[str, str, str]] = set()
         for raw in parse_completion(_complete_lines(completion), parser, request):
-            placed = _ground(raw, request)
+            # A pr-comment answer sits where the prompt asked: only a model that chose its line is re-read.
+            placed = _ground(raw, request, by_quote=parser in QUOTE_PLACED)
             if placed is None:
                 ungrounded += 1
                 continue

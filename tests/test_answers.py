@@ -126,3 +126,15 @@ def test_the_formats_placeholder_for_the_path_is_read_as_no_path() -> None:
         ("docs/my notes.py", 1, "a context line in the first file"),
         ("docs/my notes.py", 2, "`added` unused"), ("lib/c:d.py", 5, "`other = 2` shadows the module")]
     assert outcome.dropped_ungrounded == 1
+
+
+def test_the_quoted_code_places_a_finding_the_number_only_breaks_ties() -> None:
+    request = request_for(DIFF, "review-chat")  # new lines: 12 ctx12, 13 new13, 14 handle = ..., 15 return ...
+    answer = ("src/app.py:15: warning: `handle = open(path)` is never closed\n"  # one off: the quote wins
+              "src/app.py:14: error: `compute(value)` uses an undefined name\n"  # quote on 15
+              "src/app.py:13: info: `new13` looks odd\n"  # number and quote agree
+              "src/app.py:12: warning: `nowhere()` is not in the diff\n"  # quote off the diff: the number
+              "src/app.py:40: error: `ctx12` context only\n")  # no added line has it: a context line does
+    assert [(line, message) for _, line, _, message in findings(request, answer)] == [
+        (12, "`ctx12` context only"), (12, "`nowhere()` is not in the diff"), (13, "`new13` looks odd"),
+        (14, "`handle = open(path)` is never closed"), (15, "`compute(value)` uses an undefined name")]

@@ -36,12 +36,14 @@ EXPECTED: dict[str, list[tuple[str, int, str, str]]] = {
          "wrong API use: filename is not None, but isinstance(filename, text_type) is False"),
         ("jinja2/bccache.py", 158, "RIGHT",
          "wrong API use: filename is not None, but isinstance(filename, unicode) is False")],
+    # the model cites a number one off but quotes the code: the quoted line wins (all three are
+    # the labelled bug lines; by number alone none was)
     "review-chat--60a7e775d4--1": [
-        ("jinja2/debug.py", 202, "RIGHT",
+        ("jinja2/debug.py", 201, "RIGHT",
          "`locals = ctx.get_all()` should not be used. Use `ctx.locals` instead.")],
     "review-chat--9f30bc8c4d--1": [
-        ("jinja2/utils.py", 571, "RIGHT", "`return rv` should be `return Markup(rv)`")],
-    "review-chat--dc3b431829--1": [("jinja2/bccache.py", 164, "RIGHT", "`filename` should be `unicode`")],
+        ("jinja2/utils.py", 570, "RIGHT", "`return rv` should be `return Markup(rv)`")],
+    "review-chat--dc3b431829--1": [("jinja2/bccache.py", 163, "RIGHT", "`filename` should be `unicode`")],
     # Qwen answers "No findings" to this StarCoder2-Instruct layout; the stop string ends it at once
     "review-instruct--60a7e775d4--1": [],
     "review-instruct--9f30bc8c4d--1": [],
