@@ -1,9 +1,11 @@
 """Model completions -> findings that sit on real lines of the diff.
 
-Data moves one way: parse (one parser per template output format) -> ground (keep only
-lines the request's own hunks can take a comment on) -> merge duplicates -> severity
-floor -> caps. Nothing here repairs malformed output: a line that does not follow the
-format is ignored, and a finding off the diff is counted, never moved.
+Data moves one way: parse (bot.answers, one parser per template output format) -> ground
+(keep only new lines the request's own hunks can take a comment on; the code a message
+quotes picks its line, the number breaks ties) -> drop echoes of the prompt and one remark
+repeated within a hunk -> merge duplicates -> severity floor -> caps. Nothing here repairs
+malformed output: a line that does not follow the format is ignored, and a number off the
+diff is counted, never moved.
 """
 
 from __future__ import annotations
