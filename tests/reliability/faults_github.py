@@ -39,6 +39,10 @@ def _diff_limit(srv: GitHubServer) -> None:
     srv.diff_limit_lines = 10
 
 
+def _diff_too_slow(srv: GitHubServer) -> None:
+    srv.diff_too_slow = True
+
+
 def _killed_after_post(srv: GitHubServer) -> None:
     # The review lands but its answer is lost, and the job dies before it can look (the
     # lookup is refused): the re-run must find its fingerprints and post nothing twice.
@@ -57,6 +61,7 @@ SCENARIOS: tuple[Scenario, ...] = (
              lambda s: s.fail_next("POST", REVIEWS, 422, body={"message": "Unprocessable Entity",
                                                                "errors": ["Line could not be resolved"]})),
     Scenario("406 diff too large: /files fallback", _diff_limit),
+    Scenario("422 diff taking too long to generate: /files fallback", _diff_too_slow),
     Scenario("read-only token (fork pull request)", lambda s: None, token=READ_TOKEN, stdout_counts=True),
     Scenario("primary rate limit exhausted, resets in 2 s",
              lambda s: s.fail_primary_rate_limit("GET", r"/pulls/7$", reset_in=2)),

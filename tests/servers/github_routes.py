@@ -151,8 +151,11 @@ def get_pull(ctx: Ctx, repo: str, n: str) -> Reply:
     pr = ctx.srv.pull(repo, int(n))
     media = media_type(ctx.headers)
     if media in ("diff", "patch"):
-        diff_too_large(ctx.srv, pr.head.diff_text, pr.head.files,
-                       "https://docs.github.com/rest/pulls/pulls#get-a-pull-request")
+        doc = "https://docs.github.com/rest/pulls/pulls#get-a-pull-request"
+        if ctx.srv.diff_too_slow:
+            raise ApiError(422, "Server Error: Sorry, this diff is taking too long to generate.",
+                           [{"resource": "PullRequest", "field": "diff", "code": "not_available"}], doc)
+        diff_too_large(ctx.srv, pr.head.diff_text, pr.head.files, doc)
         return Reply(200, pr.head.diff_text, {"X-GitHub-Media-Type": f"github.v3; param={media}"},
                      f"application/vnd.github.{media}; charset=utf-8")
     viewer = ctx.token.login

@@ -38,7 +38,8 @@ Setup API (all thread-safe):
   ``fail_primary_rate_limit(...)``, ``set_rate_limit(remaining, reset_in=3600)``.
 - Diffs: ``Accept: application/vnd.github.v3.diff`` (or ``.diff``/``.patch``) on ``/pulls/N`` and
   ``/compare/A...B`` answers the stored diff text (the patch media type too: no mbox headers).
-- Knobs: ``diff_limit_lines`` (20000), ``diff_limit_files`` (300), ``line_error`` (``LINE_ERROR`` or
+- Knobs: ``diff_limit_lines`` (20000), ``diff_limit_files`` (300), ``diff_too_slow`` (False: True makes
+  the diff media type answer 422 "Sorry, this diff is taking too long to generate."), ``line_error`` (``LINE_ERROR`` or
   ``LINE_ERROR_LEGACY``), ``actions_can_approve`` (False).
 - Inspection: ``calls`` (list of ``Call(method, path, query, headers, json)``, headers lower-cased),
   ``calls_to(method, path_regex)``, ``reviews(repo, n)``, ``review_comments(repo, n)``,
@@ -114,6 +115,7 @@ class GitHubServer(EmulatorState):
         super().__init__()
         self.diff_limit_lines = 20000
         self.diff_limit_files = 300
+        self.diff_too_slow = False  # the diff media type answers 422 "taking too long to generate"
         self.line_error = LINE_ERROR
         self.actions_can_approve = False
         self._httpd: ThreadingHTTPServer | None = None

@@ -105,10 +105,11 @@ def test_422_too_slow_also_falls_back() -> None:
         add_corpus_pull(srv, 5, case)
         api = api_for(srv)
         meta = open_pull_request(api, 5)
-        too_slow = "Server Error: Sorry, this diff is taking too long to generate."
-        srv.fail_next("GET", r"/pulls/5$", 422, {"message": too_slow})
+        srv.diff_too_slow = True  # only the diff media type answers 422, as on GitHub
         source = load_pull_request(api, meta)
         assert source.via == "files"
+        diff_calls = [c for c in srv.calls_to("GET", r"/pulls/5$") if "diff" in c.headers.get("accept", "")]
+        assert len(diff_calls) == 1 and srv.calls_to("GET", r"/pulls/5/files$")
         assert commentable(source.full_diff) == commentable(case.parsed)
 
 
