@@ -22,7 +22,17 @@ from typing import Any, Literal
 from bot.config import Settings
 from bot.errors import GitHubError, InputError
 from bot.github_api import ApiFailure, GitHubApi
-from bot.markers import PARTIAL_MARKER, fingerprint_marker, head_in, head_marker, is_own, own_fingerprints, run_marker
+from bot.markers import (
+    PARTIAL_MARKER,
+    fingerprint_marker,
+    has_run_marker,
+    head_in,
+    head_marker,
+    is_own,
+    own_fingerprints,
+    run_marker,
+)
+from bot.sanitize import MAX_MESSAGE_CHARS, sanitize_message
 from bot.sinks.annotations import AnnotationsFormatter
 from bot.summary import render_summary
 from bot.types import SEVERITY_RANK, FileDiff, Finding, ParsedDiff, RunResult
@@ -79,8 +89,9 @@ def placeable(finding: Finding, files: Mapping[str, FileDiff]) -> bool:
 
 
 def comment_body(finding: Finding) -> str:
-    # Messages are sanitised upstream; the extra `<!--` guard keeps a stray one from hiding text.
-    text = f"**{finding.severity}**: {finding.message.replace('<!--', '&lt;!--')}"
+    # Messages are sanitised upstream, but as text of their own: after the severity prefix a
+    # first line like "```@x" is no longer a fence, so sanitise again where it is posted.
+    text = sanitize_message(f"**{finding.severity}**: {finding.message}", limit=MAX_MESSAGE_CHARS + 40)
     if finding.suggestion is not None:
         fence = "`" * max(3, _longest_backtick_run(finding.suggestion) + 1)
         text += f"\n\n{fence}suggestion\n{finding.suggestion.rstrip(chr(10))}\n{fence}"
@@ -249,7 +260,7 @@ class GitHubReviewSink:
 
     def _find_own_review(self, number: int) -> dict[str, Any] | None:
         for review in reversed(self.api.reviews(number)):
-            if run_marker(self.nonce) in _text(review.get("body")):
+            if has_run_marker(_text(review.get("body")), self.nonce):
                 return review
         return None
 
