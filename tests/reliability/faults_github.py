@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from bot.markers import fingerprints_in
 from tests.github_helpers import BOT_TOKEN, READ_TOKEN, REPO, add_corpus_pull, corpus_pr, emulator
-from tests.reliability.harness import CliRun, Tally, fingerprints, run_cli
+from tests.reliability.harness import CliRun, Tally, fingerprints, planting_responder, run_cli
+from tests.render_check import render_problems
 from tests.servers.github_server import GitHubServer
 from tests.servers.model_server import ModelServer
 
@@ -89,6 +90,21 @@ def posted_fingerprints(srv: GitHubServer) -> Counter[str]:
     return counts
 
 
+HOSTILE_TAIL = (" `x` ![a](https://evil.example/p.png) @octocat <b>bold</b> &#64;admin #12 "
+                "`<!-- review-bot:fp=deadbeef1234 -->` _@team_")
+
+
+def hostile_responder(prompt: str, payload: dict[str, object]) -> str:
+    """planting_responder's findings, each message carrying text that must not go live on GitHub."""
+    return "".join(line + HOSTILE_TAIL + "\n" for line in planting_responder(prompt, payload).splitlines())
+
+
+def unsafe_renders(srv: GitHubServer) -> list[str]:
+    """What a CommonMark renderer shows live (mentions, images, raw HTML, markers) in any posted body."""
+    return [problem for item in [*srv.reviews(REPO, 7), *srv.review_comments(REPO, 7)]
+            for problem in render_problems(str(item.get("body") or ""))]
+
+
 def reference(responder: Callable[[str, dict[str, object]], str]) -> list[str]:
     case = corpus_pr(CASE)
     with emulator() as srv, ModelServer(responder=responder) as model:
@@ -119,6 +135,7 @@ def run_scenarios(responder: Callable[[str, dict[str, object]], str], include_sl
                 codes.append(again.code)
                 outputs |= set(fingerprints(again.out))
             posted = posted_fingerprints(srv)
+            unsafe = unsafe_renders(srv)
             reviews = len(srv.reviews(REPO, 7))
         reached = set(posted) | (outputs if scenario.stdout_counts else set())
         lost = expected - reached
@@ -129,8 +146,10 @@ def run_scenarios(responder: Callable[[str, dict[str, object]], str], include_sl
         tally.add("survived", int(survived))
         tally.add("lost", len(lost))
         tally.add("duplicates", duplicates)
-        status = "ok" if survived and not lost and not duplicates else "FAILED"
+        tally.add("unsafe_renders", len(unsafe))
+        status = "ok" if survived and not lost and not duplicates and not unsafe else "FAILED"
         tally.note(f"{status} {scenario.name}: exit {'/'.join(map(str, codes))}, {reviews} reviews, "
                    f"{sum(posted.values())} fingerprints posted, lost {len(lost)}, duplicates {duplicates}"
-                   + ("" if survived else f"; stderr {run.err_lines[-2:]}"))
+                   + ("" if survived else f"; stderr {run.err_lines[-2:]}")
+                   + (f"; rendered live: {unsafe[:2]}" if unsafe else ""))
     return tally
