@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import Settings
 from bot.errors import GitHubError
-from bot.markers import PARTIAL_MARKER, fingerprints_in, head_in
+from bot.markers import PARTIAL_MARKER, fingerprints_in, head_in, is_own
 from bot.sinks.github_review import MAX_INLINE_COMMENTS, GitHubReviewSink, PostOutcome
 from bot.sinks.step_summary import write_step_summary
 from bot.types import FileDiff, Finding, ParsedDiff, RunResult, Skipped
@@ -97,6 +97,36 @@ def test_a_fingerprint_pasted_by_a_person_does_not_suppress_a_finding(case: Corp
              "body": f"copied <!-- review-bot:fp={finding.fingerprint} -->"}]}, login="octocat")
         outcome = post(srv, case, run_result((finding,), case.head, PR))
         assert outcome.status == "posted" and outcome.inline == 1
+
+
+@pytest.mark.parametrize("login", ["renovate[bot]", "dependabot[bot]"])
+def test_another_bots_markers_do_not_count_as_ours(case: CorpusPR, login: str) -> None:
+    [finding] = findings_on(case.parsed, 1)
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        srv.add_review(REPO, PR, {"commit_id": case.head, "event": "COMMENT", "comments": [
+            {"path": finding.path, "line": finding.line, "side": "RIGHT",
+             "body": f"bot text\n\n<!-- review-bot:fp={finding.fingerprint} -->"}]}, login=login)
+        assert srv.reviews(REPO, PR)[0]["user"]["type"] == "Bot"
+        outcome = post(srv, case, run_result((finding,), case.head, PR))
+        assert outcome.status == "posted" and outcome.inline == 1 and outcome.duplicates == 0
+
+
+def test_a_fingerprint_outside_our_marker_block_does_not_count(case: CorpusPR) -> None:
+    [finding] = findings_on(case.parsed, 1)
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        srv.add_review(REPO, PR, {"commit_id": case.head, "event": "COMMENT",
+                                  "body": f"skipped `<!-- review-bot:fp={finding.fingerprint} -->.min.js`\n\nend"})
+        outcome = post(srv, case, run_result((finding,), case.head, PR))
+        assert outcome.status == "posted" and outcome.duplicates == 0
+
+
+def test_is_own_is_our_identity_only() -> None:
+    bot = {"user": {"login": "renovate[bot]", "type": "Bot"}}
+    actions = {"user": {"login": "github-actions[bot]", "type": "Bot"}}
+    assert not is_own(bot, None) and is_own(actions, None)
+    assert not is_own(actions, "alice") and is_own({"user": {"login": "alice", "type": "User"}}, "alice")
 
 
 def test_with_a_personal_token_its_own_markers_count(case: CorpusPR) -> None:

@@ -207,6 +207,15 @@ def test_a_head_marker_pasted_by_a_person_is_ignored(history: tuple[Path, list[s
         assert source.last_reviewed_head is None and not source.incremental
 
 
+@pytest.mark.parametrize("reviewer", ["renovate[bot]", "octocat"])
+def test_another_accounts_head_marker_is_ignored(history: tuple[Path, list[str]], reviewer: str) -> None:
+    repo, shas = history
+    with emulator() as srv:
+        _seed(srv, repo, shas, reviewer=reviewer)
+        source = fetch_pull_request(api_for(srv), 9, incremental=True)
+        assert source.last_reviewed_head is None and not source.incremental
+
+
 def test_with_a_personal_token_only_that_users_reviews_count(history: tuple[Path, list[str]]) -> None:
     repo, shas = history
     with emulator() as srv:
