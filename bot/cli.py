@@ -183,6 +183,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
 
 
 def _token_env_name(args: argparse.Namespace, env: Mapping[str, str]) -> str:
+    """The model token's variable, for scrubbing. In GitHub mode the config is the base commit's,
+    never the workspace's (which may be the PR's head): that command scrubs its own token."""
+    if args.command == "review" or getattr(args, "repo", None) or getattr(args, "pr", None):
+        return "HF_TOKEN"
     try:
         return load_settings(config_path=args.config, env=env).model.token_env
     except BotError:

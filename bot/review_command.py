@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING
 
 from bot import actions
 from bot.config import Settings
-from bot.errors import GitHubError, InputError
+from bot.errors import BotError, GitHubError, InputError, redact_tokens
 from bot.progress import Progress
 from bot.types import ParsedDiff, RunResult
 
 if TYPE_CHECKING:  # imported lazily at run time: `--help` must stay fast
     from bot.github_api import GitHubApi
     from bot.sinks.github_review import PostOutcome
+    from bot.sources.pull_request import PullRequestMeta
 
 
 def review_command(args: argparse.Namespace, env: Mapping[str, str], progress: Progress) -> int:
@@ -71,10 +72,9 @@ def _templates_from_base(api: GitHubApi, settings: Settings, base_sha: str) -> I
 
 def review_pull_request(args: argparse.Namespace, env: Mapping[str, str], progress: Progress,
                         post: bool) -> int:
-    from bot.cli import exit_code_for, settings_from_args
-    from bot.commands import run_review
+    from bot.cli import settings_from_args
     from bot.github_api import GitHubApi, github_from_env
-    from bot.sources.pull_request import CONFIG_PATH, load_pull_request, open_pull_request, skip_reason
+    from bot.sources.pull_request import CONFIG_PATH, open_pull_request
 
     in_actions = actions.in_actions(env)
     if in_actions:
@@ -92,6 +92,24 @@ def review_pull_request(args: argparse.Namespace, env: Mapping[str, str], progre
     local_args = argparse.Namespace(**{**vars(args), "config": None})
     settings = settings_from_args(local_args, env, config_text=meta.config_text or "",
                                   config_origin=meta.config_origin)
+    # The model token's name comes from the base commit's config: mask and scrub that one too.
+    model_token = env.get(settings.model.token_env, "")
+    if in_actions and model_token:
+        actions.add_mask(model_token, sys.stdout)
+    try:
+        return _review_loaded(api, meta, settings, mode, env, progress, post, in_actions)
+    except BotError as err:
+        err.args = (redact_tokens(str(err), [model_token]),)
+        raise
+
+
+def _review_loaded(api: GitHubApi, meta: PullRequestMeta, settings: Settings, mode: str, env: Mapping[str, str],
+                   progress: Progress, post: bool, in_actions: bool) -> int:
+    from bot.cli import exit_code_for
+    from bot.commands import run_review
+    from bot.sources.pull_request import load_pull_request, skip_reason
+
+    repo, number = meta.repo, meta.number
     reason = skip_reason(meta, settings.review.review_drafts)
     if reason:
         if in_actions:

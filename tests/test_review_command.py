@@ -214,3 +214,18 @@ def test_repository_template_is_read_from_the_base_commit() -> None:
         assert not any(marker_head in r.prompt for r in model.requests)
         [review] = srv.reviews(REPO, 7)
         assert review["body"].startswith("BASE-SUMMARY") and "HEAD-SUMMARY" not in review["body"]
+
+
+def test_the_model_token_named_by_the_base_config_is_masked_and_scrubbed() -> None:
+    secret = "sekret-model-token-0123456789"
+    case = corpus_pr("483b62eec2")
+    with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
+        add_corpus_pull(srv, 7, case)
+        srv.add_file(REPO, case.base, ".github/review-bot.toml", '[model]\ntoken_env = "MY_MODEL_TOKEN"\n')
+        srv.fail_next("POST", r"/pulls/7/reviews$", 404, {"message": f"token {secret} is not allowed here"},
+                      times=5)
+        env = {**base_env(srv), "MY_MODEL_TOKEN": secret, "GITHUB_ACTIONS": "true"}
+        code, out, err = run_main(review_args(model), env)
+    assert code == 3, err
+    assert f"::add-mask::{secret}" in out
+    assert secret not in err and "***" in err
