@@ -72,6 +72,23 @@ def _templates_from_base(api: GitHubApi, settings: Settings, base_sha: str) -> I
 
 def review_pull_request(args: argparse.Namespace, env: Mapping[str, str], progress: Progress,
                         post: bool) -> int:
+    """Review a pull request; the job summary says what happened in every run, failed ones too."""
+    from bot.sinks.step_summary import write_step_note
+
+    try:
+        return _review_pull_request(args, env, progress, post)
+    except _NothingToDo as nothing:
+        progress.info(f"nothing to review: {nothing}")
+        write_step_note(env, f"Review: skipped: {nothing}")
+        return 0
+    except BotError as err:
+        known = [env.get(name, "") for name in ("GITHUB_TOKEN", "HF_TOKEN")]
+        write_step_note(env, f"Review: not done: {redact_tokens(str(err), known)}")
+        raise
+
+
+def _review_pull_request(args: argparse.Namespace, env: Mapping[str, str], progress: Progress,
+                         post: bool) -> int:
     from bot.cli import settings_from_args
     from bot.github_api import GitHubApi, github_from_env
     from bot.sources.pull_request import CONFIG_PATH, open_pull_request
@@ -81,11 +98,7 @@ def review_pull_request(args: argparse.Namespace, env: Mapping[str, str], progre
         for name in ("GITHUB_TOKEN", "HF_TOKEN"):
             if env.get(name):
                 actions.add_mask(env[name], sys.stdout)
-    try:
-        repo, number, mode = _target(args, env)
-    except _NothingToDo as nothing:
-        progress.info(f"nothing to review: {nothing}")
-        return 0
+    repo, number, mode = _target(args, env)
     api = GitHubApi(github_from_env(env), repo)
     # In review mode --config names a file in the repository, read at the base commit.
     meta = open_pull_request(api, number, config_path=args.config or CONFIG_PATH)
@@ -114,8 +127,7 @@ def _review_loaded(api: GitHubApi, meta: PullRequestMeta, settings: Settings, mo
     if reason:
         if in_actions:
             actions.notice(reason, sys.stdout)
-        progress.info(f"nothing to review: {reason}")
-        return 0
+        raise _NothingToDo(reason)
     incremental = settings.review.incremental and mode == "incremental"
     source = load_pull_request(api, meta, incremental=incremental)
     progress.info(f"{repo}#{number}: head {meta.head_sha[:12]}, diff via {source.via}"

@@ -229,3 +229,22 @@ def test_the_model_token_named_by_the_base_config_is_masked_and_scrubbed() -> No
     assert code == 3, err
     assert f"::add-mask::{secret}" in out
     assert secret not in err and "***" in err
+
+
+def test_the_job_summary_is_written_for_a_draft_and_for_a_model_failure(tmp_path: Path) -> None:
+    case = corpus_pr("483b62eec2")
+    with emulator() as srv, ModelServer(responder=diagnostics_for) as model, \
+            ModelServer(responder=diagnostics_for, token="hf_needed") as refusing:
+        add_corpus_pull(srv, 7, case, draft=True)
+        add_corpus_pull(srv, 8, case)
+        draft_summary, failed_summary = tmp_path / "draft.md", tmp_path / "failed.md"
+        code, _, err = run_main(review_args(model), {**base_env(srv), "GITHUB_STEP_SUMMARY": str(draft_summary)})
+        assert code == 0, err
+        assert "draft" in draft_summary.read_text(encoding="utf-8")
+        args = review_args(refusing)
+        args[args.index("7")] = "8"
+        code, _, err = run_main(args, {**base_env(srv), "GITHUB_STEP_SUMMARY": str(failed_summary)})
+        assert code == 3, err
+        text = failed_summary.read_text(encoding="utf-8")
+        assert "Review: not done" in text and "401" in text, text
+        assert not srv.reviews(REPO, 8)
