@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
 import re
 import urllib.parse
@@ -29,6 +30,8 @@ from bot.errors import GitHubError, InputError
 DEFAULT_API_URL = "https://api.github.com"
 DIFF_MEDIA_TYPE = "application/vnd.github.v3.diff"
 JSON_MEDIA_TYPE = "application/vnd.github+json"
+RAW_MEDIA_TYPE = "application/vnd.github.raw"
+MAX_REPO_TEXT_BYTES = 2 * 1024 * 1024  # a config or template larger than this is not one
 API_VERSION = "2022-11-28"
 USER_AGENT = "review-bot (+https://github.com/features/actions)"
 MAX_PR_FILES = 3000  # GitHub lists at most 3,000 files of a pull request
@@ -206,6 +209,22 @@ class GitHubApi:
         except (GithubException, requests.exceptions.RequestException, ValueError) as err:
             raise _failure(what, err) from None
 
+    def _request_text(self, path: str, what: str, params: Mapping[str, Any], accept: str) -> str:
+        """A GET whose answer is text, not JSON (PyGithub would try to parse a body that starts with `{`)."""
+        try:
+            status, headers, body = self.github.requester.requestJson(
+                "GET", path, parameters=dict(params), headers={"Accept": accept})
+        except (GithubException, requests.exceptions.RequestException, ValueError) as err:
+            raise _failure(what, err) from None
+        if status >= 400:
+            try:
+                data = json.loads(body or "")
+            except ValueError:
+                data = None
+            message = data.get("message", "") if isinstance(data, dict) else ""
+            raise ApiFailure(what, status, _one_line(message), headers, data)
+        return body if isinstance(body, str) else ""
+
     def _paginate(self, path: str, what: str, limit: int, params: Mapping[str, Any] | None = None
                   ) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -266,23 +285,33 @@ class GitHubApi:
         return self._paginate(f"{self._pull_path(number)}/files", f"GET the files of pull request #{number}",
                               limit)
 
-    def file_text(self, path: str, ref: str) -> str | None:
-        """A file's text at `ref`, or None when it does not exist there."""
+    def file_text(self, path: str, ref: str, max_bytes: int | None = None) -> str | None:
+        """A file's text at `ref`, or None when it does not exist there.
+
+        The contents API inlines files up to 1 MB; a larger one comes with `encoding: "none"`
+        and is read again through the raw media type. Past `max_bytes` it is an InputError.
+        """
         what = f"GET {path} at {ref[:12]}"
-        quoted = urllib.parse.quote(path)
+        quoted = f"/repos/{self.repo}/contents/{urllib.parse.quote(path)}"
         try:
-            _, data = self._request("GET", f"/repos/{self.repo}/contents/{quoted}", what, params={"ref": ref})
+            _, data = self._request("GET", quoted, what, params={"ref": ref})
         except ApiFailure as err:
             if err.status == 404:
                 return None
             raise
         if not isinstance(data, dict) or data.get("type") != "file":
             raise ApiFailure(what, 200, "not a file")
+        size = data.get("size")
+        if max_bytes is not None and isinstance(size, int) and size > max_bytes:
+            raise InputError(f"{path} at {ref[:12]} is {size:,} bytes, more than the {max_bytes:,} allowed; "
+                             "shrink it or remove it")
+        if data.get("encoding") == "none":
+            return self._request_text(quoted, what, {"ref": ref}, RAW_MEDIA_TYPE)
         if data.get("encoding") != "base64":
-            raise ApiFailure(what, 200, "the file is too large for the contents API")
+            raise ApiFailure(what, 200, f"unknown content encoding {str(data.get('encoding'))[:20]!r}")
         try:
-            raw = base64.b64decode(str(data.get("content", "")), validate=False)
-            return raw.decode("utf-8")
+            raw_bytes = base64.b64decode(str(data.get("content", "")), validate=False)
+            return raw_bytes.decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             raise ApiFailure(what, 200, "the file is not UTF-8 text") from None
 

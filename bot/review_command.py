@@ -59,7 +59,10 @@ def _templates_from_base(api: GitHubApi, settings: Settings, base_sha: str) -> I
     prompts_dir = settings.review.prompts_dir
     names = (f"{settings.review.template}.j2", "summary.md.j2")
     folder_in_repo = prompts_dir.rstrip("/") if prompts_dir else None
-    texts = {name: api.file_text(f"{folder_in_repo}/{name}", base_sha) for name in names} if folder_in_repo else {}
+    from bot.github_api import MAX_REPO_TEXT_BYTES
+
+    texts = {name: api.file_text(f"{folder_in_repo}/{name}", base_sha, max_bytes=MAX_REPO_TEXT_BYTES)
+             for name in names} if folder_in_repo else {}
     found = {name: text for name, text in texts.items() if text is not None}
     if not found:
         yield replace(settings, review=replace(settings.review, prompts_dir=None))

@@ -102,3 +102,14 @@ def test_construction_checks_inputs_and_does_no_io() -> None:
         GitHubApi(make_github("t0ken", "http://127.0.0.1:9"), "no-slash")
     gh = github_from_env({"GITHUB_TOKEN": "t0ken", "GITHUB_API_URL": "https://ghe.example.com/api/v3/"})
     assert gh.requester.base_url == "https://ghe.example.com/api/v3"
+
+
+def test_a_file_over_one_megabyte_is_read_raw() -> None:
+    text = "# big\n" + "x = 1\n" * 300_000  # 1.8 MB: the contents API answers encoding "none"
+    with emulator() as srv:
+        srv.add_file(REPO, "main", "big.toml", text)
+        assert api_for(srv).file_text("big.toml", "main") == text
+        raw_calls = [c for c in srv.calls_to("GET", r"/contents/big.toml$") if "raw" in c.headers.get("accept", "")]
+        assert len(raw_calls) == 1
+        with pytest.raises(InputError, match="big.toml at main is 1,800,006 bytes"):
+            api_for(srv).file_text("big.toml", "main", max_bytes=1_000_000)

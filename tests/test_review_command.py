@@ -248,3 +248,22 @@ def test_the_job_summary_is_written_for_a_draft_and_for_a_model_failure(tmp_path
         text = failed_summary.read_text(encoding="utf-8")
         assert "Review: not done" in text and "401" in text, text
         assert not srv.reviews(REPO, 8)
+
+
+def test_an_oversized_config_is_one_input_error_and_a_big_template_is_read_raw() -> None:
+    case = corpus_pr("483b62eec2")
+    with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
+        add_corpus_pull(srv, 7, case)
+        padding = "{# " + "x" * 1_200_000 + " #}"  # over the contents API's 1 MB: only the raw media type
+        srv.add_file(REPO, case.base, ".github/review-bot/summary.md.j2", padding + "BIG TEMPLATE {{ total }}\n")
+        code, _, err = run_main(review_args(model), base_env(srv))
+        assert code == 0, err
+        assert "BIG TEMPLATE" in srv.reviews(REPO, 7)[0]["body"]
+    with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
+        add_corpus_pull(srv, 7, case)
+        srv.add_file(REPO, case.base, ".github/review-bot.toml", "# " + "y" * 2_500_000 + "\n")
+        code, _, err = run_main(review_args(model), base_env(srv))
+        assert code == 2, err
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert len(lines) == 1 and "review-bot.toml" in lines[0] and "bytes" in lines[0], err
+        assert not model.requests

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from bot.diff import parse_diff, parse_file_patch
 from bot.errors import InputError
-from bot.github_api import MAX_PR_FILES, ApiFailure, GitHubApi
+from bot.github_api import MAX_PR_FILES, MAX_REPO_TEXT_BYTES, ApiFailure, GitHubApi
 from bot.markers import last_reviewed_head
 from bot.sources import ReviewInput
 from bot.types import FileDiff, Hunk, ParsedDiff, Skipped, SourceInfo
@@ -93,7 +93,7 @@ def open_pull_request(api: GitHubApi, number: int, config_path: str = CONFIG_PAT
     head_sha, base_sha = _sha(data, "head", number), _sha(data, "base", number)
     base = data.get("base")
     base_ref = _str(base.get("ref")) if isinstance(base, Mapping) else ""
-    config_text = api.file_text(config_path, base_sha)
+    config_text = api.file_text(config_path, base_sha, max_bytes=MAX_REPO_TEXT_BYTES)
     changed = data.get("changed_files")
     return PullRequestMeta(
         repo=api.repo, number=number, head_sha=head_sha, base_sha=base_sha, base_ref=base_ref,
