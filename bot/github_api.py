@@ -26,6 +26,7 @@ from github import Auth, Github, GithubException, GithubRetry
 from urllib3.response import BaseHTTPResponse
 
 from bot.errors import GitHubError, InputError
+from bot.markers import ACTIONS_BOT_LOGIN
 
 DEFAULT_API_URL = "https://api.github.com"
 DIFF_MEDIA_TYPE = "application/vnd.github.v3.diff"
@@ -244,8 +245,9 @@ class GitHubApi:
 
     # -- reads --------------------------------------------------------------------------------
 
-    def own_login(self) -> str | None:
-        """The token's user, or None when GitHub won't say (the Actions token gets 403 on /user)."""
+    def own_login(self) -> str:
+        """The token's user; github-actions[bot] when GitHub won't say (the Actions token gets
+        403 on /user: it posts as github-actions[bot])."""
         if not self._own_login_known:
             try:
                 _, data = self._request("GET", "/user", "GET /user")
@@ -254,9 +256,9 @@ class GitHubApi:
                     raise
                 data = None
             login = data.get("login") if isinstance(data, dict) else None
-            self._own_login = login if isinstance(login, str) and login else None
+            self._own_login = login if isinstance(login, str) and login else ACTIONS_BOT_LOGIN
             self._own_login_known = True
-        return self._own_login
+        return self._own_login or ACTIONS_BOT_LOGIN
 
     def pull(self, number: int) -> dict[str, Any]:
         _, data = self._request("GET", self._pull_path(number), f"GET pull request #{number}")
