@@ -16,16 +16,18 @@ import binascii
 import json
 import logging
 import re
+import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import requests
-from github import Auth, Github, GithubException, GithubRetry
-from urllib3.response import BaseHTTPResponse
+from github import Auth, Github, GithubException
 
+from bot import github_retry
 from bot.errors import GitHubError, InputError
+from bot.github_retry import CappedRetry, Waits
 from bot.markers import ACTIONS_BOT_LOGIN
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -37,8 +39,6 @@ API_VERSION = "2022-11-28"
 USER_AGENT = "review-bot (+https://github.com/features/actions)"
 MAX_PR_FILES = 3000  # GitHub lists at most 3,000 files of a pull request
 PER_PAGE = 100
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-RETRY_STATUSES = [429, 500, 502, 503, 504]  # GithubRetry adds 403 and retries it only for rate limits
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
@@ -52,37 +52,17 @@ class ClientOptions:
     secondary_rate_wait_s: float = 60.0  # wait after a secondary rate limit that names no time
     seconds_between_requests: float = 0.0  # we make our calls one after another anyway
     seconds_between_writes: float = 1.0  # GitHub asks for >= 1 s between content-creating requests
+    sleep: Callable[[float], None] = time.sleep  # injected by tests: the rate-limit rules wait minutes
+    clock: Callable[[], float] = time.time
 
-
-class CappedRetry(GithubRetry):
-    """GithubRetry that waits at most `retry_after_cap` seconds on a Retry-After header."""
-
-    def __init__(self, retry_after_cap: float = 120.0, **kwargs: Any) -> None:
-        self.retry_after_cap = retry_after_cap
-        super().__init__(**kwargs)
-
-    def new(self, **kw: Any) -> CappedRetry:
-        kw["retry_after_cap"] = self.retry_after_cap
-        return super().new(**kw)  # type: ignore[return-value]
-
-    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
-        value = super().get_retry_after(response)
-        return None if value is None else min(value, self.retry_after_cap)
+    @property
+    def waits(self) -> Waits:
+        return Waits(max_wait_s=self.max_wait_s, secondary_wait_s=self.secondary_rate_wait_s,
+                     sleep=self.sleep, clock=self.clock)
 
 
 def make_retry(options: ClientOptions) -> CappedRetry:
-    return CappedRetry(
-        retry_after_cap=options.max_wait_s,
-        secondary_rate_wait=options.secondary_rate_wait_s,
-        max_rate_limit_wait=options.max_wait_s,
-        total=options.retries,
-        backoff_factor=options.backoff_s,
-        backoff_max=options.max_wait_s,
-        status_forcelist=list(RETRY_STATUSES),
-        allowed_methods=READ_METHODS,  # never POST/PATCH/PUT/DELETE: a lost answer may hide a success
-        respect_retry_after_header=True,
-        raise_on_status=False,  # hand the last answer to PyGithub, which raises GithubException
-    )
+    return github_retry.make_retry(options.retries, options.backoff_s, options.waits)
 
 
 def quiet_pygithub_logging() -> None:
@@ -198,6 +178,12 @@ class GitHubApi:
         self.repo = repo
         self._own_login: str | None = None
         self._own_login_known = False
+
+    def with_github(self, github: Github) -> GitHubApi:
+        """The same repository through another client (e.g. with the budget's max_wait_s)."""
+        other = GitHubApi(github, self.repo)
+        other._own_login, other._own_login_known = self._own_login, self._own_login_known
+        return other
 
     # -- plumbing -----------------------------------------------------------------------------
 

@@ -93,7 +93,7 @@ def review_pull_request(args: argparse.Namespace, env: Mapping[str, str], progre
 def _review_pull_request(args: argparse.Namespace, env: Mapping[str, str], progress: Progress,
                          post: bool) -> int:
     from bot.cli import settings_from_args
-    from bot.github_api import GitHubApi, github_from_env
+    from bot.github_api import ClientOptions, GitHubApi, github_from_env
     from bot.sources.pull_request import CONFIG_PATH, open_pull_request
 
     in_actions = actions.in_actions(env)
@@ -108,6 +108,8 @@ def _review_pull_request(args: argparse.Namespace, env: Mapping[str, str], progr
     local_args = argparse.Namespace(**{**vars(args), "config": None})
     settings = settings_from_args(local_args, env, config_text=meta.config_text or "",
                                   config_origin=meta.config_origin)
+    # From here on every GitHub wait is capped by the budget's max_wait_s.
+    api = api.with_github(github_from_env(env, ClientOptions(max_wait_s=settings.budget.max_wait_s)))
     # The model token's name comes from the base commit's config: mask and scrub that one too.
     model_token = env.get(settings.model.token_env, "")
     if in_actions and model_token:

@@ -44,6 +44,13 @@ def _diff_too_slow(srv: GitHubServer) -> None:
     srv.diff_too_slow = True
 
 
+def _rate_limited_without_retry_after(srv: GitHubServer) -> None:
+    # GitHub's rule would wait a minute, then two: the base config caps every wait at 1 s.
+    srv.add_file(REPO, "main", ".github/review-bot.toml", "[budget]\nmax_wait_s = 1\n")
+    srv.fail_secondary_rate_limit("GET", r"/pulls/7/comments$", retry_after=None, times=2)
+    srv.fail_secondary_rate_limit("POST", REVIEWS, retry_after=None, times=2)
+
+
 def _killed_after_post(srv: GitHubServer) -> None:
     # The review lands but its answer is lost, and the job dies before it can look (the
     # lookup is refused): the re-run must find its fingerprints and post nothing twice.
@@ -56,6 +63,8 @@ SCENARIOS: tuple[Scenario, ...] = (
              lambda s: s.fail_secondary_rate_limit("POST", REVIEWS, retry_after=1)),
     Scenario("secondary rate limit on a read (429, Retry-After 1)",
              lambda s: s.fail_secondary_rate_limit("GET", r"/pulls/7$", retry_after=1, status=429)),
+    Scenario("secondary rate limits without Retry-After on a read and the POST (waits capped at 1 s)",
+             _rate_limited_without_retry_after),
     Scenario("502 before the review landed", lambda s: s.fail_next("POST", REVIEWS, 502)),
     Scenario("502 after the review landed", lambda s: s.fail_next("POST", REVIEWS, 502, after_effect=True)),
     Scenario("422 on one comment (Line could not be resolved)",

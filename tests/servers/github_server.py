@@ -246,11 +246,13 @@ class GitHubServer(EmulatorState):
             self._faults.append(Fault(method.upper(), re.compile(path_regex), status, body,
                                       dict(headers or {}), times, after_effect))
 
-    def fail_secondary_rate_limit(self, method: str, path_regex: str, times: int = 1, retry_after: int = 1,
+    def fail_secondary_rate_limit(self, method: str, path_regex: str, times: int = 1, retry_after: int | None = 1,
                                   status: int = 403) -> None:
+        """``retry_after=None``: no Retry-After header, as GitHub sometimes answers."""
         body = {"message": SECONDARY_MESSAGE, "documentation_url":
                 "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}
-        self.fail_next(method, path_regex, status, body, {"Retry-After": str(retry_after)}, times)
+        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+        self.fail_next(method, path_regex, status, body, headers, times)
 
     def fail_primary_rate_limit(self, method: str, path_regex: str, times: int = 1, reset_in: int = 1,
                                 status: int = 403) -> None:
