@@ -135,6 +135,7 @@ def _review_loaded(api: GitHubApi, meta: PullRequestMeta, settings: Settings, mo
         raise _NothingToDo(reason)
     incremental = settings.review.incremental and mode == "incremental"
     source = load_pull_request(api, meta, incremental=incremental)
+    meta = source.meta  # a push while reading moves the head: review (and post on) the new one
     progress.info(f"{repo}#{number}: head {meta.head_sha[:12]}, diff via {source.via}"
                   + (f", incremental since {source.last_reviewed_head[:12]}"
                      if incremental and source.last_reviewed_head else ""))

@@ -267,3 +267,16 @@ def test_an_oversized_config_is_one_input_error_and_a_big_template_is_read_raw()
         lines = [line for line in err.splitlines() if line.strip()]
         assert len(lines) == 1 and "review-bot.toml" in lines[0] and "bytes" in lines[0], err
         assert not model.requests
+
+
+def test_a_push_while_reading_the_diff_reviews_and_posts_on_the_new_head() -> None:
+    case = corpus_pr("483b62eec2")
+    new_head = "f" * 40
+    with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
+        add_corpus_pull(srv, 7, case)
+        srv.after_next("GET", r"/pulls/7$", lambda s: s.push(REPO, 7, case.diff_text, new_head), accept="diff")
+        code, _, err = run_main(review_args(model), base_env(srv))
+        assert code == 0, err
+        [review] = srv.reviews(REPO, 7)
+        assert review["commit_id"] == new_head
+        assert f"review-bot:head={new_head}" in review["body"]

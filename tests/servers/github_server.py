@@ -36,6 +36,8 @@ Setup API (all thread-safe):
 - Faults: ``fail_next(method, path_regex, status, body=None, headers=None, times=1, after_effect=False)``
   (``after_effect=True``: do the action, then answer the fault); ``fail_secondary_rate_limit(...)``,
   ``fail_primary_rate_limit(...)``, ``set_rate_limit(remaining, reset_in=3600)``.
+- Races: ``after_next(method, path_regex, action, accept=None, times=1)`` runs ``action(srv)`` right
+  after answering a matching request, e.g. a push between the bot's read of the head and of the diff.
 - Diffs: ``Accept: application/vnd.github.v3.diff`` (or ``.diff``/``.patch``) on ``/pulls/N`` and
   ``/compare/A...B`` answers the stored diff text (the patch media type too: no mbox headers).
 - Knobs: ``diff_limit_lines`` (20000), ``diff_limit_files`` (300), ``diff_too_slow`` (False: True makes
@@ -92,6 +94,7 @@ from tests.servers.github_state import (
     EmulatorState,
     Fault,
     Head,
+    Hook,
     IssueComment,
     Pull,
     Repo,
@@ -245,6 +248,14 @@ class GitHubServer(EmulatorState):
         with self._lock:
             self._faults.append(Fault(method.upper(), re.compile(path_regex), status, body,
                                       dict(headers or {}), times, after_effect))
+
+    def after_next(self, method: str, path_regex: str, action: Any, accept: str | None = None,
+                   times: int = 1) -> None:
+        """After answering the next matching request (``accept``: a regex on its Accept header),
+        run ``action(self)``: e.g. ``lambda s: s.push(...)`` to move the head between two reads."""
+        with self._lock:
+            self._hooks.append(Hook(method.upper(), re.compile(path_regex),
+                                    re.compile(accept) if accept else None, action, times))
 
     def fail_secondary_rate_limit(self, method: str, path_regex: str, times: int = 1, retry_after: int | None = 1,
                                   status: int = 403) -> None:
