@@ -324,7 +324,23 @@ class GitHubApi:
         return self._paginate(f"{self._pull_path(number)}/comments",
                               f"GET the review comments of pull request #{number}", limit)
 
-    # -- the one write ------------------------------------------------------------------------
+    def pull_commits(self, number: int, limit: int = 250) -> list[dict[str, Any]]:
+        """The pull request's commits, oldest first (GitHub lists at most 250)."""
+        return self._paginate(f"{self._pull_path(number)}/commits", f"GET the commits of pull request #{number}",
+                              limit)
+
+    def statuses(self, ref: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Commit statuses on `ref`, newest first."""
+        return self._paginate(f"/repos/{self.repo}/commits/{ref}/statuses", f"GET the statuses of {ref[:12]}",
+                              limit)
+
+    # -- the writes ---------------------------------------------------------------------------
+
+    def create_status(self, sha: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """POST a commit status on `sha` (no notification goes to anyone). Never retried here."""
+        _, data = self._request("POST", f"/repos/{self.repo}/statuses/{sha}", f"POST a status on {sha[:12]}",
+                                body=dict(payload))
+        return data if isinstance(data, dict) else {}
 
     def create_review(self, number: int, payload: Mapping[str, Any]) -> dict[str, Any]:
         """POST one review. Never retried here; raises ApiFailure with the status and data."""

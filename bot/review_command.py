@@ -162,6 +162,8 @@ def _post(api: GitHubApi, diff: ParsedDiff, result: RunResult, settings: Setting
         _print_result(result, settings, in_actions)
         _summary(result, env, settings, None)
         raise
+    if outcome.status != "read_only":
+        _record_head(api, result, progress)
     if outcome.status == "read_only":
         progress.warning("the token cannot post reviews (read-only, e.g. a fork's pull request); "
                          "findings are shown as annotations and in the job summary")
@@ -172,6 +174,21 @@ def _post(api: GitHubApi, diff: ParsedDiff, result: RunResult, settings: Setting
     _print_result(result, settings, in_actions)
     _summary(result, env, settings, outcome)
     return exit_code_for(result, settings)
+
+
+def _record_head(api: GitHubApi, result: RunResult, progress: Progress) -> None:
+    """The incremental baseline: a commit status on the reviewed head (bot.baseline)."""
+    from bot.baseline import record_reviewed_head
+    from bot.sinks.github_review import INCOMPLETE_REASONS
+
+    head = result.source_info.head_sha
+    if not head:
+        return
+    complete = not any(s.reason in INCOMPLETE_REASONS for s in result.skipped)
+    failed = record_reviewed_head(api, head, len(result.findings), complete)
+    if failed:
+        progress.info(f"the reviewed head was not recorded as a commit status ({failed}); the next "
+                      "incremental run starts from the last posted review (grant `statuses: write`)")
 
 
 def _stopped(in_actions: bool, annotations: bool = False) -> AbstractContextManager[None]:

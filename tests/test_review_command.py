@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.cli_runner import run_main
 from tests.conftest import EVENTS
@@ -280,3 +281,55 @@ def test_a_push_while_reading_the_diff_reviews_and_posts_on_the_new_head() -> No
         [review] = srv.reviews(REPO, 7)
         assert review["commit_id"] == new_head
         assert f"review-bot:head={new_head}" in review["body"]
+
+
+def _history(tmp_path: Path) -> tuple[Path, list[str]]:
+    """v0; v1 changes a.py lines 10 and 80 and b.py line 5; v2 changes a.py line 82 only."""
+    def lines(n: int, changed: dict[int, str]) -> str:
+        return "".join(changed.get(i, f"value_{i} = {i}") + "\n" for i in range(1, n + 1))
+    repo = tmp_path / "repo"
+    shas = git_history(repo, [
+        {"a.py": lines(100, {}), "b.py": lines(50, {})},
+        {"a.py": lines(100, {10: "value_10 = 'ten'", 80: "value_80 = None"}), "b.py": lines(50, {5: "value_5 = 5.0"})},
+        {"a.py": lines(100, {10: "value_10 = 'ten'", 80: "value_80 = None", 82: "value_82 = value_80 + 1"})},
+    ])
+    return repo, shas
+
+
+def test_a_run_with_nothing_to_say_still_moves_the_incremental_baseline(tmp_path: Path) -> None:
+    repo, (v0, v1, v2) = _history(tmp_path)
+    with emulator() as srv, ModelServer(responder=lambda prompt, payload: "no problems found\n") as model:
+        srv.add_pull(REPO, 7, git_diff(repo, v0, v1), base_sha=v0, head_sha=v1)
+        code, _, err = run_main(review_args(model), base_env(srv))
+        assert code == 0, err
+        assert srv.reviews(REPO, 7) == []  # nothing to say: no review, nobody notified
+        [status] = srv.statuses(REPO, v1)
+        assert (status["context"], status["state"]) == ("review-bot", "success")
+        assert status["description"].startswith("reviewed:")
+        srv.push(REPO, 7, git_diff(repo, v0, v2), v2)
+        srv.add_compare(REPO, v1, v2, git_diff(repo, v1, v2))
+        code, out, err = run_main([*review_args(model), "--mode", "incremental", "--format", "json"], base_env(srv))
+        assert code == 0, err
+        skipped = {(s["path"], s["reason"]) for s in json.loads(out)["skipped"]}
+        assert skipped == {("a.py", "incremental"), ("b.py", "incremental")}, err
+        assert "82" in model.requests[-1].prompt and "value_5 = 5.0" not in model.requests[-1].prompt
+        assert srv.statuses(REPO, v2)[0]["description"].startswith("reviewed:")
+
+
+@pytest.mark.parametrize("setter", ["renovate[bot]", "partial"])
+def test_only_our_complete_reviewed_status_is_a_baseline(tmp_path: Path, setter: str) -> None:
+    repo, (v0, v1, v2) = _history(tmp_path)
+    with emulator() as srv, ModelServer(responder=lambda prompt, payload: "fine\n") as model:
+        srv.add_token("ghs_renovate", login="renovate[bot]")
+        srv.add_pull(REPO, 7, git_diff(repo, v0, v1), base_sha=v0, head_sha=v1)
+        srv.push(REPO, 7, git_diff(repo, v0, v2), v2)
+        srv.add_compare(REPO, v1, v2, git_diff(repo, v1, v2))
+        token, description = (("ghs_renovate", "reviewed: 0 findings") if setter != "partial"
+                              else (BOT_TOKEN, "partly reviewed: some hunks were skipped"))
+        answer = requests.post(f"{srv.url}/repos/{REPO}/statuses/{v1}", timeout=10,
+                               headers={"Authorization": f"Bearer {token}"},
+                               json={"state": "success", "context": "review-bot", "description": description})
+        assert answer.status_code == 201
+        code, out, err = run_main([*review_args(model), "--mode", "incremental", "--format", "json"], base_env(srv))
+        assert code == 0, err
+        assert not [s for s in json.loads(out)["skipped"] if s["reason"] == "incremental"]

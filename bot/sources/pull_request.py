@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from bot.baseline import recorded_head
 from bot.diff import parse_diff, parse_file_patch
 from bot.errors import GitHubError, InputError
 from bot.github_api import MAX_PR_FILES, MAX_REPO_TEXT_BYTES, ApiFailure, GitHubApi
@@ -253,7 +254,8 @@ def load_pull_request(api: GitHubApi, meta: PullRequestMeta, *,
     skipped: tuple[Skipped, ...] = ()
     narrowed = False
     if incremental:
-        last_head = last_reviewed_head(api.reviews(meta.number), api.own_login())
+        last_head = recorded_head(api, meta.number) or last_reviewed_head(api.reviews(meta.number),
+                                                                          api.own_login())
         if last_head is not None:
             changed = changed_since(api, last_head, meta.head_sha)
             if changed is not None:

@@ -209,6 +209,11 @@ def _github_effects(gh: Any, genuine: set[str], where: str) -> list[str]:
     effects = []
     writes = [c for c in gh.calls if c.method != "GET"]
     for call in writes:
+        if re.search(r"/statuses/[0-9a-f]{40}$", call.path):
+            status = call.json or {}
+            if (status.get("context"), status.get("state")) != ("review-bot", "success"):
+                effects.append(f"{where}: status {status!r}")
+            continue  # the incremental baseline (bot.baseline): notifies nobody
         if not re.search(r"/pulls/7/reviews$", call.path):
             effects.append(f"{where}: {call.method} {call.path}")
             continue

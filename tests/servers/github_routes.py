@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode
 
+from tests.servers import github_statuses
 from tests.servers.github_diff import FilePatch, count_diff_lines
 from tests.servers.github_shapes import Views, compare_json
 from tests.servers.github_state import DOC_REVIEWS, DOCS, MAX_BODY, ApiError, IssueComment, Token, fake_sha, now_iso
@@ -342,6 +343,9 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET", _R + r"/contents(?:/(?P<path>.*))?", get_contents),
         ("GET", _R + r"/compare/(?P<spec>.+)", get_compare),
         ("GET", _R + r"/commits/(?P<ref>[^/]+)", get_commit),
+        ("POST", _R + r"/statuses/(?P<sha>[^/]+)", github_statuses.create_status),
+        ("GET", _R + r"/statuses/(?P<ref>[^/]+)", github_statuses.list_statuses),  # the older path, PyGithub's
+        ("GET", _R + r"/commits/(?P<ref>[^/]+)/statuses", github_statuses.list_statuses),
     )
 ]
 

@@ -45,12 +45,13 @@ Setup API (all thread-safe):
   ``LINE_ERROR_LEGACY``), ``actions_can_approve`` (False).
 - Inspection: ``calls`` (list of ``Call(method, path, query, headers, json)``, headers lower-cased),
   ``calls_to(method, path_regex)``, ``reviews(repo, n)``, ``review_comments(repo, n)``,
-  ``issue_comments(repo, n)`` (JSON as the API shows them to their author).
+  ``issue_comments(repo, n)`` (JSON as the API shows them to their author), ``statuses(repo, sha)``.
 
 Routes: GET /rate_limit, /user, /repos/{o}/{r}, /pulls, /pulls/{n} (JSON or diff), /pulls/{n}/files,
 /pulls/{n}/commits, /pulls/{n}/comments, GET+POST /pulls/{n}/reviews, GET+DELETE /reviews/{id},
 POST /reviews/{id}/events, GET /reviews/{id}/comments, GET+POST /issues/{n}/comments,
-GET+PATCH+DELETE /issues/comments/{id}, GET /contents/{path}?ref=, /compare/{a}...{b}, /commits/{ref}.
+GET+PATCH+DELETE /issues/comments/{id}, GET /contents/{path}?ref=, /compare/{a}...{b}, /commits/{ref},
+POST /statuses/{sha} and GET /commits/{ref}/statuses (github_statuses.py, with GitHub's validation).
 Lists take ``per_page`` (default 30, max 100) and ``page`` and answer GitHub's ``Link`` header
 (``/repositories/{id}/...`` URLs, rel order prev, next, last, first). Every answer carries
 ``x-ratelimit-*`` headers; unknown routes answer 404 ``{"message": "Not Found"}``.
@@ -289,6 +290,13 @@ class GitHubServer(EmulatorState):
     def calls_to(self, method: str, path_regex: str) -> list[Call]:
         pat = re.compile(path_regex)
         return [c for c in self.calls if c.method == method.upper() and pat.search(c.path)]
+
+    def statuses(self, repo: str, sha: str) -> list[dict[str, Any]]:
+        """Commit statuses on ``sha``, newest first, as GET .../commits/{sha}/statuses shows them."""
+        with self._lock:
+            found = [s for s in reversed(self._statuses) if (s.repo, s.sha) == (repo, sha)]
+            return [{"state": s.state, "description": s.description, "context": s.context,
+                     "creator": self.views.user(s.creator)} for s in found]
 
     def reviews(self, repo: str, number: int) -> list[dict[str, Any]]:
         with self._lock:

@@ -200,6 +200,7 @@ class EmulatorState:
         self._tokens: dict[str, Token] = {}
         self._faults: list[Fault] = []
         self._hooks: list[Hook] = []
+        self._statuses: list[Any] = []  # github_statuses.Status, newest last
         self._calls: list[Call] = []
         self._next_id = 1_000_000
         self._rate_limit = 5000
