@@ -333,3 +333,10 @@ def test_only_our_complete_reviewed_status_is_a_baseline(tmp_path: Path, setter:
         code, out, err = run_main([*review_args(model), "--mode", "incremental", "--format", "json"], base_env(srv))
         assert code == 0, err
         assert not [s for s in json.loads(out)["skipped"] if s["reason"] == "incremental"]
+
+
+def test_a_missing_github_token_is_exit_2_with_one_line() -> None:
+    code, out, err = run_main(["review", "--repo", REPO, "--pr", "7"], {"PATH": "/usr/bin:/bin"})
+    assert code == 2 and out == ""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "GITHUB_TOKEN is not set" in lines[0], err
