@@ -3,9 +3,9 @@
 Every run that reviewed a head records it as a commit status (context `review-bot`) on that
 head, whether a review was posted or there was nothing to say: a status notifies nobody.
 The next incremental run walks the pull request's commits newest first and takes the first
-one carrying such a status written by the bot's own account. A token that may not read or
-write statuses (`statuses: write` not granted) falls back to the head marker of the bot's
-last review (bot.markers.last_reviewed_head), as before.
+one carrying such a status written by the bot's own account, or named by the head marker of
+the bot's last complete review (bot.markers.last_reviewed_head). A token that may not read or
+write statuses (`statuses: write` not granted) gets the review marker alone, as before.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.github_api import ApiFailure, GitHubApi
-from bot.markers import is_own
+from bot.markers import is_own, last_reviewed_head
 
 STATUS_CONTEXT = "review-bot"
 REVIEWED = "reviewed"  # the description of a complete review starts with this
@@ -46,18 +46,21 @@ def _ours(status: Mapping[str, Any], own_login: str) -> bool:
             and is_own({"user": status.get("creator")}, own_login))
 
 
-def recorded_head(api: GitHubApi, number: int) -> str | None:
-    """The newest commit of the pull request with our `reviewed` status, or None (none found, or
-    the token may not read statuses)."""
+def baseline_head(api: GitHubApi, number: int) -> str | None:
+    """The newest commit of the pull request we reviewed completely: the first, newest first, that
+    carries our `reviewed` status or is the head of our last complete review (its marker; a
+    status write may have failed). None when there is neither."""
     own_login = api.own_login()
+    marked = last_reviewed_head(api.reviews(number), own_login)
     try:
         commits = api.pull_commits(number)
         for commit in reversed(commits[-MAX_LOOKUPS:]):
             sha = commit.get("sha")
-            if isinstance(sha, str) and any(_ours(s, own_login) for s in api.statuses(sha, limit=100)):
+            if not isinstance(sha, str):
+                continue
+            if sha == marked or any(_ours(s, own_login) for s in api.statuses(sha, limit=100)):
                 return sha
     except ApiFailure as err:
-        if err.status in (403, 404, 422):
-            return None
-        raise
-    return None
+        if err.status not in (403, 404, 422):  # a token that may not read statuses: markers only
+            raise
+    return marked

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 
+from bot.markers import head_marker
 from tests.cli_runner import run_main
 from tests.conftest import EVENTS
 from tests.github_helpers import (
@@ -340,3 +341,22 @@ def test_a_missing_github_token_is_exit_2_with_one_line() -> None:
     assert code == 2 and out == ""
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and "GITHUB_TOKEN is not set" in lines[0], err
+
+
+def test_the_newer_of_our_status_and_our_review_marker_is_the_baseline(tmp_path: Path) -> None:
+    repo, (v0, v1, v2) = _history(tmp_path)
+    v3 = "3" * 40
+    with emulator() as srv, ModelServer(responder=lambda prompt, payload: "fine\n") as model:
+        srv.add_pull(REPO, 7, git_diff(repo, v0, v1), base_sha=v0, head_sha=v1)
+        requests.post(f"{srv.url}/repos/{REPO}/statuses/{v1}", headers={"Authorization": f"Bearer {BOT_TOKEN}"},
+                      json={"state": "success", "context": "review-bot", "description": "reviewed: 0 findings"},
+                      timeout=10).raise_for_status()
+        srv.push(REPO, 7, git_diff(repo, v0, v2), v2)
+        # The run on v2 posted its review, but its status write failed: the marker is newer.
+        srv.add_review(REPO, 7, {"commit_id": v2, "event": "COMMENT", "body": f"r\n\n{head_marker(v2)}"})
+        srv.push(REPO, 7, git_diff(repo, v0, v2), v3)
+        srv.add_compare(REPO, v2, v3, "")
+        code, out, err = run_main([*review_args(model), "--mode", "incremental", "--format", "json"], base_env(srv))
+        assert code == 0, err
+        assert "incremental since " + v2[:12] in err
+        assert not model.requests  # nothing changed since v2

@@ -15,11 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from bot.baseline import recorded_head
+from bot.baseline import baseline_head
 from bot.diff import parse_diff, parse_file_patch
 from bot.errors import GitHubError, InputError
 from bot.github_api import MAX_PR_FILES, MAX_REPO_TEXT_BYTES, ApiFailure, GitHubApi
-from bot.markers import last_reviewed_head
 from bot.sources import ReviewInput
 from bot.types import FileDiff, Hunk, ParsedDiff, Skipped, SourceInfo
 
@@ -254,8 +253,7 @@ def load_pull_request(api: GitHubApi, meta: PullRequestMeta, *,
     skipped: tuple[Skipped, ...] = ()
     narrowed = False
     if incremental:
-        last_head = recorded_head(api, meta.number) or last_reviewed_head(api.reviews(meta.number),
-                                                                          api.own_login())
+        last_head = baseline_head(api, meta.number)
         if last_head is not None:
             changed = changed_since(api, last_head, meta.head_sha)
             if changed is not None:
