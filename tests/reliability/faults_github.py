@@ -51,6 +51,12 @@ def _rate_limited_without_retry_after(srv: GitHubServer) -> None:
     srv.fail_secondary_rate_limit("POST", REVIEWS, retry_after=None, times=2)
 
 
+def _push_during_the_diff_read(srv: GitHubServer) -> None:
+    # A push lands between the bot's read of the head and of the diff: it must review the new head.
+    srv.after_next("GET", r"/pulls/7$", lambda s: s.push(REPO, 7, s.pull(REPO, 7).head.diff_text, "f" * 40),
+                   accept="diff")
+
+
 def _killed_after_post(srv: GitHubServer) -> None:
     # The review lands but its answer is lost, and the job dies before it can look (the
     # lookup is refused): the re-run must find its fingerprints and post nothing twice.
@@ -65,6 +71,7 @@ SCENARIOS: tuple[Scenario, ...] = (
              lambda s: s.fail_secondary_rate_limit("GET", r"/pulls/7$", retry_after=1, status=429)),
     Scenario("secondary rate limits without Retry-After on a read and the POST (waits capped at 1 s)",
              _rate_limited_without_retry_after),
+    Scenario("a push between reading the head and the diff", _push_during_the_diff_read),
     Scenario("502 before the review landed", lambda s: s.fail_next("POST", REVIEWS, 502)),
     Scenario("502 after the review landed", lambda s: s.fail_next("POST", REVIEWS, 502, after_effect=True)),
     Scenario("422 on one comment (Line could not be resolved)",
