@@ -48,14 +48,14 @@ _UNSAFE_AUTOLINK = re.compile(rf"<{_UNSAFE_SCHEME}[^>\n]*>", re.IGNORECASE)
 _UNSAFE_REF_DEF = re.compile(rf"^[ ]{{0,3}}\[[^\]\n]+\]:\s*<?{_UNSAFE_SCHEME}.*$",
                              re.IGNORECASE | re.MULTILINE)
 _MENTION = re.compile(r"(?<![A-Za-z0-9])@(?=[A-Za-z0-9])")  # `_@x_` renders as <em>@x</em>: live
-# `owner/repo#12` links too, so any `#` before a digit; `&#60;` is an HTML entity, not a reference.
+# `owner/repo#12` links too, so any `#` before a digit (entities like `&#60;` are broken anyway).
 _ISSUE_REF = re.compile(r"#(?=\d)|\b(GH-)(?=\d)", re.IGNORECASE)
 _MARKER = re.compile(r"review-bot\s*:", re.IGNORECASE)
 _FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 _BACKTICKS = re.compile(r"`+")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 # Invisible breaks: a tag / comment / declaration opener, an image, a character reference
-# (`&#64;` renders as `@`), and link schemes that run script.
+# (`&#64;` renders as `@`, which GitHub then links as a mention).
 _TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
 _IMAGE_OPEN = re.compile(r"!(?=\[)")
 _ENTITY = re.compile(r"&(?=#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{1,31};)")
@@ -95,7 +95,8 @@ def _inline_spans(chunk: str) -> list[tuple[int, int]]:
             i += 1
             continue
         run = _BACKTICKS.match(chunk, i)
-        assert run is not None
+        if run is None:  # unreachable: chunk[i] is a backtick
+            break
         blank = _BLANK_LINE.search(chunk, run.end())
         limit = blank.start() if blank else len(chunk)
         closer = next((m for m in _BACKTICKS.finditer(chunk, run.end(), limit)
