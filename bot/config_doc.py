@@ -4,10 +4,10 @@
     python -m bot.config_doc --readme   # rewrite the table in README.md between its markers
 
 Every key of every `[section]` dataclass is listed with its default (read from the dataclass)
-and a short description: the entry in DESCRIPTIONS, else the field's own trailing `# comment`
-in bot/config.py; a Literal type adds its accepted values. A key added to or changed in config.py
-therefore shows up after a regenerate, with no edit here; tests/test_config_doc.py fails
-while README.md and the code differ.
+and a short description: the entry in DESCRIPTIONS, else the field's own comment in
+bot/config.py (trailing, or the `#` lines above it); a Literal type adds its accepted values.
+A key added to or changed in config.py therefore shows up after a regenerate, with no edit
+here; tests/test_config_doc.py fails while README.md and the code differ.
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
 
 
 def _field_comments(cls: type) -> dict[str, str]:
-    """`name: type = default  # comment` -> {name: comment}, from the dataclass's source."""
+    """{name: comment} from the dataclass's source: the field's trailing `# comment`, else the
+    `#` lines right above it."""
     try:
         lines = textwrap.dedent(inspect.getsource(cls)).splitlines()
     except (OSError, TypeError):
@@ -70,11 +71,26 @@ def _field_comments(cls: type) -> dict[str, str]:
     found: dict[str, str] = {}
     for node in ast.parse("\n".join(lines)).body[0].body:  # type: ignore[attr-defined]
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            line = lines[node.lineno - 1]
-            code, sep, comment = line.partition("  #")
-            if sep and comment.strip():
-                found[node.target.id] = comment.strip()
+            _, sep, comment = lines[node.lineno - 1].partition("  #")
+            above: list[str] = []
+            row = node.lineno - 2
+            while row >= 0 and lines[row].strip().startswith("#"):
+                above.insert(0, lines[row].strip().lstrip("#").strip())
+                row -= 1
+            text = comment.strip() if sep and comment.strip() else " ".join(above)
+            if text:
+                found[node.target.id] = text
     return found
+
+
+def _describe(section: str, name: str, comment: str, default: Any) -> str:
+    """DESCRIPTIONS first; the code's comment when there is none, or to say what unset means."""
+    text = DESCRIPTIONS.get((section, name), "")
+    if not text:
+        return comment
+    if default is None and comment.startswith("None:") and "unset" not in text:
+        return f"{text}; unset: {comment[len('None:'):].strip()}"
+    return text
 
 
 def _toml(value: Any) -> str:
@@ -116,7 +132,7 @@ def table(sections: Mapping[str, type] | None = None) -> str:
         hints = get_type_hints(cls)
         out += [f"`[{section}]`", "", "| key | default | description |", "| --- | --- | --- |"]
         for item in fields(cls):
-            text = DESCRIPTIONS.get((section, item.name)) or comments.get(item.name, "")
+            text = _describe(section, item.name, comments.get(item.name, ""), _default(item))
             choices = _choices(hints[item.name])
             if choices and choices.replace("\\", "") not in text:
                 text = f"{text}; one of {choices}" if text else f"one of {choices}"

@@ -29,8 +29,13 @@ def test_a_new_key_needs_no_edit_of_the_generator() -> None:
         api: Literal["llama-cpp", "hf"] = "llama-cpp"
         gguf: str = "org/repo/file.gguf@abc"  # REPO/FILE@REVISION on the Hub
         plain: int | None = None
+        # None: the model's own limit,
+        # else 16384.
+        context_window: int | None = None
 
     text = table({"model": NewModel})
     assert '| `gguf` | `"org/repo/file.gguf@abc"` | REPO/FILE@REVISION on the Hub |' in text
     assert "| `api` | `\"llama-cpp\"` |" in text and "`llama-cpp` \\| `hf`" in text
     assert "| `plain` | (unset) |" in text
+    assert ("| `context_window` | (unset) | prompt plus answer, in tokens; unset: the model's own limit, "
+            "else 16384. |") in text
