@@ -87,7 +87,7 @@ def _describe(section: str, name: str, comment: str, default: Any) -> str:
     """DESCRIPTIONS first; the code's comment when there is none, or to say what unset means."""
     text = DESCRIPTIONS.get((section, name), "")
     if not text:
-        return comment
+        return "unset: " + comment[len("None:"):].strip() if comment.startswith("None:") else comment
     if default is None and comment.startswith("None:") and "unset" not in text:
         return f"{text}; unset: {comment[len('None:'):].strip()}"
     return text
