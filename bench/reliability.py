@@ -3,7 +3,7 @@
 Run from the repository root (the scenarios live in `tests/reliability/` and use the loopback
 servers of `tests/servers/`). Details come first, then exactly four summary lines:
 
-    faults: N scenarios, N survived, findings lost 0, duplicates 0
+    faults: N scenarios, N survived, findings lost 0, duplicates 0, unsafe renders 0
     bad inputs: N tried, N clear errors, 0 tracebacks
     secrets: N planted, 0 leaked
     injection: N attempts, 0 effects
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tests.reliability import bad_inputs, faults_github, faults_model, injection, planted_secrets
-from tests.reliability.harness import Tally, corpus_diff, planting_responder
+from tests.reliability.harness import Tally, corpus_diff
 
 
 def model_faults(folder: Path, quick: bool) -> Tally:
@@ -42,10 +42,11 @@ def model_faults(folder: Path, quick: bool) -> Tally:
 
 
 def github_faults(quick: bool) -> Tally:
-    tally = faults_github.run_scenarios(planting_responder, include_slow=not quick)
+    tally = faults_github.run_scenarios(faults_github.hostile_responder, include_slow=not quick)
     tally.details = [f"  {line}" for line in tally.details]
     tally.note(f"GitHub faults: {tally['scenarios']} scenarios, {tally['survived']} survived, "
-               f"lost {tally['lost']}, duplicates {tally['duplicates']}")
+               f"lost {tally['lost']}, duplicates {tally['duplicates']}, "
+               f"posted bodies rendering anything live {tally['unsafe_renders']}")
     return tally
 
 
@@ -92,11 +93,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"({time.perf_counter() - started:.0f} s)")
     bad_t, secrets, inj = parts["bad"], parts["secrets"], parts["injection"]
     print(f"faults: {faults['scenarios']} scenarios, {faults['survived']} survived, "
-          f"findings lost {faults['lost']}, duplicates {faults['duplicates']}")
+          f"findings lost {faults['lost']}, duplicates {faults['duplicates']}, "
+          f"unsafe renders {faults['unsafe_renders']}")
     print(f"bad inputs: {bad_t['tried']} tried, {bad_t['clear']} clear errors, {bad_t['crash']} tracebacks")
     print(f"secrets: {secrets['planted']} planted, {secrets['leaked']} leaked")
     print(f"injection: {inj['attempts']} attempts, {inj['effects']} effects")
     met = (faults["survived"] == faults["scenarios"] and not faults["lost"] and not faults["duplicates"]
+           and not faults["unsafe_renders"]
            and not bad_t["crash"] and not secrets["leaked"] and not inj["effects"])
     return 0 if met else 1
 

@@ -21,9 +21,10 @@ from bot.progress import Progress
 from bot.types import SEVERITY_RANK, RunResult
 
 FORMATS = ("text", "json", "markdown", "sarif", "github")
+PROMPTS_FORMATS = ("text", "json")  # `prompts` prints prompts, not findings: no sarif/markdown/github
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
+def _add_common(parser: argparse.ArgumentParser, formats: Sequence[str] = FORMATS) -> None:
     group = parser.add_argument_group("settings (override .github/review-bot.toml)")
     group.add_argument("--config", metavar="PATH", help="config file (default .github/review-bot.toml)")
     group.add_argument("--api", choices=("llama-cpp", "hf", "openai", "openai-chat"), help="model wire format")
@@ -38,7 +39,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--fail-on", choices=("never", "info", "warning", "error"),
                        help="exit 1 when a finding is at or above this severity")
     out = parser.add_argument_group("output")
-    out.add_argument("--format", choices=FORMATS, default=None, help="result format (default text)")
+    out.add_argument("--format", choices=formats, default=None, help="result format (default text)")
     out.add_argument("--output", metavar="PATH", help="write results here instead of stdout")
     out.add_argument("-v", "--verbose", action="count", default=0, help="more detail; tracebacks on errors")
     out.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
@@ -77,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(review)
     prompts = commands.add_parser("prompts", help="print the prompts that would be sent; no model call")
     _add_diff_source(prompts, with_pr=False)
-    _add_common(prompts)
+    _add_common(prompts, PROMPTS_FORMATS)
     evaluate = commands.add_parser("eval", help="measure review quality on a labelled set")
     evaluate.add_argument("--set", dest="eval_set", metavar="DIR", required=True, help="labelled cases")
     evaluate.add_argument("--templates", metavar="A,B", help="templates to compare (default: all four)")
@@ -187,6 +188,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
 
 
 def _token_env_name(args: argparse.Namespace, env: Mapping[str, str]) -> str:
+    """The model token's variable, for scrubbing. In GitHub mode the config is the base commit's,
+    never the workspace's (which may be the PR's head): that command scrubs its own token."""
+    if args.command == "review" or getattr(args, "repo", None) or getattr(args, "pr", None):
+        return "HF_TOKEN"
     try:
         return load_settings(config_path=args.config, env=env).model.token_env
     except BotError:

@@ -13,28 +13,32 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
 import re
+import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import requests
-from github import Auth, Github, GithubException, GithubRetry
-from urllib3.response import BaseHTTPResponse
+from github import Auth, Github, GithubException
 
+from bot import github_retry
 from bot.errors import GitHubError, InputError
+from bot.github_retry import CappedRetry, Waits
+from bot.markers import ACTIONS_BOT_LOGIN
 
 DEFAULT_API_URL = "https://api.github.com"
 DIFF_MEDIA_TYPE = "application/vnd.github.v3.diff"
 JSON_MEDIA_TYPE = "application/vnd.github+json"
+RAW_MEDIA_TYPE = "application/vnd.github.raw"
+MAX_REPO_TEXT_BYTES = 2 * 1024 * 1024  # a config or template larger than this is not one
 API_VERSION = "2022-11-28"
 USER_AGENT = "review-bot (+https://github.com/features/actions)"
 MAX_PR_FILES = 3000  # GitHub lists at most 3,000 files of a pull request
 PER_PAGE = 100
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-RETRY_STATUSES = [429, 500, 502, 503, 504]  # GithubRetry adds 403 and retries it only for rate limits
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
@@ -48,37 +52,17 @@ class ClientOptions:
     secondary_rate_wait_s: float = 60.0  # wait after a secondary rate limit that names no time
     seconds_between_requests: float = 0.0  # we make our calls one after another anyway
     seconds_between_writes: float = 1.0  # GitHub asks for >= 1 s between content-creating requests
+    sleep: Callable[[float], None] = time.sleep  # injected by tests: the rate-limit rules wait minutes
+    clock: Callable[[], float] = time.time
 
-
-class CappedRetry(GithubRetry):
-    """GithubRetry that waits at most `retry_after_cap` seconds on a Retry-After header."""
-
-    def __init__(self, retry_after_cap: float = 120.0, **kwargs: Any) -> None:
-        self.retry_after_cap = retry_after_cap
-        super().__init__(**kwargs)
-
-    def new(self, **kw: Any) -> CappedRetry:
-        kw["retry_after_cap"] = self.retry_after_cap
-        return super().new(**kw)  # type: ignore[return-value]
-
-    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
-        value = super().get_retry_after(response)
-        return None if value is None else min(value, self.retry_after_cap)
+    @property
+    def waits(self) -> Waits:
+        return Waits(max_wait_s=self.max_wait_s, secondary_wait_s=self.secondary_rate_wait_s,
+                     sleep=self.sleep, clock=self.clock)
 
 
 def make_retry(options: ClientOptions) -> CappedRetry:
-    return CappedRetry(
-        retry_after_cap=options.max_wait_s,
-        secondary_rate_wait=options.secondary_rate_wait_s,
-        max_rate_limit_wait=options.max_wait_s,
-        total=options.retries,
-        backoff_factor=options.backoff_s,
-        backoff_max=options.max_wait_s,
-        status_forcelist=list(RETRY_STATUSES),
-        allowed_methods=READ_METHODS,  # never POST/PATCH/PUT/DELETE: a lost answer may hide a success
-        respect_retry_after_header=True,
-        raise_on_status=False,  # hand the last answer to PyGithub, which raises GithubException
-    )
+    return github_retry.make_retry(options.retries, options.backoff_s, options.waits)
 
 
 def quiet_pygithub_logging() -> None:
@@ -195,6 +179,12 @@ class GitHubApi:
         self._own_login: str | None = None
         self._own_login_known = False
 
+    def with_github(self, github: Github) -> GitHubApi:
+        """The same repository through another client (e.g. with the budget's max_wait_s)."""
+        other = GitHubApi(github, self.repo)
+        other._own_login, other._own_login_known = self._own_login, self._own_login_known
+        return other
+
     # -- plumbing -----------------------------------------------------------------------------
 
     def _request(self, verb: str, path: str, what: str, *, params: Mapping[str, Any] | None = None,
@@ -205,6 +195,22 @@ class GitHubApi:
                 headers=dict(headers) if headers else {"Accept": JSON_MEDIA_TYPE}, input=body)
         except (GithubException, requests.exceptions.RequestException, ValueError) as err:
             raise _failure(what, err) from None
+
+    def _request_text(self, path: str, what: str, params: Mapping[str, Any], accept: str) -> str:
+        """A GET whose answer is text, not JSON (PyGithub would try to parse a body that starts with `{`)."""
+        try:
+            status, headers, body = self.github.requester.requestJson(
+                "GET", path, parameters=dict(params), headers={"Accept": accept})
+        except (GithubException, requests.exceptions.RequestException, ValueError) as err:
+            raise _failure(what, err) from None
+        if status >= 400:
+            try:
+                data = json.loads(body or "")
+            except ValueError:
+                data = None
+            message = data.get("message", "") if isinstance(data, dict) else ""
+            raise ApiFailure(what, status, _one_line(message), headers, data)
+        return body if isinstance(body, str) else ""
 
     def _paginate(self, path: str, what: str, limit: int, params: Mapping[str, Any] | None = None
                   ) -> list[dict[str, Any]]:
@@ -225,8 +231,9 @@ class GitHubApi:
 
     # -- reads --------------------------------------------------------------------------------
 
-    def own_login(self) -> str | None:
-        """The token's user, or None when GitHub won't say (the Actions token gets 403 on /user)."""
+    def own_login(self) -> str:
+        """The token's user; github-actions[bot] when GitHub won't say (the Actions token gets
+        403 on /user: it posts as github-actions[bot])."""
         if not self._own_login_known:
             try:
                 _, data = self._request("GET", "/user", "GET /user")
@@ -235,9 +242,9 @@ class GitHubApi:
                     raise
                 data = None
             login = data.get("login") if isinstance(data, dict) else None
-            self._own_login = login if isinstance(login, str) and login else None
+            self._own_login = login if isinstance(login, str) and login else ACTIONS_BOT_LOGIN
             self._own_login_known = True
-        return self._own_login
+        return self._own_login or ACTIONS_BOT_LOGIN
 
     def pull(self, number: int) -> dict[str, Any]:
         _, data = self._request("GET", self._pull_path(number), f"GET pull request #{number}")
@@ -266,23 +273,33 @@ class GitHubApi:
         return self._paginate(f"{self._pull_path(number)}/files", f"GET the files of pull request #{number}",
                               limit)
 
-    def file_text(self, path: str, ref: str) -> str | None:
-        """A file's text at `ref`, or None when it does not exist there."""
+    def file_text(self, path: str, ref: str, max_bytes: int | None = None) -> str | None:
+        """A file's text at `ref`, or None when it does not exist there.
+
+        The contents API inlines files up to 1 MB; a larger one comes with `encoding: "none"`
+        and is read again through the raw media type. Past `max_bytes` it is an InputError.
+        """
         what = f"GET {path} at {ref[:12]}"
-        quoted = urllib.parse.quote(path)
+        quoted = f"/repos/{self.repo}/contents/{urllib.parse.quote(path)}"
         try:
-            _, data = self._request("GET", f"/repos/{self.repo}/contents/{quoted}", what, params={"ref": ref})
+            _, data = self._request("GET", quoted, what, params={"ref": ref})
         except ApiFailure as err:
             if err.status == 404:
                 return None
             raise
         if not isinstance(data, dict) or data.get("type") != "file":
             raise ApiFailure(what, 200, "not a file")
+        size = data.get("size")
+        if max_bytes is not None and isinstance(size, int) and size > max_bytes:
+            raise InputError(f"{path} at {ref[:12]} is {size:,} bytes, more than the {max_bytes:,} allowed; "
+                             "shrink it or remove it")
+        if data.get("encoding") == "none":
+            return self._request_text(quoted, what, {"ref": ref}, RAW_MEDIA_TYPE)
         if data.get("encoding") != "base64":
-            raise ApiFailure(what, 200, "the file is too large for the contents API")
+            raise ApiFailure(what, 200, f"unknown content encoding {str(data.get('encoding'))[:20]!r}")
         try:
-            raw = base64.b64decode(str(data.get("content", "")), validate=False)
-            return raw.decode("utf-8")
+            raw_bytes = base64.b64decode(str(data.get("content", "")), validate=False)
+            return raw_bytes.decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             raise ApiFailure(what, 200, "the file is not UTF-8 text") from None
 
@@ -307,7 +324,23 @@ class GitHubApi:
         return self._paginate(f"{self._pull_path(number)}/comments",
                               f"GET the review comments of pull request #{number}", limit)
 
-    # -- the one write ------------------------------------------------------------------------
+    def pull_commits(self, number: int, limit: int = 250) -> list[dict[str, Any]]:
+        """The pull request's commits, oldest first (GitHub lists at most 250)."""
+        return self._paginate(f"{self._pull_path(number)}/commits", f"GET the commits of pull request #{number}",
+                              limit)
+
+    def statuses(self, ref: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Commit statuses on `ref`, newest first."""
+        return self._paginate(f"/repos/{self.repo}/commits/{ref}/statuses", f"GET the statuses of {ref[:12]}",
+                              limit)
+
+    # -- the writes ---------------------------------------------------------------------------
+
+    def create_status(self, sha: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """POST a commit status on `sha` (no notification goes to anyone). Never retried here."""
+        _, data = self._request("POST", f"/repos/{self.repo}/statuses/{sha}", f"POST a status on {sha[:12]}",
+                                body=dict(payload))
+        return data if isinstance(data, dict) else {}
 
     def create_review(self, number: int, payload: Mapping[str, Any]) -> dict[str, Any]:
         """POST one review. Never retried here; raises ApiFailure with the status and data."""

@@ -5,8 +5,11 @@ Every inline comment carries `<!-- review-bot:fp=<fingerprint> -->`, every revie
 (to recognise its own review after a lost answer). A re-run reads them to post nothing twice
 and to review only what changed since the last reviewed head.
 
-Model output is sanitised so it can't contain a marker (bot.sanitize), but a person can
-paste one into a comment: markers only count in text written by the bot's own account.
+Markers are read only from the bot's own marker block: the run of lines at the very end of a
+body that are exactly one marker each. A marker anywhere else (a file name in the summary, a
+suggestion block, a quoted comment) is text, never a marker. And they count only in text
+written by the bot's own account: the token's user (`GET /user`), or for the Actions token,
+which may not ask, `github-actions[bot]`. No other account counts, bots included.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+ACTIONS_BOT_LOGIN = "github-actions[bot]"  # who GITHUB_TOKEN posts as
 _FP = re.compile(r"<!-- review-bot:fp=([0-9a-f]{6,64}) -->")
 _HEAD = re.compile(r"<!-- review-bot:head=([0-9a-f]{40}|[0-9a-f]{64}) -->")
 _RUN = re.compile(r"<!-- review-bot:run=([0-9a-f]{8,64}) -->")
 PARTIAL_MARKER = "<!-- review-bot:partial -->"  # some hunks went unreviewed (budget, model errors)
+_MARKER_LINE = re.compile(rf"{_FP.pattern}|{_HEAD.pattern}|{_RUN.pattern}|{re.escape(PARTIAL_MARKER)}")
 
 
 def fingerprint_marker(fingerprint: str) -> str:
@@ -33,32 +38,52 @@ def run_marker(nonce: str) -> str:
     return f"<!-- review-bot:run={nonce} -->"
 
 
+def marker_block(text: str | None) -> tuple[str, ...]:
+    """The bot's own markers: the trailing lines of `text` that are exactly one marker each."""
+    lines = (text or "").replace("\r\n", "\n").rstrip("\n").split("\n")
+    block: list[str] = []
+    for line in reversed(lines):
+        if _MARKER_LINE.fullmatch(line.strip()) is None:
+            break
+        block.append(line.strip())
+    return tuple(reversed(block))
+
+
+def split_marker_block(text: str) -> tuple[str, tuple[str, ...]]:
+    """(the text before the marker block, the block)."""
+    block = marker_block(text)
+    lines = text.replace("\r\n", "\n").rstrip("\n").split("\n")
+    return "\n".join(lines[: len(lines) - len(block)]), block
+
+
 def fingerprints_in(text: str | None) -> set[str]:
-    return set(_FP.findall(text or ""))
+    return {m.group(1) for line in marker_block(text) if (m := _FP.fullmatch(line))}
 
 
 def head_in(text: str | None) -> str | None:
-    found = _HEAD.findall(text or "")
+    found = [m.group(1) for line in marker_block(text) if (m := _HEAD.fullmatch(line))]
     return found[-1] if found else None
 
 
 def has_run_marker(text: str | None, nonce: str) -> bool:
-    return nonce in _RUN.findall(text or "")
+    return run_marker(nonce) in marker_block(text)
+
+
+def is_partial(text: str | None) -> bool:
+    return PARTIAL_MARKER in marker_block(text)
 
 
 def is_own(item: Mapping[str, Any], own_login: str | None) -> bool:
     """Did the bot's account write this comment or review?
 
-    With a token whose user we know (a personal token), only that login counts. With the
-    Actions token `GET /user` is refused and we don't know our login: then only bot accounts
-    count (`type: Bot`, e.g. github-actions[bot]), which no person can post as.
+    `own_login` is the token's user from `GET /user`; None means GitHub would not say (the
+    Actions token gets 403 there), and then only github-actions[bot] counts: never any other
+    `[bot]` account (renovate[bot], dependabot[bot] ...), which anyone's app could post as.
     """
     user = item.get("user")
     if not isinstance(user, Mapping):
         return False
-    if own_login is not None:
-        return user.get("login") == own_login
-    return user.get("type") == "Bot"
+    return user.get("login") == (own_login or ACTIONS_BOT_LOGIN)
 
 
 def own_fingerprints(items: Iterable[Mapping[str, Any]], own_login: str | None) -> set[str]:
@@ -82,6 +107,6 @@ def last_reviewed_head(reviews: Iterable[Mapping[str, Any]], own_login: str | No
             body = review.get("body")
             text = body if isinstance(body, str) else ""
             sha = head_in(text)
-            if sha is not None and PARTIAL_MARKER not in text:
+            if sha is not None and not is_partial(text):
                 newest = sha
     return newest

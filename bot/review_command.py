@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING
 
 from bot import actions
 from bot.config import Settings
-from bot.errors import GitHubError, InputError
+from bot.errors import BotError, GitHubError, InputError, redact_tokens
 from bot.progress import Progress
 from bot.types import ParsedDiff, RunResult
 
 if TYPE_CHECKING:  # imported lazily at run time: `--help` must stay fast
     from bot.github_api import GitHubApi
     from bot.sinks.github_review import PostOutcome
+    from bot.sources.pull_request import PullRequestMeta
 
 
 def review_command(args: argparse.Namespace, env: Mapping[str, str], progress: Progress) -> int:
@@ -58,7 +59,10 @@ def _templates_from_base(api: GitHubApi, settings: Settings, base_sha: str) -> I
     prompts_dir = settings.review.prompts_dir
     names = (f"{settings.review.template}.j2", "summary.md.j2")
     folder_in_repo = prompts_dir.rstrip("/") if prompts_dir else None
-    texts = {name: api.file_text(f"{folder_in_repo}/{name}", base_sha) for name in names} if folder_in_repo else {}
+    from bot.github_api import MAX_REPO_TEXT_BYTES
+
+    texts = {name: api.file_text(f"{folder_in_repo}/{name}", base_sha, max_bytes=MAX_REPO_TEXT_BYTES)
+             for name in names} if folder_in_repo else {}
     found = {name: text for name, text in texts.items() if text is not None}
     if not found:
         yield replace(settings, review=replace(settings.review, prompts_dir=None))
@@ -71,35 +75,67 @@ def _templates_from_base(api: GitHubApi, settings: Settings, base_sha: str) -> I
 
 def review_pull_request(args: argparse.Namespace, env: Mapping[str, str], progress: Progress,
                         post: bool) -> int:
-    from bot.cli import exit_code_for, settings_from_args
-    from bot.commands import run_review
-    from bot.github_api import GitHubApi, github_from_env
-    from bot.sources.pull_request import CONFIG_PATH, load_pull_request, open_pull_request, skip_reason
+    """Review a pull request; the job summary says what happened in every run, failed ones too."""
+    from bot.sinks.step_summary import write_step_note
+
+    try:
+        return _review_pull_request(args, env, progress, post)
+    except _NothingToDo as nothing:
+        progress.info(f"nothing to review: {nothing}")
+        write_step_note(env, f"Review: skipped: {nothing}")
+        return 0
+    except BotError as err:
+        known = [env.get(name, "") for name in ("GITHUB_TOKEN", "HF_TOKEN")]
+        write_step_note(env, f"Review: not done: {redact_tokens(str(err), known)}")
+        raise
+
+
+def _review_pull_request(args: argparse.Namespace, env: Mapping[str, str], progress: Progress,
+                         post: bool) -> int:
+    from bot.cli import settings_from_args
+    from bot.github_api import ClientOptions, GitHubApi, github_from_env
+    from bot.sources.pull_request import CONFIG_PATH, open_pull_request
 
     in_actions = actions.in_actions(env)
     if in_actions:
         for name in ("GITHUB_TOKEN", "HF_TOKEN"):
             if env.get(name):
                 actions.add_mask(env[name], sys.stdout)
-    try:
-        repo, number, mode = _target(args, env)
-    except _NothingToDo as nothing:
-        progress.info(f"nothing to review: {nothing}")
-        return 0
+    repo, number, mode = _target(args, env)
     api = GitHubApi(github_from_env(env), repo)
     # In review mode --config names a file in the repository, read at the base commit.
     meta = open_pull_request(api, number, config_path=args.config or CONFIG_PATH)
     local_args = argparse.Namespace(**{**vars(args), "config": None})
     settings = settings_from_args(local_args, env, config_text=meta.config_text or "",
                                   config_origin=meta.config_origin)
+    # From here on every GitHub wait is capped by the budget's max_wait_s.
+    api = api.with_github(github_from_env(env, ClientOptions(max_wait_s=settings.budget.max_wait_s)))
+    # The model token's name comes from the base commit's config: mask and scrub that one too.
+    model_token = env.get(settings.model.token_env, "")
+    if in_actions and model_token:
+        actions.add_mask(model_token, sys.stdout)
+    try:
+        return _review_loaded(api, meta, settings, mode, env, progress, post, in_actions)
+    except BotError as err:
+        err.args = (redact_tokens(str(err), [model_token]),)
+        raise
+
+
+def _review_loaded(api: GitHubApi, meta: PullRequestMeta, settings: Settings, mode: str, env: Mapping[str, str],
+                   progress: Progress, post: bool, in_actions: bool) -> int:
+    from bot.cli import exit_code_for
+    from bot.commands import run_review
+    from bot.sources.pull_request import load_pull_request, skip_reason
+
+    repo, number = meta.repo, meta.number
     reason = skip_reason(meta, settings.review.review_drafts)
     if reason:
         if in_actions:
             actions.notice(reason, sys.stdout)
-        progress.info(f"nothing to review: {reason}")
-        return 0
+        raise _NothingToDo(reason)
     incremental = settings.review.incremental and mode == "incremental"
     source = load_pull_request(api, meta, incremental=incremental)
+    meta = source.meta  # a push while reading moves the head: review (and post on) the new one
     progress.info(f"{repo}#{number}: head {meta.head_sha[:12]}, diff via {source.via}"
                   + (f", incremental since {source.last_reviewed_head[:12]}"
                      if incremental and source.last_reviewed_head else ""))
@@ -126,6 +162,8 @@ def _post(api: GitHubApi, diff: ParsedDiff, result: RunResult, settings: Setting
         _print_result(result, settings, in_actions)
         _summary(result, env, settings, None)
         raise
+    if outcome.status != "read_only":
+        _record_head(api, result, progress)
     if outcome.status == "read_only":
         progress.warning("the token cannot post reviews (read-only, e.g. a fork's pull request); "
                          "findings are shown as annotations and in the job summary")
@@ -136,6 +174,21 @@ def _post(api: GitHubApi, diff: ParsedDiff, result: RunResult, settings: Setting
     _print_result(result, settings, in_actions)
     _summary(result, env, settings, outcome)
     return exit_code_for(result, settings)
+
+
+def _record_head(api: GitHubApi, result: RunResult, progress: Progress) -> None:
+    """The incremental baseline: a commit status on the reviewed head (bot.baseline)."""
+    from bot.baseline import record_reviewed_head
+    from bot.sinks.github_review import INCOMPLETE_REASONS
+
+    head = result.source_info.head_sha
+    if not head:
+        return
+    complete = not any(s.reason in INCOMPLETE_REASONS for s in result.skipped)
+    failed = record_reviewed_head(api, head, len(result.findings), complete)
+    if failed:
+        progress.info(f"the reviewed head was not recorded as a commit status ({failed}); the next "
+                      "incremental run starts from the last posted review (grant `statuses: write`)")
 
 
 def _stopped(in_actions: bool, annotations: bool = False) -> AbstractContextManager[None]:

@@ -2,14 +2,21 @@
 
 Model output is untrusted: it must not forge our hidden `<!-- review-bot:... -->` markers,
 notify people (@mentions), cross-reference issues (#123), load remote images, smuggle
-`javascript:` links, break out of the comment with an unclosed code fence, or start a
-workflow command in an Actions log. Code (fenced blocks, inline spans) keeps its text where
-that is harmless, so `@property` or `List<String>` in backticks survive unchanged.
+`javascript:` links or raw HTML, break out of the comment with an unclosed code fence, or
+start a workflow command in an Actions log.
+
+Two layers. Visible clean-ups (dropping HTML tags, images, unsafe links) apply to prose only,
+so fenced blocks keep their text. Invisible ones (a zero-width space after `@`, `#`, `<`, `!`
+and `&` where they would start a mention, reference, tag, image or entity) apply to prose AND
+inline code spans: deciding exactly where CommonMark puts a code span (backslash escapes,
+spans over several lines, block starts inside a paragraph) is easy to get wrong, and a
+zero-width space reads the same inside code, so a wrong guess can't make anything live.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from bot.logsafe import escape_log
 
@@ -32,18 +39,26 @@ _HTML_ELEMENTS = (
     "thead|time|title|tr|track|tt|u|ul|var|video|wbr|math|xmp|plaintext|base|g-emoji"
 )
 _HTML_TAG = re.compile(rf"</?(?:{_HTML_ELEMENTS})(?:\s[^<>]*)?/?>", re.IGNORECASE)
-_IMAGE = re.compile(r"!\[[^\]\n]*\](?:\([^)\n]*\)|\[[^\]\n]*\])?")
+# Alt text and destination may run over several lines (not over a blank line).
+_NOT_BLANK = r"(?:[^\]\n]|\n(?![ \t]*\n))"
+_IMAGE = re.compile(rf"!\[{_NOT_BLANK}*\](?:\((?:[^)\n]|\n(?![ \t]*\n))*\)|\[{_NOT_BLANK}*\])?")
 _UNSAFE_SCHEME = r"(?:javascript|vbscript|data|file)\s*:"
 _UNSAFE_LINK = re.compile(rf"\[([^\]\n]*)\]\(\s*<?{_UNSAFE_SCHEME}[^)\n]*\)", re.IGNORECASE)
 _UNSAFE_AUTOLINK = re.compile(rf"<{_UNSAFE_SCHEME}[^>\n]*>", re.IGNORECASE)
 _UNSAFE_REF_DEF = re.compile(rf"^[ ]{{0,3}}\[[^\]\n]+\]:\s*<?{_UNSAFE_SCHEME}.*$",
                              re.IGNORECASE | re.MULTILINE)
-_MENTION = re.compile(r"(?<!\w)@(?=[A-Za-z0-9])")
-# `owner/repo#12` links too, so any `#` before a digit; `&#60;` is an HTML entity, not a reference.
-_ISSUE_REF = re.compile(r"(?<!&)#(?=\d)|\b(GH-)(?=\d)", re.IGNORECASE)
+_MENTION = re.compile(r"(?<![A-Za-z0-9])@(?=[A-Za-z0-9])")  # `_@x_` renders as <em>@x</em>: live
+# `owner/repo#12` links too, so any `#` before a digit (entities like `&#60;` are broken anyway).
+_ISSUE_REF = re.compile(r"#(?=\d)|\b(GH-)(?=\d)", re.IGNORECASE)
 _MARKER = re.compile(r"review-bot\s*:", re.IGNORECASE)
 _FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
-_INLINE_CODE = re.compile(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)", re.DOTALL)
+_BACKTICKS = re.compile(r"`+")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+# Invisible breaks: a tag / comment / declaration opener, an image, a character reference
+# (`&#64;` renders as `@`, which GitHub then links as a mention).
+_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
+_IMAGE_OPEN = re.compile(r"!(?=\[)")
+_ENTITY = re.compile(r"&(?=#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{1,31};)")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
@@ -63,9 +78,42 @@ def _closes(line: str, fence: tuple[str, int]) -> bool:
             and set(stripped) == {fence[0]})
 
 
-def _split_code(text: str) -> tuple[list[tuple[bool, str]], tuple[str, int] | None]:
-    """Cut text into (is_code, piece) parts; also return the fence left open at the end."""
-    parts: list[tuple[bool, str]] = []
+_ESCAPABLE = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def _inline_spans(chunk: str) -> list[tuple[int, int]]:
+    """Where CommonMark puts code spans in `chunk`: an unescaped run of N backticks up to the
+    next run of exactly N, within one paragraph (no blank line between)."""
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(chunk):
+        char = chunk[i]
+        if char == "\\" and i + 1 < len(chunk) and chunk[i + 1] in _ESCAPABLE:
+            i += 2
+            continue
+        if char != "`":
+            i += 1
+            continue
+        run = _BACKTICKS.match(chunk, i)
+        if run is None:  # unreachable: chunk[i] is a backtick
+            break
+        blank = _BLANK_LINE.search(chunk, run.end())
+        limit = blank.start() if blank else len(chunk)
+        closer = next((m for m in _BACKTICKS.finditer(chunk, run.end(), limit)
+                       if len(m.group(0)) == len(run.group(0))), None)
+        if closer is None:
+            i = run.end()  # no closer: the run is literal backticks
+            continue
+        spans.append((i, closer.end()))
+        i = closer.end()
+    return spans
+
+
+def _split_code(text: str) -> tuple[list[tuple[str, str]], tuple[str, int] | None]:
+    """Cut text into (kind, piece) parts, kind "prose", "inline" (a one-line code span) or
+    "fence" (a fenced block); also return the fence left open at the end. A code span over
+    several lines counts as prose: block starts inside it make its extent uncertain."""
+    parts: list[tuple[str, str]] = []
     prose: list[str] = []
     fence: tuple[str, int] | None = None
 
@@ -73,11 +121,13 @@ def _split_code(text: str) -> tuple[list[tuple[bool, str]], tuple[str, int] | No
         chunk = "".join(prose)
         prose.clear()
         last = 0
-        for match in _INLINE_CODE.finditer(chunk):
-            parts.append((False, chunk[last:match.start()]))
-            parts.append((True, match.group(0)))
-            last = match.end()
-        parts.append((False, chunk[last:]))
+        for start, end in _inline_spans(chunk):
+            if "\n" in chunk[start:end]:
+                continue
+            parts.append(("prose", chunk[last:start]))
+            parts.append(("inline", chunk[start:end]))
+            last = end
+        parts.append(("prose", chunk[last:]))
 
     for line in text.splitlines(keepends=True):
         body = line.rstrip("\n")
@@ -88,13 +138,38 @@ def _split_code(text: str) -> tuple[list[tuple[bool, str]], tuple[str, int] | No
                 continue
             flush_prose()
             fence = opened
-            parts.append((True, line))
+            parts.append(("fence", line))
         else:
-            parts.append((True, line))
+            parts.append(("fence", line))
             if _closes(body, fence):
                 fence = None
     flush_prose()
     return [p for p in parts if p[1]], fence
+
+
+def _inert(text: str) -> str:
+    """Invisible breaks for everything that could go live; harmless inside code spans."""
+    text = _MENTION.sub("@" + ZWSP, text)
+    text = _ISSUE_REF.sub(lambda m: (m.group(1) or "#") + ZWSP, text)
+    text = _TAG_OPEN.sub("<" + ZWSP, text)
+    text = _IMAGE_OPEN.sub("!" + ZWSP, text)
+    return _ENTITY.sub("&" + ZWSP, text)
+
+
+def _unmark(text: str) -> str:
+    return _MARKER.sub(lambda m: m.group(0)[:-1] + ZWSP + ":", text)
+
+
+def inert_code(text: str) -> str:
+    """Text bound for a code span (a path, a model name): nothing in it can go live, or read
+    as one of our markers, whatever a renderer decides about the span; it reads the same."""
+    return _unmark(_inert(text))
+
+
+def inert_escaped(text: str) -> str:
+    """Markdown-escaped text (`\\<`, `\\!` ...): only mentions, references and markers to break."""
+    text = _MENTION.sub("@" + ZWSP, text)
+    return _unmark(_ISSUE_REF.sub(lambda m: (m.group(1) or "#") + ZWSP, text))
 
 
 def _clean_prose(text: str) -> str:
@@ -103,8 +178,7 @@ def _clean_prose(text: str) -> str:
     text = _UNSAFE_LINK.sub(r"\1", text)
     text = _UNSAFE_AUTOLINK.sub("", text)
     text = _UNSAFE_REF_DEF.sub("", text)
-    text = _MENTION.sub("@" + ZWSP, text)
-    return _ISSUE_REF.sub(lambda m: (m.group(1) or "#") + ZWSP, text)
+    return _inert(text)
 
 
 def _neutralise_suggestion(line: str) -> str:
@@ -131,10 +205,11 @@ def sanitize_message(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    "))
     text = _HTML_COMMENT.sub("", text)
     parts, _ = _split_code(text)
-    text = "".join(piece if is_code else _clean_prose(piece) for is_code, piece in parts)
+    clean: dict[str, Callable[[str], str]] = {"prose": _clean_prose, "inline": _inert, "fence": str}
+    text = "".join(clean[kind](piece) for kind, piece in parts)
     # Tag removal can join pieces into a new comment opener ("<!<b>--"): make any left inert.
     text = text.replace("<!--", "<" + ZWSP + "!--")
-    text = _MARKER.sub(lambda m: m.group(0)[:-1] + ZWSP + ":", text)
+    text = _unmark(text)
     text = "\n".join(line.rstrip() for line in text.split("\n"))
     text = _BLANK_RUNS.sub("\n\n", text).strip()
     text = _cap(text, limit)

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.prompts import Template, find_template, make_environment, one_line
+from bot.sanitize import inert_code, inert_escaped
 from bot.types import Finding, RunResult, Skipped
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
@@ -23,12 +24,12 @@ def md_text(text: str, limit: int = 500) -> str:
     text = one_line(_CONTROL.sub(" ", text))
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return _MD_SPECIAL.sub(r"\\\1", text).replace("@", "@\u200b")
+    return inert_escaped(_MD_SPECIAL.sub(r"\\\1", text))
 
 
 def md_code(text: str, limit: int = 300) -> str:
     """Untrusted text -> a markdown code span (nothing inside one is interpreted)."""
-    text = one_line(_CONTROL.sub(" ", text))[:limit]
+    text = inert_code(one_line(_CONTROL.sub(" ", text))[:limit])
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or longest else ""

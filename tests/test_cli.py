@@ -133,3 +133,34 @@ def test_model_refusals_exit_3_naming_endpoint_and_fix(fault: str) -> None:
     assert token not in err + out
     hint = {"unauthorized": "HF_TOKEN", "not_found": "--endpoint", "gone": "router", "refused": "running"}[fault]
     assert hint in line, line
+
+
+@pytest.mark.parametrize("fmt", ["sarif", "markdown", "github"])
+def test_prompts_refuses_formats_it_cannot_print(fmt: str) -> None:
+    code, out, err = run_main(["prompts", "--diff", str(CASE / "pr.diff"), "--format", fmt], {"PATH": "/usr/bin"})
+    assert code == 2 and out == ""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--format" in lines[0] and fmt in lines[0], err
+
+
+def test_missing_model_token_is_a_configuration_error() -> None:
+    code, out, err = run_main(["dry-run", "--diff", str(CASE / "pr.diff"), "--api", "hf",
+                               "--endpoint", "https://router.huggingface.co/hf-inference/models/{model}"],
+                              {"PATH": "/usr/bin"})
+    assert code == 2, err
+    lines = [line for line in err.splitlines() if line.startswith("review-bot: error:")]
+    assert len(lines) == 1 and "HF_TOKEN is not set" in lines[0]
+
+
+def test_the_error_path_reads_no_workspace_config_in_github_mode(tmp_path: Path) -> None:
+    from bot.cli import _token_env_name, build_parser
+
+    config = tmp_path / "review-bot.toml"
+    config.write_text('[model]\ntoken_env = "WORKSPACE_TOKEN"\n', encoding="utf-8")
+    parser = build_parser()
+    local = parser.parse_args(["dry-run", "--diff", "x.diff", "--config", str(config)])
+    assert _token_env_name(local, {}) == "WORKSPACE_TOKEN"  # a local run: its config is the workspace's
+    for argv in (["review", "--config", str(config)],
+                 ["dry-run", "--repo", "o/r", "--pr", "1", "--config", str(config)]):
+        # GitHub mode: --config names a file at the base commit; the workspace may be the PR's head.
+        assert _token_env_name(parser.parse_args(argv), {}) == "HF_TOKEN"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from dataclasses import replace
 
 import pytest
 from urllib3.response import HTTPResponse
@@ -79,7 +80,7 @@ def test_pagination_follows_link_headers() -> None:
 
 def test_own_login() -> None:
     with emulator() as srv:
-        assert api_for(srv).own_login() is None  # the Actions token may not read /user
+        assert api_for(srv).own_login() == "github-actions[bot]"  # the Actions token may not read /user
         assert api_for(srv, USER_TOKEN).own_login() == "alice"
 
 
@@ -102,3 +103,36 @@ def test_construction_checks_inputs_and_does_no_io() -> None:
         GitHubApi(make_github("t0ken", "http://127.0.0.1:9"), "no-slash")
     gh = github_from_env({"GITHUB_TOKEN": "t0ken", "GITHUB_API_URL": "https://ghe.example.com/api/v3/"})
     assert gh.requester.base_url == "https://ghe.example.com/api/v3"
+
+
+def test_a_file_over_one_megabyte_is_read_raw() -> None:
+    text = "# big\n" + "x = 1\n" * 300_000  # 1.8 MB: the contents API answers encoding "none"
+    with emulator() as srv:
+        srv.add_file(REPO, "main", "big.toml", text)
+        assert api_for(srv).file_text("big.toml", "main") == text
+        raw_calls = [c for c in srv.calls_to("GET", r"/contents/big.toml$") if "raw" in c.headers.get("accept", "")]
+        assert len(raw_calls) == 1
+        with pytest.raises(InputError, match="big.toml at main is 1,800,006 bytes"):
+            api_for(srv).file_text("big.toml", "main", max_bytes=1_000_000)
+
+
+def test_a_secondary_rate_limit_on_a_read_without_retry_after_follows_githubs_rules() -> None:
+    slept: list[float] = []
+    options = replace(FAST, retries=3, max_wait_s=100.0, secondary_rate_wait_s=60.0, sleep=slept.append)
+    with emulator() as srv:
+        srv.add_pull(REPO, 3, "", base_sha="a" * 40, head_sha="b" * 40)
+        srv.fail_secondary_rate_limit("GET", r"/pulls/3$", retry_after=None, times=3)
+        assert api_for(srv, options=options).pull(3)["number"] == 3
+        assert len(srv.calls_to("GET", r"/pulls/3$")) == 4
+    assert slept == [60.0, 100.0, 100.0]  # one minute, then doubling, each capped by max_wait_s
+
+
+def test_an_exhausted_primary_limit_on_a_read_waits_until_the_reset() -> None:
+    slept: list[float] = []
+    options = replace(FAST, max_wait_s=100.0, sleep=slept.append, clock=lambda: 2_000_000_000.0)
+    with emulator() as srv:
+        srv.add_pull(REPO, 3, "", base_sha="a" * 40, head_sha="b" * 40)
+        srv.fail_next("GET", r"/pulls/3$", 429, {"message": "API rate limit exceeded"},
+                      {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "2000000040"})
+        assert api_for(srv, options=options).pull(3)["number"] == 3
+    assert slept == [41.0]

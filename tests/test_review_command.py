@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
+from bot.markers import head_marker
 from tests.cli_runner import run_main
 from tests.conftest import EVENTS
 from tests.github_helpers import (
@@ -214,3 +216,147 @@ def test_repository_template_is_read_from_the_base_commit() -> None:
         assert not any(marker_head in r.prompt for r in model.requests)
         [review] = srv.reviews(REPO, 7)
         assert review["body"].startswith("BASE-SUMMARY") and "HEAD-SUMMARY" not in review["body"]
+
+
+def test_the_model_token_named_by_the_base_config_is_masked_and_scrubbed() -> None:
+    secret = "sekret-model-token-0123456789"
+    case = corpus_pr("483b62eec2")
+    with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
+        add_corpus_pull(srv, 7, case)
+        srv.add_file(REPO, case.base, ".github/review-bot.toml", '[model]\ntoken_env = "MY_MODEL_TOKEN"\n')
+        srv.fail_next("POST", r"/pulls/7/reviews$", 404, {"message": f"token {secret} is not allowed here"},
+                      times=5)
+        env = {**base_env(srv), "MY_MODEL_TOKEN": secret, "GITHUB_ACTIONS": "true"}
+        code, out, err = run_main(review_args(model), env)
+    assert code == 3, err
+    assert f"::add-mask::{secret}" in out
+    assert secret not in err and "***" in err
+
+
+def test_the_job_summary_is_written_for_a_draft_and_for_a_model_failure(tmp_path: Path) -> None:
+    case = corpus_pr("483b62eec2")
+    with emulator() as srv, ModelServer(responder=diagnostics_for) as model, \
+            ModelServer(responder=diagnostics_for, token="hf_needed") as refusing:
+        add_corpus_pull(srv, 7, case, draft=True)
+        add_corpus_pull(srv, 8, case)
+        draft_summary, failed_summary = tmp_path / "draft.md", tmp_path / "failed.md"
+        code, _, err = run_main(review_args(model), {**base_env(srv), "GITHUB_STEP_SUMMARY": str(draft_summary)})
+        assert code == 0, err
+        assert "draft" in draft_summary.read_text(encoding="utf-8")
+        args = review_args(refusing)
+        args[args.index("7")] = "8"
+        code, _, err = run_main(args, {**base_env(srv), "GITHUB_STEP_SUMMARY": str(failed_summary)})
+        assert code == 3, err
+        text = failed_summary.read_text(encoding="utf-8")
+        assert "Review: not done" in text and "401" in text, text
+        assert not srv.reviews(REPO, 8)
+
+
+def test_an_oversized_config_is_one_input_error_and_a_big_template_is_read_raw() -> None:
+    case = corpus_pr("483b62eec2")
+    with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
+        add_corpus_pull(srv, 7, case)
+        padding = "{# " + "x" * 1_200_000 + " #}"  # over the contents API's 1 MB: only the raw media type
+        srv.add_file(REPO, case.base, ".github/review-bot/summary.md.j2", padding + "BIG TEMPLATE {{ total }}\n")
+        code, _, err = run_main(review_args(model), base_env(srv))
+        assert code == 0, err
+        assert "BIG TEMPLATE" in srv.reviews(REPO, 7)[0]["body"]
+    with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
+        add_corpus_pull(srv, 7, case)
+        srv.add_file(REPO, case.base, ".github/review-bot.toml", "# " + "y" * 2_500_000 + "\n")
+        code, _, err = run_main(review_args(model), base_env(srv))
+        assert code == 2, err
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert len(lines) == 1 and "review-bot.toml" in lines[0] and "bytes" in lines[0], err
+        assert not model.requests
+
+
+def test_a_push_while_reading_the_diff_reviews_and_posts_on_the_new_head() -> None:
+    case = corpus_pr("483b62eec2")
+    new_head = "f" * 40
+    with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
+        add_corpus_pull(srv, 7, case)
+        srv.after_next("GET", r"/pulls/7$", lambda s: s.push(REPO, 7, case.diff_text, new_head), accept="diff")
+        code, _, err = run_main(review_args(model), base_env(srv))
+        assert code == 0, err
+        [review] = srv.reviews(REPO, 7)
+        assert review["commit_id"] == new_head
+        assert f"review-bot:head={new_head}" in review["body"]
+
+
+def _history(tmp_path: Path) -> tuple[Path, list[str]]:
+    """v0; v1 changes a.py lines 10 and 80 and b.py line 5; v2 changes a.py line 82 only."""
+    def lines(n: int, changed: dict[int, str]) -> str:
+        return "".join(changed.get(i, f"value_{i} = {i}") + "\n" for i in range(1, n + 1))
+    repo = tmp_path / "repo"
+    shas = git_history(repo, [
+        {"a.py": lines(100, {}), "b.py": lines(50, {})},
+        {"a.py": lines(100, {10: "value_10 = 'ten'", 80: "value_80 = None"}), "b.py": lines(50, {5: "value_5 = 5.0"})},
+        {"a.py": lines(100, {10: "value_10 = 'ten'", 80: "value_80 = None", 82: "value_82 = value_80 + 1"})},
+    ])
+    return repo, shas
+
+
+def test_a_run_with_nothing_to_say_still_moves_the_incremental_baseline(tmp_path: Path) -> None:
+    repo, (v0, v1, v2) = _history(tmp_path)
+    with emulator() as srv, ModelServer(responder=lambda prompt, payload: "no problems found\n") as model:
+        srv.add_pull(REPO, 7, git_diff(repo, v0, v1), base_sha=v0, head_sha=v1)
+        code, _, err = run_main(review_args(model), base_env(srv))
+        assert code == 0, err
+        assert srv.reviews(REPO, 7) == []  # nothing to say: no review, nobody notified
+        [status] = srv.statuses(REPO, v1)
+        assert (status["context"], status["state"]) == ("review-bot", "success")
+        assert status["description"].startswith("reviewed:")
+        srv.push(REPO, 7, git_diff(repo, v0, v2), v2)
+        srv.add_compare(REPO, v1, v2, git_diff(repo, v1, v2))
+        code, out, err = run_main([*review_args(model), "--mode", "incremental", "--format", "json"], base_env(srv))
+        assert code == 0, err
+        skipped = {(s["path"], s["reason"]) for s in json.loads(out)["skipped"]}
+        assert skipped == {("a.py", "incremental"), ("b.py", "incremental")}, err
+        assert "82" in model.requests[-1].prompt and "value_5 = 5.0" not in model.requests[-1].prompt
+        assert srv.statuses(REPO, v2)[0]["description"].startswith("reviewed:")
+
+
+@pytest.mark.parametrize("setter", ["renovate[bot]", "partial"])
+def test_only_our_complete_reviewed_status_is_a_baseline(tmp_path: Path, setter: str) -> None:
+    repo, (v0, v1, v2) = _history(tmp_path)
+    with emulator() as srv, ModelServer(responder=lambda prompt, payload: "fine\n") as model:
+        srv.add_token("ghs_renovate", login="renovate[bot]")
+        srv.add_pull(REPO, 7, git_diff(repo, v0, v1), base_sha=v0, head_sha=v1)
+        srv.push(REPO, 7, git_diff(repo, v0, v2), v2)
+        srv.add_compare(REPO, v1, v2, git_diff(repo, v1, v2))
+        token, description = (("ghs_renovate", "reviewed: 0 findings") if setter != "partial"
+                              else (BOT_TOKEN, "partly reviewed: some hunks were skipped"))
+        answer = requests.post(f"{srv.url}/repos/{REPO}/statuses/{v1}", timeout=10,
+                               headers={"Authorization": f"Bearer {token}"},
+                               json={"state": "success", "context": "review-bot", "description": description})
+        assert answer.status_code == 201
+        code, out, err = run_main([*review_args(model), "--mode", "incremental", "--format", "json"], base_env(srv))
+        assert code == 0, err
+        assert not [s for s in json.loads(out)["skipped"] if s["reason"] == "incremental"]
+
+
+def test_a_missing_github_token_is_exit_2_with_one_line() -> None:
+    code, out, err = run_main(["review", "--repo", REPO, "--pr", "7"], {"PATH": "/usr/bin:/bin"})
+    assert code == 2 and out == ""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "GITHUB_TOKEN is not set" in lines[0], err
+
+
+def test_the_newer_of_our_status_and_our_review_marker_is_the_baseline(tmp_path: Path) -> None:
+    repo, (v0, v1, v2) = _history(tmp_path)
+    v3 = "3" * 40
+    with emulator() as srv, ModelServer(responder=lambda prompt, payload: "fine\n") as model:
+        srv.add_pull(REPO, 7, git_diff(repo, v0, v1), base_sha=v0, head_sha=v1)
+        requests.post(f"{srv.url}/repos/{REPO}/statuses/{v1}", headers={"Authorization": f"Bearer {BOT_TOKEN}"},
+                      json={"state": "success", "context": "review-bot", "description": "reviewed: 0 findings"},
+                      timeout=10).raise_for_status()
+        srv.push(REPO, 7, git_diff(repo, v0, v2), v2)
+        # The run on v2 posted its review, but its status write failed: the marker is newer.
+        srv.add_review(REPO, 7, {"commit_id": v2, "event": "COMMENT", "body": f"r\n\n{head_marker(v2)}"})
+        srv.push(REPO, 7, git_diff(repo, v0, v2), v3)
+        srv.add_compare(REPO, v2, v3, "")
+        code, out, err = run_main([*review_args(model), "--mode", "incremental", "--format", "json"], base_env(srv))
+        assert code == 0, err
+        assert "incremental since " + v2[:12] in err
+        assert not model.requests  # nothing changed since v2

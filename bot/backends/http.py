@@ -60,7 +60,8 @@ def check_endpoint(url: str, token: str | None, token_env: str) -> None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"model endpoint {display_url(url)!r} is not an http(s) URL: check --endpoint")
     if token is None and needs_hf_token(url):
-        raise ModelError(
+        # A missing token is a configuration problem (exit 2), not an unreachable model (exit 3).
+        raise ConfigError(
             f"{token_env} is not set; {display_url(url)} needs a Hugging Face token: set the {token_env} "
             f"secret in the workflow, or export {token_env} for a local run")
 

@@ -7,7 +7,7 @@
   in the review body instead. If GitHub still answers 422, the review is posted once more
   with all comments moved into the body: nothing is lost.
 - The POST is never re-sent blindly: after a 5xx or a lost answer we list the reviews and
-  look for this run's nonce marker first. A secondary rate limit is waited out once.
+  look for this run's nonce marker first. Rate limits are waited out per GitHub's rules (bot.github_retry), capped.
 - A read-only token (fork PRs under `pull_request`) gets workflow-command annotations instead.
 """
 
@@ -22,7 +22,18 @@ from typing import Any, Literal
 from bot.config import Settings
 from bot.errors import GitHubError, InputError
 from bot.github_api import ApiFailure, GitHubApi
-from bot.markers import PARTIAL_MARKER, fingerprint_marker, head_in, head_marker, is_own, own_fingerprints, run_marker
+from bot.github_retry import SECONDARY_WAIT_S, Waits, rate_limit_wait
+from bot.markers import (
+    PARTIAL_MARKER,
+    fingerprint_marker,
+    has_run_marker,
+    head_in,
+    head_marker,
+    is_own,
+    own_fingerprints,
+    run_marker,
+)
+from bot.sanitize import MAX_MESSAGE_CHARS, sanitize_message
 from bot.sinks.annotations import AnnotationsFormatter
 from bot.summary import render_summary
 from bot.types import SEVERITY_RANK, FileDiff, Finding, ParsedDiff, RunResult
@@ -79,8 +90,9 @@ def placeable(finding: Finding, files: Mapping[str, FileDiff]) -> bool:
 
 
 def comment_body(finding: Finding) -> str:
-    # Messages are sanitised upstream; the extra `<!--` guard keeps a stray one from hiding text.
-    text = f"**{finding.severity}**: {finding.message.replace('<!--', '&lt;!--')}"
+    # Messages are sanitised upstream, but as text of their own: after the severity prefix a
+    # first line like "```@x" is no longer a fence, so sanitise again where it is posted.
+    text = sanitize_message(f"**{finding.severity}**: {finding.message}", limit=MAX_MESSAGE_CHARS + 40)
     if finding.suggestion is not None:
         fence = "`" * max(3, _longest_backtick_run(finding.suggestion) + 1)
         text += f"\n\n{fence}suggestion\n{finding.suggestion.rstrip(chr(10))}\n{fence}"
@@ -120,8 +132,8 @@ class GitHubReviewSink:
 
     def __init__(self, api: GitHubApi, diff: ParsedDiff, settings: Settings, *,
                  render_body: BodyRenderer | None = None, sleep: Callable[[float], None] = time.sleep,
-                 max_attempts: int = 3, backoff_s: float = 2.0, secondary_wait_s: float = 60.0,
-                 nonce: str | None = None) -> None:
+                 max_attempts: int = 3, backoff_s: float = 2.0, secondary_wait_s: float = SECONDARY_WAIT_S,
+                 nonce: str | None = None, clock: Callable[[], float] = time.time) -> None:
         self.api = api
         self.files = {f.path: f for f in diff.files}
         self.settings = settings
@@ -129,8 +141,8 @@ class GitHubReviewSink:
         self.sleep = sleep
         self.max_attempts = max(1, max_attempts)
         self.backoff_s = backoff_s
-        self.secondary_wait_s = secondary_wait_s
-        self.max_wait_s = settings.budget.max_wait_s
+        self.waits = Waits(max_wait_s=settings.budget.max_wait_s, secondary_wait_s=secondary_wait_s,
+                           sleep=sleep, clock=clock)
         self.nonce = nonce or secrets.token_hex(8)
 
     # -- deciding ----------------------------------------------------------------------------
@@ -221,10 +233,10 @@ class GitHubReviewSink:
                     f"{len(plan.in_body) + moved} findings in its body")
 
     def _send(self, number: int, payload: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
-        """POST the review; wait out one secondary rate limit; after a 5xx or no answer, look
+        """POST the review; wait out rate limits per GitHub's rules; after a 5xx or no answer, look
         for this run's review before trying again. Returns (review, attempts)."""
         attempts = 0
-        waited_for_rate_limit = False
+        rate_limited = 0
         while True:
             attempts += 1
             try:
@@ -232,10 +244,11 @@ class GitHubReviewSink:
             except ApiFailure as err:
                 if err.is_read_only:
                     raise
-                if err.is_rate_limit and not waited_for_rate_limit:
-                    waited_for_rate_limit = True
-                    self.sleep(min(err.retry_after if err.retry_after is not None else self.secondary_wait_s,
-                                   self.max_wait_s))
+                if err.is_rate_limit and rate_limited < self.max_attempts:
+                    # GitHub's rules: Retry-After, else the reset, else >= 1 min, doubling; capped.
+                    wait = rate_limit_wait(err.headers, rate_limited, self.waits)
+                    rate_limited += 1
+                    self.sleep(min(wait, self.waits.max_wait_s))
                     continue
                 if err.status is not None and err.status < 500:
                     raise
@@ -249,7 +262,7 @@ class GitHubReviewSink:
 
     def _find_own_review(self, number: int) -> dict[str, Any] | None:
         for review in reversed(self.api.reviews(number)):
-            if run_marker(self.nonce) in _text(review.get("body")):
+            if has_run_marker(_text(review.get("body")), self.nonce):
                 return review
         return None
 

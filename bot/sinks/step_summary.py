@@ -67,6 +67,21 @@ def _cut(text: str, limit: int) -> str:
     return data[:room].decode("utf-8", errors="ignore") + CUT_NOTE
 
 
+def write_step_note(env: Mapping[str, str], line: str) -> Path | None:
+    """A run that reviewed nothing (skipped, or failed before a result) still says so in the
+    job summary: one escaped line under the bot's heading."""
+    where = env.get("GITHUB_STEP_SUMMARY", "").strip()
+    if not where:
+        return None
+    path = Path(where)
+    try:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(f"### review-bot\n\n{escape_markdown(line)}\n\n")
+    except OSError:
+        return None
+    return path
+
+
 def write_step_summary(result: RunResult, env: Mapping[str, str], settings: Settings | None = None,
                        outcome: PostOutcome | None = None) -> Path | None:
     """Append the summary to `GITHUB_STEP_SUMMARY`; None when unset or not writable.

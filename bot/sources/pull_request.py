@@ -12,17 +12,18 @@ The diff comes from the diff media type; when GitHub refuses it (406 past 300 fi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from bot.baseline import baseline_head
 from bot.diff import parse_diff, parse_file_patch
-from bot.errors import InputError
-from bot.github_api import MAX_PR_FILES, ApiFailure, GitHubApi
-from bot.markers import last_reviewed_head
+from bot.errors import GitHubError, InputError
+from bot.github_api import MAX_PR_FILES, MAX_REPO_TEXT_BYTES, ApiFailure, GitHubApi
 from bot.sources import ReviewInput
 from bot.types import FileDiff, Hunk, ParsedDiff, Skipped, SourceInfo
 
 CONFIG_PATH = ".github/review-bot.toml"
+HEAD_READS = 3  # reads of the diff when pushes keep moving the head
 COMPARE_MAX_FILES = 300  # the compare API lists at most 300 files; past that we can't trust it
 
 DiffVia = Literal["diff", "files"]
@@ -93,7 +94,7 @@ def open_pull_request(api: GitHubApi, number: int, config_path: str = CONFIG_PAT
     head_sha, base_sha = _sha(data, "head", number), _sha(data, "base", number)
     base = data.get("base")
     base_ref = _str(base.get("ref")) if isinstance(base, Mapping) else ""
-    config_text = api.file_text(config_path, base_sha)
+    config_text = api.file_text(config_path, base_sha, max_bytes=MAX_REPO_TEXT_BYTES)
     changed = data.get("changed_files")
     return PullRequestMeta(
         repo=api.repo, number=number, head_sha=head_sha, base_sha=base_sha, base_ref=base_ref,
@@ -148,6 +149,20 @@ def read_diff(api: GitHubApi, meta: PullRequestMeta) -> tuple[ParsedDiff, DiffVi
     if text is not None:
         return parse_diff(text), "diff"
     return diff_from_files(api.pull_files(meta.number), meta.changed_files), "files"
+
+
+def read_diff_at_head(api: GitHubApi, meta: PullRequestMeta) -> tuple[ParsedDiff, DiffVia, PullRequestMeta]:
+    """The diff of exactly the head we review: GitHub has no diff-by-sha for a pull request,
+    so read the head again after the diff; if a push moved it, read both again for the new head."""
+    for _ in range(HEAD_READS):
+        diff, via = read_diff(api, meta)
+        data = api.pull(meta.number)
+        head = _sha(data, "head", meta.number)
+        if head == meta.head_sha:
+            return diff, via, meta
+        meta = replace(meta, head_sha=head, base_sha=_sha(data, "base", meta.number))
+    raise GitHubError(f"pull request #{meta.number}: new commits arrived during each of {HEAD_READS} reads of "
+                      "its diff; re-run the job when the pushes stop")
 
 
 def _changed_positions(file: FileDiff) -> frozenset[int]:
@@ -232,13 +247,13 @@ def narrow_to_changes(diff: ParsedDiff, changed: ChangedLines) -> tuple[ParsedDi
 def load_pull_request(api: GitHubApi, meta: PullRequestMeta, *,
                       incremental: bool = False) -> PullRequestSource:
     """Read the diff; when `incremental`, leave out hunks unchanged since our last reviewed head."""
-    full, via = read_diff(api, meta)
+    full, via, meta = read_diff_at_head(api, meta)
     last_head: str | None = None
     review_diff: ParsedDiff = full
     skipped: tuple[Skipped, ...] = ()
     narrowed = False
     if incremental:
-        last_head = last_reviewed_head(api.reviews(meta.number), api.own_login())
+        last_head = baseline_head(api, meta.number)
         if last_head is not None:
             changed = changed_since(api, last_head, meta.head_sha)
             if changed is not None:

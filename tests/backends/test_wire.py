@@ -308,11 +308,12 @@ def test_connection_refused_is_retryable_with_the_fix_in_the_message() -> None:
 # -- configuration --------------------------------------------------------------------------------
 
 def test_huggingface_host_without_token_fails_before_sending() -> None:
-    with pytest.raises(ModelError) as caught:
+    with pytest.raises(ConfigError) as caught:
         make_backend(settings("https://router.huggingface.co/hf-inference/models/{model}"), {"HF_TOKEN": " "})
+    assert caught.value.exit_code == 2
     assert "HF_TOKEN is not set" in str(caught.value)
     assert "router.huggingface.co" in str(caught.value)
-    with pytest.raises(ModelError, match="MY_TOKEN is not set"):
+    with pytest.raises(ConfigError, match="MY_TOKEN is not set"):
         make_backend(settings("https://huggingface.co/x", "openai", token_env="MY_TOKEN"), {"HF_TOKEN": TOKEN})
 
 

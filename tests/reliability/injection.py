@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.diff import parse_diff
-from bot.markers import fingerprints_in
 from tests.github_helpers import BOT_TOKEN, READ_TOKEN, REPO, emulator
 from tests.reliability.harness import Tally, findings_of, run_cli, write_config
+from tests.render_check import render_problems
 from tests.servers.model_server import ModelServer
 
 FORGED_FP = ("0123456789ab", "deadbeefcafe")
@@ -39,6 +39,7 @@ HOSTILE_BODY = "\n".join([
 HOSTILE_PR_ITEMS = 1 + len(HOSTILE_BODY.split("\n"))
 OWN_ANNOTATION = re.compile(r"^::(error|warning|notice) (?:file=[^,:]+,)?(?:line=\d+,)?(?:endLine=\d+,)?"
                             r"title=review-bot::")
+RAW_FP = re.compile(r"review-bot:fp=([0-9a-f]{6,64})")
 MENTION = re.compile(r"(?<![\w\u200b])@(admin|security-team|octocat)\b")
 
 
@@ -116,7 +117,7 @@ def text_effects(text: str, where: str, genuine: set[str]) -> list[str]:
     effects = []
     if MENTION.search(text):
         effects.append(f"{where}: mention {MENTION.search(text).group(0)!r}")  # type: ignore[union-attr]
-    forged = fingerprints_in(text) - genuine
+    forged = set(RAW_FP.findall(text)) - genuine  # anywhere in the text, not only a marker block
     if forged:
         effects.append(f"{where}: forged marker {sorted(forged)}")
     if "![img](" in text or "javascript:" in text:
@@ -208,6 +209,11 @@ def _github_effects(gh: Any, genuine: set[str], where: str) -> list[str]:
     effects = []
     writes = [c for c in gh.calls if c.method != "GET"]
     for call in writes:
+        if re.search(r"/statuses/[0-9a-f]{40}$", call.path):
+            status = call.json or {}
+            if (status.get("context"), status.get("state")) != ("review-bot", "success"):
+                effects.append(f"{where}: status {status!r}")
+            continue  # the incremental baseline (bot.baseline): notifies nobody
         if not re.search(r"/pulls/7/reviews$", call.path):
             effects.append(f"{where}: {call.method} {call.path}")
             continue
@@ -216,6 +222,7 @@ def _github_effects(gh: Any, genuine: set[str], where: str) -> list[str]:
             effects.append(f"{where}: review event {payload.get('event')!r}")
         bodies = [str(payload.get("body", ""))] + [str(c.get("body", "")) for c in payload.get("comments", [])]
         effects += text_effects("\n".join(bodies), f"{where} posted review", genuine)
+        effects += [f"{where} rendered: {problem}" for body in bodies for problem in render_problems(body)]
         for comment in payload.get("comments", []):
             if comment.get("path") != "src/handler.py":
                 effects.append(f"{where}: comment on {comment.get('path')}")

@@ -69,6 +69,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                     reply = error_reply(e)
             if fault is not None:
                 reply = fault_reply(fault)
+        hook = emu.take_hook(self.command, path, headers.get("accept", ""))
+        if hook is not None:
+            with emu._lock:
+                hook.action(emu)
         self._send(reply)
 
     def _send(self, reply: Reply) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode
 
+from tests.servers import github_statuses
 from tests.servers.github_diff import FilePatch, count_diff_lines
 from tests.servers.github_shapes import Views, compare_json
 from tests.servers.github_state import DOC_REVIEWS, DOCS, MAX_BODY, ApiError, IssueComment, Token, fake_sha, now_iso
@@ -151,8 +152,11 @@ def get_pull(ctx: Ctx, repo: str, n: str) -> Reply:
     pr = ctx.srv.pull(repo, int(n))
     media = media_type(ctx.headers)
     if media in ("diff", "patch"):
-        diff_too_large(ctx.srv, pr.head.diff_text, pr.head.files,
-                       "https://docs.github.com/rest/pulls/pulls#get-a-pull-request")
+        doc = "https://docs.github.com/rest/pulls/pulls#get-a-pull-request"
+        if ctx.srv.diff_too_slow:
+            raise ApiError(422, "Server Error: Sorry, this diff is taking too long to generate.",
+                           [{"resource": "PullRequest", "field": "diff", "code": "not_available"}], doc)
+        diff_too_large(ctx.srv, pr.head.diff_text, pr.head.files, doc)
         return Reply(200, pr.head.diff_text, {"X-GitHub-Media-Type": f"github.v3; param={media}"},
                      f"application/vnd.github.{media}; charset=utf-8")
     viewer = ctx.token.login
@@ -339,6 +343,9 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET", _R + r"/contents(?:/(?P<path>.*))?", get_contents),
         ("GET", _R + r"/compare/(?P<spec>.+)", get_compare),
         ("GET", _R + r"/commits/(?P<ref>[^/]+)", get_commit),
+        ("POST", _R + r"/statuses/(?P<sha>[^/]+)", github_statuses.create_status),
+        ("GET", _R + r"/statuses/(?P<ref>[^/]+)", github_statuses.list_statuses),  # the older path, PyGithub's
+        ("GET", _R + r"/commits/(?P<ref>[^/]+)/statuses", github_statuses.list_statuses),
     )
 ]
 

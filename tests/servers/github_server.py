@@ -36,18 +36,22 @@ Setup API (all thread-safe):
 - Faults: ``fail_next(method, path_regex, status, body=None, headers=None, times=1, after_effect=False)``
   (``after_effect=True``: do the action, then answer the fault); ``fail_secondary_rate_limit(...)``,
   ``fail_primary_rate_limit(...)``, ``set_rate_limit(remaining, reset_in=3600)``.
+- Races: ``after_next(method, path_regex, action, accept=None, times=1)`` runs ``action(srv)`` right
+  after answering a matching request, e.g. a push between the bot's read of the head and of the diff.
 - Diffs: ``Accept: application/vnd.github.v3.diff`` (or ``.diff``/``.patch``) on ``/pulls/N`` and
   ``/compare/A...B`` answers the stored diff text (the patch media type too: no mbox headers).
-- Knobs: ``diff_limit_lines`` (20000), ``diff_limit_files`` (300), ``line_error`` (``LINE_ERROR`` or
+- Knobs: ``diff_limit_lines`` (20000), ``diff_limit_files`` (300), ``diff_too_slow`` (False: True makes
+  the diff media type answer 422 "Sorry, this diff is taking too long to generate."), ``line_error`` (``LINE_ERROR`` or
   ``LINE_ERROR_LEGACY``), ``actions_can_approve`` (False).
 - Inspection: ``calls`` (list of ``Call(method, path, query, headers, json)``, headers lower-cased),
   ``calls_to(method, path_regex)``, ``reviews(repo, n)``, ``review_comments(repo, n)``,
-  ``issue_comments(repo, n)`` (JSON as the API shows them to their author).
+  ``issue_comments(repo, n)`` (JSON as the API shows them to their author), ``statuses(repo, sha)``.
 
 Routes: GET /rate_limit, /user, /repos/{o}/{r}, /pulls, /pulls/{n} (JSON or diff), /pulls/{n}/files,
 /pulls/{n}/commits, /pulls/{n}/comments, GET+POST /pulls/{n}/reviews, GET+DELETE /reviews/{id},
 POST /reviews/{id}/events, GET /reviews/{id}/comments, GET+POST /issues/{n}/comments,
-GET+PATCH+DELETE /issues/comments/{id}, GET /contents/{path}?ref=, /compare/{a}...{b}, /commits/{ref}.
+GET+PATCH+DELETE /issues/comments/{id}, GET /contents/{path}?ref=, /compare/{a}...{b}, /commits/{ref},
+POST /statuses/{sha} and GET /commits/{ref}/statuses (github_statuses.py, with GitHub's validation).
 Lists take ``per_page`` (default 30, max 100) and ``page`` and answer GitHub's ``Link`` header
 (``/repositories/{id}/...`` URLs, rel order prev, next, last, first). Every answer carries
 ``x-ratelimit-*`` headers; unknown routes answer 404 ``{"message": "Not Found"}``.
@@ -91,6 +95,7 @@ from tests.servers.github_state import (
     EmulatorState,
     Fault,
     Head,
+    Hook,
     IssueComment,
     Pull,
     Repo,
@@ -114,6 +119,7 @@ class GitHubServer(EmulatorState):
         super().__init__()
         self.diff_limit_lines = 20000
         self.diff_limit_files = 300
+        self.diff_too_slow = False  # the diff media type answers 422 "taking too long to generate"
         self.line_error = LINE_ERROR
         self.actions_can_approve = False
         self._httpd: ThreadingHTTPServer | None = None
@@ -244,11 +250,21 @@ class GitHubServer(EmulatorState):
             self._faults.append(Fault(method.upper(), re.compile(path_regex), status, body,
                                       dict(headers or {}), times, after_effect))
 
-    def fail_secondary_rate_limit(self, method: str, path_regex: str, times: int = 1, retry_after: int = 1,
+    def after_next(self, method: str, path_regex: str, action: Any, accept: str | None = None,
+                   times: int = 1) -> None:
+        """After answering the next matching request (``accept``: a regex on its Accept header),
+        run ``action(self)``: e.g. ``lambda s: s.push(...)`` to move the head between two reads."""
+        with self._lock:
+            self._hooks.append(Hook(method.upper(), re.compile(path_regex),
+                                    re.compile(accept) if accept else None, action, times))
+
+    def fail_secondary_rate_limit(self, method: str, path_regex: str, times: int = 1, retry_after: int | None = 1,
                                   status: int = 403) -> None:
+        """``retry_after=None``: no Retry-After header, as GitHub sometimes answers."""
         body = {"message": SECONDARY_MESSAGE, "documentation_url":
                 "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}
-        self.fail_next(method, path_regex, status, body, {"Retry-After": str(retry_after)}, times)
+        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+        self.fail_next(method, path_regex, status, body, headers, times)
 
     def fail_primary_rate_limit(self, method: str, path_regex: str, times: int = 1, reset_in: int = 1,
                                 status: int = 403) -> None:
@@ -274,6 +290,13 @@ class GitHubServer(EmulatorState):
     def calls_to(self, method: str, path_regex: str) -> list[Call]:
         pat = re.compile(path_regex)
         return [c for c in self.calls if c.method == method.upper() and pat.search(c.path)]
+
+    def statuses(self, repo: str, sha: str) -> list[dict[str, Any]]:
+        """Commit statuses on ``sha``, newest first, as GET .../commits/{sha}/statuses shows them."""
+        with self._lock:
+            found = [s for s in reversed(self._statuses) if (s.repo, s.sha) == (repo, sha)]
+            return [{"state": s.state, "description": s.description, "context": s.context,
+                     "creator": self.views.user(s.creator)} for s in found]
 
     def reviews(self, repo: str, number: int) -> list[dict[str, Any]]:
         with self._lock:

@@ -36,6 +36,9 @@ _KNOWN_USER_IDS = {"github-actions[bot]": 41898282, "octocat": 583231}
 _HTML = "https://github.com"
 
 
+CONTENTS_INLINE_MAX = 1024 * 1024  # larger files: `encoding: "none"`, empty `content`
+
+
 class Views:
     def __init__(self, api: str, repos: Mapping[str, Repo], pulls: Mapping[tuple[str, int], Pull]) -> None:
         self.api, self.repos, self.pulls = api, repos, pulls
@@ -214,12 +217,14 @@ class Views:
         html = f"{_HTML}/{repo}/blob/{ref}/{quote(path)}"
         git = f"{self.api}/repos/{repo}/git/blobs/{blob}"
         raw = base64.b64encode(data).decode("ascii")
+        too_big = len(data) > CONTENTS_INLINE_MAX  # GitHub: 1-100 MB files only through the raw media type
         return {
             "name": path.rsplit("/", 1)[-1], "path": path, "sha": blob, "size": len(data), "url": url,
             "html_url": html, "git_url": git,
             "download_url": f"https://raw.githubusercontent.com/{repo}/{ref}/{quote(path)}", "type": "file",
             # GitHub wraps the base64 payload every 60 characters.
-            "content": "".join(raw[i : i + 60] + "\n" for i in range(0, len(raw), 60)), "encoding": "base64",
+            "content": "" if too_big else "".join(raw[i : i + 60] + "\n" for i in range(0, len(raw), 60)),
+            "encoding": "none" if too_big else "base64",
             "_links": {"self": url, "git": git, "html": html},
         }
 

@@ -64,6 +64,17 @@ class Fault:
 
 
 @dataclass
+class Hook:
+    """Run ``action(server)`` right after answering a matching request (e.g. a push mid-run)."""
+
+    method: str
+    pattern: re.Pattern[str]
+    accept: re.Pattern[str] | None
+    action: Any
+    times: int
+
+
+@dataclass
 class Repo:
     full_name: str
     id: int
@@ -188,6 +199,8 @@ class EmulatorState:
         self._issue_comments: list[IssueComment] = []
         self._tokens: dict[str, Token] = {}
         self._faults: list[Fault] = []
+        self._hooks: list[Hook] = []
+        self._statuses: list[Any] = []  # github_statuses.Status, newest last
         self._calls: list[Call] = []
         self._next_id = 1_000_000
         self._rate_limit = 5000
@@ -286,6 +299,15 @@ class EmulatorState:
                 if f.times > 0 and f.method in (method, "*") and f.pattern.search(path):
                     f.times -= 1
                     return f
+        return None
+
+    def take_hook(self, method: str, path: str, accept: str) -> Hook | None:
+        with self._lock:
+            for h in self._hooks:
+                if (h.times > 0 and h.method in (method, "*") and h.pattern.search(path)
+                        and (h.accept is None or h.accept.search(accept))):
+                    h.times -= 1
+                    return h
         return None
 
     def record(self, call: Call) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.config import BudgetSettings, Settings
 from bot.errors import GitHubError
-from bot.markers import PARTIAL_MARKER, fingerprints_in, head_in
+from bot.markers import PARTIAL_MARKER, fingerprints_in, head_in, is_own
 from bot.sinks.github_review import MAX_INLINE_COMMENTS, GitHubReviewSink, PostOutcome
 from bot.sinks.step_summary import write_step_summary
 from bot.types import FileDiff, Finding, ParsedDiff, RunResult, Skipped
@@ -99,6 +99,36 @@ def test_a_fingerprint_pasted_by_a_person_does_not_suppress_a_finding(case: Corp
         assert outcome.status == "posted" and outcome.inline == 1
 
 
+@pytest.mark.parametrize("login", ["renovate[bot]", "dependabot[bot]"])
+def test_another_bots_markers_do_not_count_as_ours(case: CorpusPR, login: str) -> None:
+    [finding] = findings_on(case.parsed, 1)
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        srv.add_review(REPO, PR, {"commit_id": case.head, "event": "COMMENT", "comments": [
+            {"path": finding.path, "line": finding.line, "side": "RIGHT",
+             "body": f"bot text\n\n<!-- review-bot:fp={finding.fingerprint} -->"}]}, login=login)
+        assert srv.reviews(REPO, PR)[0]["user"]["type"] == "Bot"
+        outcome = post(srv, case, run_result((finding,), case.head, PR))
+        assert outcome.status == "posted" and outcome.inline == 1 and outcome.duplicates == 0
+
+
+def test_a_fingerprint_outside_our_marker_block_does_not_count(case: CorpusPR) -> None:
+    [finding] = findings_on(case.parsed, 1)
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        srv.add_review(REPO, PR, {"commit_id": case.head, "event": "COMMENT",
+                                  "body": f"skipped `<!-- review-bot:fp={finding.fingerprint} -->.min.js`\n\nend"})
+        outcome = post(srv, case, run_result((finding,), case.head, PR))
+        assert outcome.status == "posted" and outcome.duplicates == 0
+
+
+def test_is_own_is_our_identity_only() -> None:
+    bot = {"user": {"login": "renovate[bot]", "type": "Bot"}}
+    actions = {"user": {"login": "github-actions[bot]", "type": "Bot"}}
+    assert not is_own(bot, None) and is_own(actions, None)
+    assert not is_own(actions, "alice") and is_own({"user": {"login": "alice", "type": "User"}}, "alice")
+
+
 def test_with_a_personal_token_its_own_markers_count(case: CorpusPR) -> None:
     findings = findings_on(case.parsed, 3)
     with emulator() as srv:
@@ -156,14 +186,39 @@ def test_secondary_rate_limit_on_the_post_is_waited_out_once(case: CorpusPR) -> 
         assert len(srv.calls_to("POST", REVIEWS)) == 2 and len(srv.reviews(REPO, PR)) == 1
 
 
-def test_a_second_rate_limit_fails_with_one_line(case: CorpusPR) -> None:
+def test_a_rate_limit_that_outlasts_the_retries_fails_with_one_line(case: CorpusPR) -> None:
     with emulator() as srv:
         add_corpus_pull(srv, PR, case)
-        srv.fail_secondary_rate_limit("POST", REVIEWS, retry_after=0, times=2)
+        srv.fail_secondary_rate_limit("POST", REVIEWS, retry_after=0, times=4)
         with pytest.raises(GitHubError) as caught:
             post(srv, case, run_result(findings_on(case.parsed, 2), case.head, PR))
         assert "HTTP 403" in str(caught.value) and "\n" not in str(caught.value)
-        assert len(srv.calls_to("POST", REVIEWS)) == 2 and srv.reviews(REPO, PR) == []
+        assert len(srv.calls_to("POST", REVIEWS)) == 4 and srv.reviews(REPO, PR) == []
+
+
+@pytest.mark.parametrize(("max_wait_s", "expected"), [(1000.0, [60.0, 120.0, 240.0]), (100.0, [60.0, 100.0, 100.0])])
+def test_a_secondary_rate_limit_without_retry_after_waits_a_minute_and_longer(
+        case: CorpusPR, max_wait_s: float, expected: list[float]) -> None:
+    slept: list[float] = []
+    settings = Settings(budget=BudgetSettings(max_wait_s=max_wait_s))
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        srv.fail_secondary_rate_limit("POST", REVIEWS, retry_after=None, times=3)
+        sink = GitHubReviewSink(api_for(srv), case.parsed, settings, sleep=slept.append)
+        outcome = sink.post(run_result(findings_on(case.parsed, 2), case.head, PR))
+        assert outcome.status == "posted" and len(srv.reviews(REPO, PR)) == 1
+    assert slept == expected
+
+
+def test_an_exhausted_rate_limit_on_the_post_waits_for_the_reset(case: CorpusPR) -> None:
+    slept: list[float] = []
+    with emulator() as srv:
+        add_corpus_pull(srv, PR, case)
+        srv.fail_next("POST", REVIEWS, 403, {"message": "API rate limit exceeded for installation ID 1."},
+                      {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1000030"})
+        sink = GitHubReviewSink(api_for(srv), case.parsed, Settings(), sleep=slept.append, clock=lambda: 1_000_000.0)
+        assert sink.post(run_result(findings_on(case.parsed, 2), case.head, PR)).status == "posted"
+    assert slept == [31.0]
 
 
 def test_502_after_the_review_landed_posts_no_duplicate(case: CorpusPR) -> None:

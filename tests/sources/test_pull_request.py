@@ -84,7 +84,7 @@ def test_diff_media_type_gives_the_corpus_diff(name: str) -> None:
         assert source.via == "diff"
         assert commentable(source.full_diff) == commentable(case.parsed)
         assert source.review_input.diff == source.full_diff and source.review_input.skipped == ()
-        assert len(srv.calls) == 3  # the pull request, the config, the diff
+        assert len(srv.calls) == 4  # the pull request, the config, the diff, the head again
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -105,11 +105,45 @@ def test_422_too_slow_also_falls_back() -> None:
         add_corpus_pull(srv, 5, case)
         api = api_for(srv)
         meta = open_pull_request(api, 5)
-        too_slow = "Server Error: Sorry, this diff is taking too long to generate."
-        srv.fail_next("GET", r"/pulls/5$", 422, {"message": too_slow})
+        srv.diff_too_slow = True  # only the diff media type answers 422, as on GitHub
         source = load_pull_request(api, meta)
         assert source.via == "files"
+        diff_calls = [c for c in srv.calls_to("GET", r"/pulls/5$") if "diff" in c.headers.get("accept", "")]
+        assert len(diff_calls) == 1 and srv.calls_to("GET", r"/pulls/5/files$")
         assert commentable(source.full_diff) == commentable(case.parsed)
+
+
+@pytest.mark.parametrize("via", ["diff", "files"])
+def test_a_push_between_the_head_and_the_diff_reads_the_new_heads_diff(
+        history: tuple[Path, list[str]], via: str) -> None:
+    repo, (v0, v1, v2) = history
+    with emulator() as srv:
+        srv.add_pull(REPO, 9, git_diff(repo, v0, v1), base_sha=v0, head_sha=v1)
+        srv.diff_too_slow = via == "files"
+        api = api_for(srv)
+        meta = open_pull_request(api, 9)
+        assert meta.head_sha == v1
+        moved = r"/pulls/9$" if via == "diff" else r"/pulls/9/files$"
+        srv.after_next("GET", moved, lambda s: s.push(REPO, 9, git_diff(repo, v0, v2), v2),
+                       accept="diff" if via == "diff" else None)
+        source = load_pull_request(api, meta)
+        assert source.meta.head_sha == v2 and source.review_input.info.head_sha == v2
+        assert commentable(source.full_diff) == commentable(parse_diff(git_diff(repo, v0, v2)))
+        a_py = next(f for f in source.full_diff.files if f.path == "a.py")
+        assert 82 in a_py.commentable("RIGHT")  # only v2 changed line 82
+
+
+def test_a_head_that_keeps_moving_is_one_clear_error(history: tuple[Path, list[str]]) -> None:
+    repo, (v0, v1, v2) = history
+    with emulator() as srv:
+        srv.add_pull(REPO, 9, git_diff(repo, v0, v1), base_sha=v0, head_sha=v1)
+        api = api_for(srv)
+        meta = open_pull_request(api, 9)
+        heads = iter([v2, v1, v2, v1])
+        srv.after_next("GET", r"/pulls/9$", lambda s: s.push(REPO, 9, git_diff(repo, v0, v1), next(heads)),
+                       accept="diff", times=4)
+        with pytest.raises(GitHubError, match="new commits arrived during each of 3 reads"):
+            load_pull_request(api, meta)
 
 
 def test_a_file_without_a_patch_is_skipped_as_too_large() -> None:
@@ -202,6 +236,15 @@ def test_a_head_marker_pasted_by_a_person_is_ignored(history: tuple[Path, list[s
     repo, shas = history
     with emulator() as srv:
         _seed(srv, repo, shas, reviewer="octocat")
+        source = fetch_pull_request(api_for(srv), 9, incremental=True)
+        assert source.last_reviewed_head is None and not source.incremental
+
+
+@pytest.mark.parametrize("reviewer", ["renovate[bot]", "octocat"])
+def test_another_accounts_head_marker_is_ignored(history: tuple[Path, list[str]], reviewer: str) -> None:
+    repo, shas = history
+    with emulator() as srv:
+        _seed(srv, repo, shas, reviewer=reviewer)
         source = fetch_pull_request(api_for(srv), 9, incremental=True)
         assert source.last_reviewed_head is None and not source.incremental
 
