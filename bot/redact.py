@@ -31,6 +31,7 @@ from bot.secret_patterns import (
     CODE_LINE_SCREEN,
     CONFIG_SUFFIXES,
     EMAIL_ADDRESS,
+    FORMAT_FIELD,
     HUNK_SCREEN,
     KEY_BEGIN,
     KEY_END,
@@ -42,6 +43,7 @@ from bot.secret_patterns import (
     NOT_EMAIL_USERS,
     PEM_BODY,
     PEM_LONG,
+    PEM_PAIR,
     PEM_WIDE,
     PRIVATE_KEY_MARK,
     TOKENS,
@@ -56,6 +58,7 @@ from bot.secret_patterns import MIN_SECRET_LEN as MIN_SECRET_LEN
 from bot.secret_patterns import PASSWORD as PASSWORD
 from bot.secret_patterns import entropy_threshold as entropy_threshold
 from bot.secret_patterns import shannon_entropy as shannon_entropy
+from bot.secret_tokens import ATLAS_HEAD, BEARER, LITERAL_ARG, SHAPED, literal_credential, plain_token
 from bot.sources import ReviewInput
 from bot.types import FileDiff, Finding, Hunk, Line
 
@@ -85,13 +88,18 @@ def _replace_assignment(match: re.Match[str], bare_values: bool, tally: _Tally) 
     value = match.group("value")
     if value is None:
         value = match.group("bare")
-        if not bare_values or value is None:
+        if not bare_values or value is None or FORMAT_FIELD.search(value):  # `{SumoAccessKey}`: a template
             return match.group(0)
         value = value.rstrip(")]}")
     kind = secret_kind(match.group("name"))
-    if kind is None or KEY in value or PASSWORD in value or not looks_secret(value):
+    if kind is None or value in (KEY, PASSWORD):
         return match.group(0)
-    tally.secrets += 1
+    if KEY in value or PASSWORD in value:  # a token found inside: the rest of the value goes with it
+        kind = KEY if KEY in value else PASSWORD
+    elif not looks_secret(value):
+        return match.group(0)
+    else:
+        tally.secrets += 1
     start = match.start("value") if match.group("value") is not None else match.start("bare")
     offset = start - match.start()
     text = match.group(0)
@@ -112,17 +120,37 @@ def _replace_email(match: re.Match[str], tally: _Tally) -> str:
     return EMAIL
 
 
+def _replace_token(match: re.Match[str], tally: _Tally, placeholder: str = KEY) -> str:
+    if plain_token(match.group(0)):  # `ghp_xxxx...`, `AKIA...EXAMPLE`: documentation, not a credential
+        return match.group(0)
+    tally.secrets += 1
+    return match.expand(placeholder)
+
+
+def _replace_value(match: re.Match[str], tally: _Tally) -> str:
+    """The `value` group of a header or call-argument match -> `<KEY>`, if it is a credential."""
+    value = match.group("value")
+    if not literal_credential(value):
+        return match.group(0)
+    tally.secrets += 1
+    text, offset = match.group(0), match.start("value") - match.start()
+    return text[:offset] + KEY + text[offset + len(value):]
+
+
 def _redact_line(text: str, bare_values: bool, tally: _Tally) -> str:
     lowered = text.lower()
     for pattern, placeholder, needles in TOKENS:
         if any(needle in lowered for needle in needles):
-            text, n = pattern.subn(placeholder, text)
-            if n:
-                tally.secrets += n
-                lowered = text.lower()
+            text = pattern.sub(lambda m, p=placeholder: _replace_token(m, tally, p), text)  # type: ignore[misc]
+            lowered = text.lower()
+    text = SHAPED.sub(lambda m: _replace_token(m, tally), text)
+    if KEY in text:
+        text = ATLAS_HEAD.sub("", text)
+    text = BEARER.sub(lambda m: _replace_value(m, tally), text)
     if "@" in text:  # both patterns need one
         text = URL_CREDENTIALS.sub(lambda m: _replace_url_password(m, tally), text)
     text = ASSIGNMENT.sub(lambda m: _replace_assignment(m, bare_values, tally), text)
+    text = LITERAL_ARG.sub(lambda m: _replace_value(m, tally), text)
     if "@" in text:
         text = EMAIL_ADDRESS.sub(lambda m: _replace_email(m, tally), text)
     return text
@@ -207,7 +235,7 @@ def _key_block_lines(texts: Sequence[str], bare_runs: bool = False) -> tuple[set
 
 def redact_text(text: str, bare_values: bool = True) -> tuple[str, int, int]:
     """Free text (PR title or body) -> (redacted text, credentials replaced, e-mails replaced)."""
-    if PRIVATE_KEY_MARK not in text and HUNK_SCREEN.search(text.lower()) is None:
+    if PRIVATE_KEY_MARK not in text and HUNK_SCREEN.search(text.lower()) is None and not _shaped_places(text):
         return text, 0, 0  # no line can match: nothing to replace (see secret_patterns)
     tally = _Tally()
     lines = text.split("\n")
@@ -266,15 +294,22 @@ def _redact_hunk(hunk: Hunk, kind: tuple[bool, bool], secret_lines: set[SecretLi
     probe = "\n".join(pieces)
     lowered = probe.lower()
     first = HUNK_SCREEN.search(lowered)
-    if first is None and not key_file:
+    shaped = _shaped_places(probe)
+    if first is None and not key_file and not shaped and PEM_PAIR.search(probe) is None:
         return hunk  # nothing in it can match (see secret_patterns): the common case, kept cheap
-    in_block, blocks = _side_blocks(hunk.lines, key_file) if key_file or PRIVATE_KEY_MARK in probe else (set(), 0)
+    # A run of full-width base64 lines is key material in any file (the hunk may lie inside a key).
+    keyish = key_file or PRIVATE_KEY_MARK in probe or PEM_PAIR.search(probe) is not None
+    in_block, blocks = _side_blocks(hunk.lines, True) if keyish else (set(), 0)
     tally.secrets += blocks
     texts = list(pieces)
     for i in in_block:
         texts[i + 1] = _redact_key_line(pieces[i + 1])
         secret_lines.update(_line_places(hunk.path, hunk.lines[i]))
-    for k in _screened(pieces, probe, lowered, first, LINE_SCREEN if bare else CODE_LINE_SCREEN):
+    screened = set(_screened(pieces, probe, lowered, first, LINE_SCREEN if bare else CODE_LINE_SCREEN))
+    if shaped:
+        ends = list(accumulate(len(p) + 1 for p in pieces))
+        screened.update(bisect_right(ends, at) for at in shaped)
+    for k in sorted(screened):
         if (k == 0 and section is None) or (k and k - 1 in in_block):
             continue
         before = tally.secrets
@@ -287,6 +322,11 @@ def _redact_hunk(hunk: Hunk, kind: tuple[bool, bool], secret_lines: set[SecretLi
                   for line, text in zip(hunk.lines, texts[1:], strict=True))
     header = hunk.header if texts[0] == pieces[0] else "@@".join((parts[0], parts[1], texts[0]))
     return replace(hunk, lines=lines, header=header)
+
+
+def _shaped_places(text: str) -> list[int]:
+    """Where a token shape, an authorization header or a call's string argument starts in `text`."""
+    return [m.start() for pattern in (SHAPED, BEARER, LITERAL_ARG) for m in pattern.finditer(text)]
 
 
 def _screened(pieces: list[str], probe: str, lowered: str, first: re.Match[str] | None,
