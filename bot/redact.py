@@ -25,26 +25,21 @@ from itertools import accumulate
 from operator import attrgetter
 
 from bot.pathnames import base_name, suffix
+from bot.redact_keys import key_block_lines as _key_block_lines
+from bot.redact_multiline import DANGLING, continued_values
+from bot.redact_keys import redact_key_line as _redact_key_line
 from bot.secret_patterns import (
     ASSIGNMENT,
-    BASE64_RUN,
     CODE_LINE_SCREEN,
     CONFIG_SUFFIXES,
     EMAIL_ADDRESS,
     FORMAT_FIELD,
     HUNK_SCREEN,
-    KEY_BEGIN,
-    KEY_END,
     KEY_FILE_PREFIXES,
     KEY_FILE_SUFFIXES,
     LINE_SCREEN,
-    MASK_PARTS,
-    MIN_BARE_PEM_LINES,
     NOT_EMAIL_USERS,
-    PEM_BODY,
-    PEM_LONG,
     PEM_PAIR,
-    PEM_WIDE,
     PRIVATE_KEY_MARK,
     TOKENS,
     URL_CREDENTIALS,
@@ -91,6 +86,8 @@ def _replace_assignment(match: re.Match[str], bare_values: bool, tally: _Tally) 
         if not bare_values or value is None or FORMAT_FIELD.search(value):  # `{SumoAccessKey}`: a template
             return match.group(0)
         value = value.rstrip(")]}")
+        if "(" in value:  # `click.make_pass_decorator(dict,`: a call, so an expression, not a literal
+            return match.group(0)
     kind = secret_kind(match.group("name"))
     if kind is None or value in (KEY, PASSWORD):
         return match.group(0)
@@ -156,83 +153,6 @@ def _redact_line(text: str, bare_values: bool, tally: _Tally) -> str:
     return text
 
 
-def _mask(segment: str) -> str:
-    """Key material in a segment -> `<KEY>`, keeping indentation, quotes and `\\n` escapes around it."""
-    match = MASK_PARTS.match(segment)
-    if match is None or not match.group("core"):
-        return segment
-    return match.group("lead") + KEY + match.group("trail")
-
-
-def _begin_of_key(text: str) -> re.Match[str] | None:
-    """A BEGIN marker followed by key material (a string constant holding only the marker is not)."""
-    begin = KEY_BEGIN.search(text)
-    if begin is None:
-        return None
-    rest = text[begin.end():]
-    end = KEY_END.search(rest)
-    rest = (rest[:end.start()] if end else rest).strip()
-    return begin if not rest or rest.startswith(("\\n", "\\r")) or BASE64_RUN.match(rest) else None
-
-
-def _redact_key_line(text: str) -> str:
-    """A line inside a private-key block: BEGIN/END markers stay, everything between becomes `<KEY>`."""
-    begin = _begin_of_key(text)
-    end = KEY_END.search(text, begin.end() if begin else 0)
-    if begin and end:
-        return text[:begin.end()] + _mask(text[begin.end():end.start()]) + text[end.start():]
-    if begin:
-        return text[:begin.end()] + _mask(text[begin.end():])
-    if end:
-        return _mask(text[:end.start()]) + text[end.start():]
-    return _mask(text)
-
-
-def _key_block_lines(texts: Sequence[str], bare_runs: bool = False) -> tuple[set[int], int]:
-    """Indices of lines inside private-key blocks, and how many blocks.
-
-    A block cut by the edge of the text (its BEGIN before a hunk, or its END after it) still
-    covers every line from the edge. With `bare_runs` (a key file's own diff), a run of
-    full-width base64 lines with neither marker (a hunk inside the key) counts as a block
-    too; elsewhere such runs are certificates or data, which are not secret.
-    """
-    marked: set[int] = set()
-    blocks = 0
-    inside = False
-    run: list[int] = []  # consecutive base64 lines outside any block
-
-    def close_run(end_seen: bool) -> None:
-        nonlocal blocks
-        wide = sum(1 for j in run if PEM_WIDE.match(texts[j]))
-        long = any(PEM_LONG.search(texts[j]) for j in run)
-        if (end_seen and long) or (bare_runs and wide >= MIN_BARE_PEM_LINES):
-            marked.update(run)
-            blocks += 0 if end_seen else 1
-        run.clear()
-
-    for i, text in enumerate(texts):
-        if inside:
-            marked.add(i)
-            inside = KEY_END.search(text) is None
-            continue
-        begin = _begin_of_key(text)
-        if begin:
-            close_run(end_seen=False)
-            marked.add(i)
-            blocks += 1
-            inside = KEY_END.search(text, begin.end()) is None
-        elif KEY_END.search(text) and any(PEM_LONG.search(texts[j]) for j in run):
-            close_run(end_seen=True)  # the block's BEGIN lies before this text
-            marked.add(i)
-            blocks += 1
-        elif PEM_BODY.match(text):
-            run.append(i)
-        else:
-            close_run(end_seen=False)
-    close_run(end_seen=False)
-    return marked, blocks
-
-
 def redact_text(text: str, bare_values: bool = True) -> tuple[str, int, int]:
     """Free text (PR title or body) -> (redacted text, credentials replaced, e-mails replaced)."""
     if PRIVATE_KEY_MARK not in text and HUNK_SCREEN.search(text.lower()) is None and not _shaped_places(text):
@@ -242,6 +162,11 @@ def redact_text(text: str, bare_values: bool = True) -> tuple[str, int, int]:
     in_block, tally.secrets = _key_block_lines(lines)
     out = [_redact_key_line(ln) if i in in_block else _redact_line(ln, bare_values, tally)
            for i, ln in enumerate(lines)]
+    if DANGLING.search(text):
+        changed, values = continued_values(out)
+        tally.secrets += values
+        for i, line in changed.items():
+            out[i] = line
     return "\n".join(out), tally.secrets, tally.emails
 
 
@@ -316,6 +241,13 @@ def _redact_hunk(hunk: Hunk, kind: tuple[bool, bool], secret_lines: set[SecretLi
         texts[k] = _redact_line(pieces[k], bare, tally)
         if k and tally.secrets > before:
             secret_lines.update(_line_places(hunk.path, hunk.lines[k - 1]))
+    if first is not None and DANGLING.search(probe):  # a secret name whose value goes on below
+        changed, values = continued_values(texts[1:])
+        tally.secrets += values
+        for j, text in changed.items():
+            if j not in in_block:
+                texts[j + 1] = text
+                secret_lines.update(_line_places(hunk.path, hunk.lines[j]))
     if texts == pieces:
         return hunk
     lines = tuple(line if text == line.text else replace(line, text=text)

@@ -31,8 +31,10 @@ PEM_BODY = re.compile(r"""^[\s"'`]*(?:[A-Za-z0-9+/]{4,}={0,2}|(?:Proc-Type|DEK-I
 PEM_WIDE = re.compile(r"""^(?=.*[a-z])(?=.*[A-Z])[\s"'`]*[A-Za-z0-9+/]{60,80}={0,2}(?:\\n)?[\s"'`,+;)]*$""")
 PEM_LONG = re.compile(r"[A-Za-z0-9+/]{40,}")
 # Two full-width base64 lines in a row: the cheap test for a key body with neither marker in the hunk.
-PEM_PAIR = re.compile(r"""[A-Za-z0-9+/]{60,80}={0,2}(?:\\n)?[\s"'`,+;)]*\n[\s"'`]*[A-Za-z0-9+/]{60}""")
+# Anchored at line starts (`re.M`): `re` then tries far fewer places than with a leading class.
+PEM_PAIR = re.compile(r"""^[\s"'`]*[A-Za-z0-9+/]{60,80}={0,2}(?:\\n)?[\s"'`,+;)]*\n[\s"'`]*[A-Za-z0-9+/]{60}""", re.M)
 MIN_BARE_PEM_LINES = 2
+PUBLIC_PEM_STARTS = ("mQ", "hQ")  # base64 of OpenPGP public-key and encrypted-message packets
 KEY_FILE_SUFFIXES = (".key", ".p8", ".pk8", ".ppk", "_rsa", "_dsa", "_ecdsa", "_ed25519", ".pem.key")
 KEY_FILE_PREFIXES = ("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "private", "privkey")
 
@@ -143,13 +145,16 @@ def _is_word_segment(segment: str) -> bool:
     return all(len(c) >= 2 for c in chunks) and len(segment) >= 3 * len(chunks)
 
 
+def is_placeholder(value: str) -> bool:
+    """A placeholder, a reference to a value kept elsewhere (`$X`, `os.environ`), or a template field."""
+    lowered = value.lower()
+    return any(word in lowered for word in _PLACEHOLDER_WORDS) or _REFERENCE.match(value) is not None \
+        or FORMAT_FIELD.search(value) is not None
+
+
 def looks_secret(value: str, min_len: int = MIN_SECRET_LEN) -> bool:
     """Whether a literal assigned to a secret-like name looks like a real credential."""
-    if len(value) < min_len or any(c.isspace() for c in value):
-        return False
-    lowered = value.lower()
-    if any(word in lowered for word in _PLACEHOLDER_WORDS) or _REFERENCE.match(value) \
-            or FORMAT_FIELD.search(value):
+    if len(value) < min_len or any(c.isspace() for c in value) or is_placeholder(value):
         return False
     if _HEX.match(value):  # hex keys (`deadbeef`, `cafebabe:deadbeef`): few symbols, so little entropy
         return len(set(value)) >= 4

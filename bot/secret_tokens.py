@@ -94,7 +94,6 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("E", r"Z[AT]K[A-Za-z0-9]{54}(?![A-Za-z0-9])"),
     ("F", r"LW(?:SECK|PUBK)_TEST-[a-h0-9]{12,32}(?:-X)?"),
     ("f", r"o1_[A-Za-z0-9_]{43}(?![A-Za-z0-9_])"),
-    ("F", r"lyV2 [A-Za-z0-9+/]{100,}={0,2}"),
     ("r", r"dme_[a-z0-9]{70}(?![a-z0-9])"),
     ("s", r"hippo_(?:live|test)_[a-f0-9]{40}(?![a-f0-9])"),
     ("s", r"m_(?:aat|pat|sat)_[a-z0-9]{16}(?![a-z0-9])"),
@@ -123,16 +122,35 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("p", r"ubkey-[a-f0-9]{32}(?![a-f0-9])"),
 )
 # An HTTP authorization scheme, then the credential itself: whatever follows `Bearer ` is one.
-BEARER = re.compile(r"(?<![A-Za-z0-9_])(?:[Bb]earer|[Bb]asic)\s+(?P<value>[A-Za-z0-9._~+/=:-]{8,})")
+BEARER = re.compile(r"[Bb](?<![A-Za-z0-9_][Bb])(?:earer|asic)\s+(?P<value>[A-Za-z0-9._~+/=:-]{8,})")
 # A string literal that is a call's argument (`Client("...")`, `f(a, '...')`): where no name says
 # what a value is, a random-looking literal handed to a call is the likeliest credential.
 # The quote comes first and the lookbehinds after it, for the same reason as in TOKENS.
 # Its characters are those of tokens and passwords: no brackets, commas or spaces, which code has.
 LITERAL_ARG = re.compile(
     r"""(?P<q>["'])(?:(?<=[(,]["'])|(?<=[(,] ["']))(?P<value>[A-Za-z0-9_\-+/=.~:@!#$%&*^|]{12,})(?P=q)(?=\s*[),])""")
-# A rule whose rest starts with its own lookbehind (Azure: the character before "Q~" is a digit) keeps it.
-SHAPED = re.compile("|".join(first + (rest if rest.startswith("(?<") else f"(?<!{_B}{re.escape(first)}){rest}")
-                             for first, rest in _RULES))
+
+
+def _alternation(rules: tuple[tuple[str, str], ...]) -> str:
+    """One branch per first character, its lookbehind once, then that character's rules.
+
+    `re` tries the branches of an alternation one by one at every place where one may start:
+    grouped, a place tries only the rules of its own first character, and most places (an `s`
+    inside a word) fail at the shared lookbehind. A rule whose rest starts with its own
+    lookbehind (Azure: the character before "Q~" is a digit) keeps it instead.
+    """
+    groups: dict[str, list[str]] = {}
+    own: list[str] = []
+    for first, rest in rules:
+        if rest.startswith("(?<"):
+            own.append(re.escape(first) + rest)
+        else:
+            groups.setdefault(first, []).append(rest)
+    shared = [f"{re.escape(first)}(?<!{_B}{re.escape(first)})(?:{'|'.join(rests)})" for first, rests in groups.items()]
+    return "|".join(shared + own)
+
+
+SHAPED = re.compile(_alternation(_RULES))
 ATLAS_HEAD = re.compile(r"[A-Za-z0-9]{14}\.(?=<KEY>)")  # Terraform's `<14 characters>.atlasv1.<rest>`
 _WORD = re.compile(r"[A-Z]?[a-z]{2,}")
 

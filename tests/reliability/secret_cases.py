@@ -164,16 +164,17 @@ def corpus_flagged() -> tuple[int, int]:
 
 
 def throughput(repeat: int = 3) -> tuple[float, int]:
-    """(diff lines parsed and redacted per second, lines per pass) over the jinja corpus; best of `repeat`.
+    """(diff lines parsed and redacted per CPU second, lines per pass) over the jinja corpus; best of `repeat`.
 
-    Parsing is included, as in the issue's measure: it is what a run pays before the first prompt.
+    Parsing is included, as in the issue's measure: it is what a run pays before the first prompt. CPU
+    time, not wall time: the machines that run this share their cores, and waiting is not work.
     """
     raws = [(c / "pr.diff").read_bytes() for c in JINJA_CASES]
     lines = sum(raw.count(b"\n") for raw in raws)
     best = float("inf")
     for _ in range(repeat):
-        started = time.perf_counter()
+        started = time.process_time()
         for raw in raws:
             redact_input(ReviewInput(info=SourceInfo(kind="diff"), diff=parse_diff(raw)), enabled=True)
-        best = min(best, time.perf_counter() - started)
+        best = min(best, time.process_time() - started)
     return lines / best, lines
