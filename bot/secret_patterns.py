@@ -157,7 +157,7 @@ def looks_secret(value: str, min_len: int = MIN_SECRET_LEN) -> bool:
     if len(value) < min_len or any(c.isspace() for c in value) or is_placeholder(value):
         return False
     if _HEX.match(value):  # hex keys (`deadbeef`, `cafebabe:deadbeef`): few symbols, so little entropy
-        return len(set(value)) >= 4
+        return len(set(value)) >= 5
     if len(set(value)) <= 2 or _is_wordish(value):
         return False
     if value.isdigit():  # a numeric client id or secret: digits carry at most 3.3 bits each

@@ -25,15 +25,19 @@ from bot.redact import (
     redact_input,
     redact_text,
 )
+from bot.redact_multiline import continued_values
 from bot.secret_patterns import (
     ASSIGNMENT,
     CODE_LINE_SCREEN,
     EMAIL_ADDRESS,
     HUNK_SCREEN,
+    KEY,
     LINE_SCREEN,
+    PEM_PAIR,
     TOKENS,
     URL_CREDENTIALS,
 )
+from bot.secret_tokens import ATLAS_HEAD, BEARER, LITERAL_ARG, SHAPED
 from bot.sources import ReviewInput
 from bot.types import FileDiff, Hunk, Line, ParsedDiff, SourceInfo
 from tests.test_redact import AWS_ID, AWS_SECRET, BEGIN, END, GHP, GITHUB_PAT, HF, JWT, KEY_BODY, SLACK, WEBHOOK_TAIL
@@ -54,10 +58,14 @@ FRAGMENTS = st.sampled_from([
 def plain_line(text: str, bare_values: bool, tally: _Tally) -> str:
     """Every pattern on the line, in order, with no screen and no needle."""
     for pattern, placeholder, _ in TOKENS:
-        text, n = pattern.subn(placeholder, text)
-        tally.secrets += n
+        text = pattern.sub(lambda m, p=placeholder: redact._replace_token(m, tally, p), text)  # type: ignore[misc]
+    text = SHAPED.sub(lambda m: redact._replace_token(m, tally), text)
+    if KEY in text:
+        text = ATLAS_HEAD.sub("", text)
+    text = BEARER.sub(lambda m: redact._replace_value(m, tally), text)
     text = URL_CREDENTIALS.sub(lambda m: redact._replace_url_password(m, tally), text)
     text = ASSIGNMENT.sub(lambda m: redact._replace_assignment(m, bare_values, tally), text)
+    text = LITERAL_ARG.sub(lambda m: redact._replace_value(m, tally), text)
     if "@" in text:
         text = EMAIL_ADDRESS.sub(lambda m: redact._replace_email(m, tally), text)
     return text
@@ -65,7 +73,9 @@ def plain_line(text: str, bare_values: bool, tally: _Tally) -> str:
 
 def plain_hunk(hunk: Hunk, secret_lines: set[tuple[str, str, int]], tally: _Tally) -> Hunk:
     bare = _allows_bare_values(hunk.path)
-    in_block, blocks = _side_blocks(hunk.lines, _is_key_file(hunk.path))
+    probe = "\n".join(ln.text for ln in hunk.lines)
+    keyish = _is_key_file(hunk.path) or "PRIVATE KEY" in probe or PEM_PAIR.search(probe) is not None
+    in_block, blocks = _side_blocks(hunk.lines, True) if keyish else (set(), 0)
     tally.secrets += blocks
     lines = []
     for i, line in enumerate(hunk.lines):
@@ -74,6 +84,12 @@ def plain_hunk(hunk: Hunk, secret_lines: set[tuple[str, str, int]], tally: _Tall
         if i in in_block or tally.secrets > before:
             secret_lines.update(_line_places(hunk.path, line))
         lines.append(Line(line.kind, line.old_no, line.new_no, text))
+    changed, values = continued_values([ln.text for ln in lines])  # every hunk, with no screen
+    tally.secrets += values
+    for j, text in changed.items():
+        if j not in in_block:
+            lines[j] = Line(lines[j].kind, lines[j].old_no, lines[j].new_no, text)
+            secret_lines.update(_line_places(hunk.path, lines[j]))
     parts = hunk.header.split("@@", 2)
     header = hunk.header
     if len(parts) == 3 and not parts[0]:
@@ -87,6 +103,8 @@ def test_a_line_the_patterns_change_is_found_by_both_screens(parts: list[str], b
     text = "".join(parts)
     tally = _Tally()
     changed = plain_line(text, bare, tally) != text or tally.secrets or tally.emails
+    if redact._shaped_places(text):
+        changed = False  # token shapes, headers and call arguments have their own hunk-wide search
     lowered = text.lower()
     screen = LINE_SCREEN if bare else CODE_LINE_SCREEN
     if changed and len(lowered) == len(text):  # where redaction looks: both screens at one place
