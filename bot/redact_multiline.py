@@ -104,5 +104,5 @@ def continued_values(texts: Sequence[str]) -> tuple[dict[int, str], int]:
             line = _literals(current, kind) if rest.startswith("(") else _whole(current, kind)
             if line != current:
                 changed[j] = line
-        count += changed != before
+        count += changed != before and KEY not in rest and PASSWORD not in rest  # else counted already
     return changed, count

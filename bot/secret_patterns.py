@@ -65,7 +65,7 @@ NOT_EMAIL_USERS = frozenset({"git"})  # git@github.com:owner/repo is an SSH remo
 # `name = "value"` in any language: = := => : (JSON, YAML, PHP, Go, Ruby, shell, TOML, INI).
 ASSIGNMENT = re.compile(
     r"""(?<![\w.$])(?P<nq>["']?)(?P<name>[A-Za-z_$@][\w.$-]{0,80}?)(?P=nq)\]?
-        (?:\s*:\s*[A-Za-z_][\w.\[\]|, ]{0,40}?(?=\s*=[^=]))?       # a type annotation
+        (?:\s*:\s*[A-Za-z_][\w.\[\]|, ]{0,40}?(?=\s+=[^=]|\s*=\s))?  # a type annotation (`a: b=c` is a value)
         \s*(?::=|=>|(?<![=!<>:])=(?![=>~])|:(?![:=]))\s*
         (?:(?P<q>["'`])(?P<value>[^"'`\n]+?)(?P=q)|(?P<bare>[^\s"'`,;]+))""",
     re.VERBOSE)
