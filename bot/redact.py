@@ -26,8 +26,8 @@ from operator import attrgetter
 
 from bot.pathnames import base_name, suffix
 from bot.redact_keys import key_block_lines as _key_block_lines
-from bot.redact_multiline import DANGLING, continued_values
 from bot.redact_keys import redact_key_line as _redact_key_line
+from bot.redact_multiline import DANGLING, continued_values
 from bot.secret_patterns import (
     ASSIGNMENT,
     CODE_LINE_SCREEN,

@@ -95,7 +95,8 @@ _PLACEHOLDER_WORDS = ("changeme", "change_me", "change-me", "example", "placehol
                       "process.env", "env[", "env.", "secrets.", "vault:", "os.", "enc[")  # enc[: SOPS ciphertext
 # Placeholders in any token's place: xxxx, EXAMPLE, stars, ellipses, <name>, counting and the
 # alphabet, one character ten times over or three repeated four times.
-PLACEHOLDER = re.compile(r"(?i)x{4}|example|\*{3}|\.{3}|<[a-z_]+>|abc123|123456789|abcdefgh|klmnopq|(.)\1{9}|(...)\2{3}")
+PLACEHOLDER = re.compile(
+    r"(?i)x{4}|example|\*{3}|\.{3}|<[a-z_]+>|abc123|123456789|abcdefgh|klmnopq|(.)\1{9}|(...)\2{3}")
 _REFERENCE = re.compile(r"^(?:\$|%|@|&|\*|#|arn:|[a-z][a-z0-9+.-]*://|\.{0,2}/|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$)")
 FORMAT_FIELD = re.compile(r"\{[\w.\[\]'\"()!:<>^ -]*\}")  # f-string / str.format fields
 _WORDISH = re.compile(r"^[-_.:/]*[A-Za-z]+\d*(?:[-_.:/]+[A-Za-z]+\d*)*[-_.:/]*$")
@@ -189,7 +190,8 @@ def secret_kind(name: str) -> str | None:
 # and the rest of the name, the closing quote or bracket and spaces come before the ':' or '='.
 # `[^\S\n]` is `\s` that stays on one line of a joined hunk.
 _AT = r"""@(?<=[^\s/:@"'<>,]@)"""
-_TOKEN_SCREEN = r"hooks\.slack\.com/|\.webhook\.office\.com/|A(?:KI|SI|BI|CC)A|gh[pousr]_|github_pat_|hf_|xox[abposr]-|eyJ|" + _AT + "|(?i:aws)"
+_TOKEN_SCREEN = (r"hooks\.slack\.com/|\.webhook\.office\.com/|A(?:KI|SI|BI|CC)A|gh[pousr]_|github_pat_|hf_|xox[abposr]-"
+                 r"|eyJ|" + _AT + "|(?i:aws)")
 _NAME_SCREEN = (r"(?i:pass|pw|auth|secret|token|credential"
                 r"|(?:api|access|private|signing|session|encryption|master)[\w.$-]*?key)[\w.$-]*[\"']?\]?")
 LINE_SCREEN = re.compile(_TOKEN_SCREEN + "|" + _NAME_SCREEN + r"[^\S\n]*[:=]")
@@ -206,5 +208,6 @@ CODE_LINE_SCREEN = re.compile(
 # places where none can start.
 HUNK_SCREEN = re.compile(
     r"p(?:ass|w|rivate)|a(?:uth|w[s\u017f]|kia|sia|bia|cca|pi|ccess)|s(?:ecret|igning|ession)|token|credential"
-    r"|g(?:h[pousr]_|ithub_pat_)|h(?:f_|ooks\.slack\.com/)|\.webhook\.office\.com/|xox[abposr]-|e(?:yj|ncryption)|master|" + _AT)
+    r"|g(?:h[pousr]_|ithub_pat_)|h(?:f_|ooks\.slack\.com/)|\.webhook\.office\.com/|xox[abposr]-|e(?:yj|ncryption)"
+    r"|master|" + _AT)
 PRIVATE_KEY_MARK = "PRIVATE KEY"  # in both block markers (KEY_BEGIN, KEY_END)

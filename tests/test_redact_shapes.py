@@ -53,8 +53,8 @@ BARE_TOKENS = {
     "azure ad": fake(3, seed="az") + "8Q~" + fake(34, ALNUM + "_~.-", "az2"),
     "npm": "npm_" + fake(36, seed="np"),
     "pypi": "pypi-AgEIcHlwaS5vcmc" + fake(60, ALNUM + "_-", "py"),
-    "slack app": "xapp-1-A" + fake(10, string.ascii_uppercase + string.digits, "sa") + "-" + fake(13, string.digits, "sb")
-                 + "-" + fake(64, HEX, "sc"),
+    "slack app": ("xapp-1-A" + fake(10, string.ascii_uppercase + string.digits, "sa") + "-"
+                  + fake(13, string.digits, "sb") + "-" + fake(64, HEX, "sc")),
     "slack refresh": "xoxe-1-" + fake(146, seed="se"),
     "sendgrid": "SG." + fake(22, ALNUM + "_-", "sg1") + "." + fake(43, ALNUM + "_-", "sg2"),
     "twilio": "SK" + fake(32, HEX, "tw"),
@@ -132,8 +132,8 @@ def test_a_continued_command_is_not_a_continued_value() -> None:
 @pytest.mark.parametrize(("path", "line"), [
     ("Sources/HomeKit.h", "- (id)hf_requiredCharacteristicTypesForDisplayMetadata;"),
     ("docs/links.md", "![party](https://indieweb.org/images/3/35/2018-250-xoxo-indieweb-1.jpg)"),
-    ("secrets/app.enc.yaml", "    db-password: ENC[AES256_GCM,data:O+5l4g==,iv:c/dS4BCBMbnKsXYuzBuCuVQt8RV9bOv5HgdpL+iwmns=,"
-                             "tag:KkQfh6OymvCt4uC13p318g==,type:str]"),
+    ("secrets/app.enc.yaml", "    db-password: ENC[AES256_GCM,data:O+5l4g==,"
+                             "iv:c/dS4BCBMbnKsXYuzBuCuVQt8RV9bOv5HgdpL+iwmns=,tag:KkQfh6OymvCt4uC13p318g==,type:str]"),
     (".env", "SUMO_ACCESS_KEY={SumoAccessKey}"),
     ("config/app.yaml", "sumo_access_key: {SumoAccessKey}"),
     ("docs/aws.md", "aws_access_key_id = AKIAIOSFODNN7EXAMPLE"),
