@@ -30,17 +30,15 @@ from bot.redact_keys import redact_key_line as _redact_key_line
 from bot.redact_multiline import DANGLING, continued_values
 from bot.secret_patterns import (
     ASSIGNMENT,
-    CODE_LINE_SCREEN,
     CONFIG_SUFFIXES,
     EMAIL_ADDRESS,
     FORMAT_FIELD,
-    HUNK_SCREEN,
     KEY_FILE_PREFIXES,
     KEY_FILE_SUFFIXES,
-    LINE_SCREEN,
     NOT_EMAIL_USERS,
     PEM_PAIR,
     PRIVATE_KEY_MARK,
+    PROSE_SUFFIXES,
     TOKENS,
     URL_CREDENTIALS,
     looks_secret,
@@ -53,7 +51,15 @@ from bot.secret_patterns import MIN_SECRET_LEN as MIN_SECRET_LEN
 from bot.secret_patterns import PASSWORD as PASSWORD
 from bot.secret_patterns import entropy_threshold as entropy_threshold
 from bot.secret_patterns import shannon_entropy as shannon_entropy
-from bot.secret_tokens import ATLAS_HEAD, BEARER, LITERAL_ARG, SHAPED, literal_credential, plain_token
+from bot.secret_screens import (
+    ARGUMENT_SCREEN,
+    CODE_HUNK_SCREEN,
+    CODE_LINE_SCREEN,
+    HUNK_SCREEN,
+    LINE_SCREEN,
+    PROSE_LINE_SCREEN,
+)
+from bot.secret_tokens import ATLAS_HEAD, BEARER, LITERAL_ARG, QUOTED_SHAPED, SHAPED, literal_credential, plain_token
 from bot.sources import ReviewInput
 from bot.types import FileDiff, Finding, Hunk, Line
 
@@ -134,13 +140,15 @@ def _replace_value(match: re.Match[str], tally: _Tally) -> str:
     return text[:offset] + KEY + text[offset + len(value):]
 
 
-def _redact_line(text: str, bare_values: bool, tally: _Tally) -> str:
+def _redact_line(text: str, bare_values: bool, tally: _Tally, shapes: bool | None = None) -> str:
+    """`shapes`: token shapes count unquoted too (default: where bare values do)."""
     lowered = text.lower()
     for pattern, placeholder, needles in TOKENS:
         if any(needle in lowered for needle in needles):
             text = pattern.sub(lambda m, p=placeholder: _replace_token(m, tally, p), text)  # type: ignore[misc]
             lowered = text.lower()
-    text = SHAPED.sub(lambda m: _replace_token(m, tally), text)
+    shaped = SHAPED if (bare_values if shapes is None else shapes) else QUOTED_SHAPED
+    text = shaped.sub(lambda m: _replace_token(m, tally), text)
     if KEY in text:
         text = ATLAS_HEAD.sub("", text)
     text = BEARER.sub(lambda m: _replace_value(m, tally), text)
@@ -155,7 +163,7 @@ def _redact_line(text: str, bare_values: bool, tally: _Tally) -> str:
 
 def redact_text(text: str, bare_values: bool = True) -> tuple[str, int, int]:
     """Free text (PR title or body) -> (redacted text, credentials replaced, e-mails replaced)."""
-    if PRIVATE_KEY_MARK not in text and HUNK_SCREEN.search(text.lower()) is None and not _shaped_places(text):
+    if PRIVATE_KEY_MARK not in text and HUNK_SCREEN.search(text.lower()) is None and not ARGUMENT_SCREEN.search(text):
         return text, 0, 0  # no line can match: nothing to replace (see secret_patterns)
     tally = _Tally()
     lines = text.split("\n")
@@ -183,11 +191,16 @@ def _is_key_file(path: str) -> bool:
     return name.endswith(KEY_FILE_SUFFIXES) or name.startswith(KEY_FILE_PREFIXES)
 
 
-def _kind_of(path: str, known: dict[str, tuple[bool, bool]]) -> tuple[bool, bool]:
-    """(bare values allowed, a key file) for `path`, judged once per path of a file's hunks."""
+def _shapes_anywhere(path: str) -> bool:
+    """Token shapes count unquoted in config-like files and prose; in code only inside literals."""
+    return _allows_bare_values(path) or suffix(base_name(path)).lower() in PROSE_SUFFIXES
+
+
+def _kind_of(path: str, known: dict[str, tuple[bool, bool, bool]]) -> tuple[bool, bool, bool]:
+    """(bare values allowed, a key file, token shapes unquoted) for `path`, judged once per path."""
     kind = known.get(path)
     if kind is None:
-        kind = known[path] = (_allows_bare_values(path), _is_key_file(path))
+        kind = known[path] = (_allows_bare_values(path), _is_key_file(path), _shapes_anywhere(path))
     return kind
 
 
@@ -210,35 +223,39 @@ def _line_places(path: str, line: Line) -> Iterable[SecretLine]:
         yield path, "LEFT", line.old_no
 
 
-def _redact_hunk(hunk: Hunk, kind: tuple[bool, bool], secret_lines: set[SecretLine], tally: _Tally) -> Hunk:
+def _redact_hunk(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[SecretLine], tally: _Tally) -> Hunk:
     """`kind`: (bare values allowed, a key file) for the hunk's path."""
-    bare, key_file = kind
+    bare, key_file, shapes = kind
     parts = hunk.header.split("@@", 2)
     section = parts[2] if len(parts) == 3 and not parts[0] else None  # the text after the header is file content
     pieces = [section or "", *map(_TEXT, hunk.lines)]  # piece 0 the section, piece i + 1 line i
     probe = "\n".join(pieces)
     lowered = probe.lower()
-    first = HUNK_SCREEN.search(lowered)
-    shaped = _shaped_places(probe)
-    if first is None and not key_file and not shaped and PEM_PAIR.search(probe) is None:
-        return hunk  # nothing in it can match (see secret_patterns): the common case, kept cheap
-    # A run of full-width base64 lines is key material in any file (the hunk may lie inside a key).
-    keyish = key_file or PRIVATE_KEY_MARK in probe or PEM_PAIR.search(probe) is not None
+    hunk_screen = HUNK_SCREEN if shapes else CODE_HUNK_SCREEN
+    line_screen = LINE_SCREEN if bare else PROSE_LINE_SCREEN if shapes else CODE_LINE_SCREEN
+    first = hunk_screen.search(lowered)
+    arguments = [m.start() for m in ARGUMENT_SCREEN.finditer(probe)]
+    # A run of full-width base64 lines is key material in any file (the hunk may lie inside a key);
+    # a line of 60 characters comes first, as `len` is cheaper than a scan.
+    body = probe[len(pieces[0]) + 1:]  # the lines, without the header's section
+    keyish = key_file or PRIVATE_KEY_MARK in body or (max(map(len, pieces)) >= 60 and PEM_PAIR.search(body) is not None)
+    if first is None and not keyish and not arguments:
+        return hunk  # nothing in it can match (see bot.secret_screens): the common case, kept cheap
     in_block, blocks = _side_blocks(hunk.lines, True) if keyish else (set(), 0)
     tally.secrets += blocks
     texts = list(pieces)
     for i in in_block:
         texts[i + 1] = _redact_key_line(pieces[i + 1])
         secret_lines.update(_line_places(hunk.path, hunk.lines[i]))
-    screened = set(_screened(pieces, probe, lowered, first, LINE_SCREEN if bare else CODE_LINE_SCREEN))
-    if shaped:
+    screened = set(_screened(pieces, probe, lowered, first, hunk_screen, line_screen))
+    if arguments:  # a call's string argument (LITERAL_ARG), found by its own screen
         ends = list(accumulate(len(p) + 1 for p in pieces))
-        screened.update(bisect_right(ends, at) for at in shaped)
+        screened.update(bisect_right(ends, at) for at in arguments)
     for k in sorted(screened):
         if (k == 0 and section is None) or (k and k - 1 in in_block):
             continue
         before = tally.secrets
-        texts[k] = _redact_line(pieces[k], bare, tally)
+        texts[k] = _redact_line(pieces[k], bare, tally, shapes)
         if k and tally.secrets > before:
             secret_lines.update(_line_places(hunk.path, hunk.lines[k - 1]))
     if first is not None and DANGLING.search(probe):  # a secret name whose value goes on below
@@ -256,18 +273,13 @@ def _redact_hunk(hunk: Hunk, kind: tuple[bool, bool], secret_lines: set[SecretLi
     return replace(hunk, lines=lines, header=header)
 
 
-def _shaped_places(text: str) -> list[int]:
-    """Where a token shape, an authorization header or a call's string argument starts in `text`."""
-    return [m.start() for pattern in (SHAPED, BEARER, LITERAL_ARG) for m in pattern.finditer(text)]
-
-
 def _screened(pieces: list[str], probe: str, lowered: str, first: re.Match[str] | None,
-              screen: re.Pattern[str]) -> list[int]:
+              hunk_screen: re.Pattern[str], screen: re.Pattern[str]) -> list[int]:
     """Indices of the pieces of `probe` (joined with "\\n") that may hold a credential.
 
-    Anything a pattern replaces starts where HUNK_SCREEN finds something in the lowered text,
+    Anything a pattern replaces starts where `hunk_screen` finds something in the lowered text,
     and the line screen matches there in the original (see secret_patterns). So the screen runs
-    anchored at each place HUNK_SCREEN finds, overlaps included (`accessecret`: both words).
+    anchored at each place `hunk_screen` finds, overlaps included (`accessecret`: both words).
     """
     if first is None:
         return []
@@ -279,12 +291,12 @@ def _screened(pieces: list[str], probe: str, lowered: str, first: re.Match[str] 
     while hit is not None:
         if screen.match(probe, hit.start()):
             found.add(bisect_right(ends, hit.start()))
-        hit = HUNK_SCREEN.search(lowered, hit.start() + 1)
+        hit = hunk_screen.search(lowered, hit.start() + 1)
     return sorted(found)
 
 
 def _redact_file(file: FileDiff, secret_lines: set[SecretLine], tally: _Tally) -> FileDiff:
-    kinds: dict[str, tuple[bool, bool]] = {}
+    kinds: dict[str, tuple[bool, bool, bool]] = {}
     hunks = tuple(_redact_hunk(h, _kind_of(h.path, kinds), secret_lines, tally) for h in file.hunks)
     if all(a is b for a, b in zip(hunks, file.hunks, strict=True)):
         return file

@@ -1,8 +1,7 @@
 """What a credential looks like: placeholders, patterns, and the tests of names and values.
 
-`bot.redact` applies these to diffs and PR text. The screens at the end are necessary
-conditions of the patterns, cheap enough to run on every line of a large diff: where they
-find nothing, no pattern replaces anything (see redact._redact_hunk and redact._screened).
+`bot.redact` applies these to diffs and PR text; `bot.secret_tokens` has the credentials known
+by their shape, and `bot.secret_screens` the cheap necessary conditions of all of them.
 """
 
 from __future__ import annotations
@@ -103,6 +102,7 @@ _WORDISH = re.compile(r"^[-_.:/]*[A-Za-z]+\d*(?:[-_.:/]+[A-Za-z]+\d*)*[-_.:/]*$"
 _CHUNK = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
 _TRAILING_DIGITS = re.compile(r"\d+$")
 _HEX = re.compile(r"^[0-9a-f]{8,}(?::[0-9a-f]{8,})?$|^[0-9A-F]{8,}(?::[0-9A-F]{8,})?$")
+PROSE_SUFFIXES = frozenset({".md", ".markdown", ".rst", ".adoc", ".txt", ".html", ".htm"})
 CONFIG_SUFFIXES = frozenset({".env", ".yml", ".yaml", ".ini", ".cfg", ".conf", ".properties", ".sh",
                               ".bash", ".zsh", ".envrc", ".npmrc", ".pypirc", ".netrc", ".txt", ""})
 
@@ -181,33 +181,4 @@ def secret_kind(name: str) -> str | None:
     return None
 
 
-# ---------------------------------------------------------------- screens (necessary conditions)
-
-# Every pattern above needs one of these in the line: a token's fixed part (the same case), an
-# "@" behind a character an e-mail's user or a URL's password may end in (not after a space, as
-# `@decorator`), "aws" (AWS secret), or a name secret_kind accepts followed by an assignment
-# operator: each of its words is a substring of the name, spelled lower, Capitalized or UPPER,
-# and the rest of the name, the closing quote or bracket and spaces come before the ':' or '='.
-# `[^\S\n]` is `\s` that stays on one line of a joined hunk.
-_AT = r"""@(?<=[^\s/:@"'<>,]@)"""
-_TOKEN_SCREEN = (r"hooks\.slack\.com/|\.webhook\.office\.com/|A(?:KI|SI|BI|CC)A|gh[pousr]_|github_pat_|hf_|xox[abposr]-"
-                 r"|eyJ|" + _AT + "|(?i:aws)")
-_NAME_SCREEN = (r"(?i:pass|pw|auth|secret|token|credential"
-                r"|(?:api|access|private|signing|session|encryption|master)[\w.$-]*?key)[\w.$-]*[\"']?\]?")
-LINE_SCREEN = re.compile(_TOKEN_SCREEN + "|" + _NAME_SCREEN + r"[^\S\n]*[:=]")
-# Where unquoted values are no literals (code: see redact._allows_bare_values), an assignment
-# is replaced only with a quoted value: after the name, ASSIGNMENT's type annotation and
-# operator (without their lookarounds), then the opening quote.
-CODE_LINE_SCREEN = re.compile(
-    _TOKEN_SCREEN + "|" + _NAME_SCREEN
-    + r"(?:[^\S\n]*:[^\S\n]*[A-Za-z_][\w.\[\]|, ]{0,40}?)?[^\S\n]*(?::=|=>|=|:)[^\S\n]*[\"'`]")
-# Where, in lowered text, anything the patterns replace begins (a token's fixed part, an "@" as
-# above, the ASCII word of a secret name secret_kind accepts, "aws" as `(?i)` matches it: "ſ" is
-# an s): faster than LINE_SCREEN, it screens whole hunks; every private-key marker holds "private".
-# Each alternative starts with a letter or "@" (lookbehinds after it): so `re` skips, in C, the
-# places where none can start.
-HUNK_SCREEN = re.compile(
-    r"p(?:ass|w|rivate)|a(?:uth|w[s\u017f]|kia|sia|bia|cca|pi|ccess)|s(?:ecret|igning|ession)|token|credential"
-    r"|g(?:h[pousr]_|ithub_pat_)|h(?:f_|ooks\.slack\.com/)|\.webhook\.office\.com/|xox[abposr]-|e(?:yj|ncryption)"
-    r"|master|" + _AT)
 PRIVATE_KEY_MARK = "PRIVATE KEY"  # in both block markers (KEY_BEGIN, KEY_END)

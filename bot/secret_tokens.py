@@ -56,7 +56,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("S", r"K[0-9a-fA-F]{32}(?![A-Za-z0-9])"),
     ("x", r"keysib-[a-f0-9]{64}-[A-Za-z0-9]{16}"),
     # DigitalOcean, Shopify, Databricks, Doppler, Dynatrace, Pulumi, Prefect, Postman, Linear.
-    ("d", r"o[opr]_v1_[a-f0-9]{64}(?![a-f0-9])"),
+    ("d", r"o(?:o|p|r)_v1_[a-f0-9]{64}(?![a-f0-9])"),
     ("s", r"hp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}(?![A-Za-z0-9])"),
     ("d", r"api[a-f0-9]{32}(?:-\d)?(?![A-Za-z0-9])"),
     ("d", r"p\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44}"),
@@ -84,14 +84,14 @@ _RULES: tuple[tuple[str, str], ...] = (
     # Others with a distinctive prefix: PlanetScale, Perplexity, Square, Notion, New Relic,
     # Heroku, EasyPost, Flutterwave, Fly.io, Readme, Shippo, SettleMint, Sourcegraph, Typeform,
     # Infracost, Duffel, Defined Networking, Frame.io, Scalingo, Octopus Deploy, Amazon Bedrock,
-    # Artifactory, OpenShift, Cloudflare origin CA, Mapbox, Alibaba, Airtable, Intra42, Authress.
+    # Artifactory, OpenShift, Cloudflare origin CA, Mapbox, Alibaba, Intra42, Authress, Mailgun.
     ("p", r"scale_(?:tkn|oauth|pw)_[A-Za-z0-9_=.-]{32,64}"),
     ("p", r"plx-[A-Za-z0-9]{48}(?![A-Za-z0-9])"),
     ("s", r"q0(?:atp|csp)-[A-Za-z0-9_-]{22,43}"),
     ("n", r"tn_[0-9]{11}[A-Za-z0-9]{35}(?![A-Za-z0-9])"),
     ("N", r"R(?:AK|II|JS)-[A-Za-z0-9]{19,32}(?![A-Za-z0-9])"),
     ("H", r"RKU-AA[A-Za-z0-9_-]{58}"),
-    ("E", r"Z[AT]K[A-Za-z0-9]{54}(?![A-Za-z0-9])"),
+    ("E", r"Z(?:AK|TK)[A-Za-z0-9]{54}(?![A-Za-z0-9])"),
     ("F", r"LW(?:SECK|PUBK)_TEST-[a-h0-9]{12,32}(?:-X)?"),
     ("f", r"o1_[A-Za-z0-9_]{43}(?![A-Za-z0-9_])"),
     ("r", r"dme_[a-z0-9]{70}(?![a-z0-9])"),
@@ -114,10 +114,8 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("p", r"k\.eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}"),
     ("s", r"k\.eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}"),
     ("L", r"TAI[A-Za-z0-9]{20}(?![A-Za-z0-9])"),
-    ("p", r"at[A-Za-z0-9]{14}\.[a-f0-9]{64}(?![a-f0-9])"),
     ("s", r"-s4t2(?:ud|af)-[a-f0-9]{64}(?![a-f0-9])"),
     ("s", r"c_[a-z0-9]{5,30}\.[a-z0-9]{4,6}\.acc[_-][a-z0-9-]{10,32}\.[A-Za-z0-9+/_=-]{30,120}"),
-    ("m", r"ailgun[A-Za-z0-9_-]*key-[a-f0-9]{32}"),
     ("k", r"ey-[a-f0-9]{32}(?![a-f0-9])"),
     ("p", r"ubkey-[a-f0-9]{32}(?![a-f0-9])"),
 )
@@ -151,6 +149,34 @@ def _alternation(rules: tuple[tuple[str, str], ...]) -> str:
 
 
 SHAPED = re.compile(_alternation(_RULES))
+# In code, a token shape counts at the start of a string literal only: unquoted, it would be an
+# identifier or part of an expression (and scanning all code for shapes costs, see secret_screens).
+QUOTED_SHAPED = re.compile(r"""(?<=["'`])(?:""" + SHAPED.pattern + ")")
+_LITERAL_HEAD = re.compile(r"(?:[A-Za-z0-9_~ -]|\\\.)+")
+_GROUP = re.compile(r"\(\?:([A-Za-z0-9_|-]+)\)")
+
+
+def _needles(first: str, rest: str) -> list[str]:
+    """The fixed start of a rule's token, lowered (a `(?:a|b)` of plain words expands to each)."""
+    if rest.startswith("(?<"):  # its own lookbehind: skip to the end of it
+        depth, end = 0, 0
+        while end == 0 or depth:
+            depth += (rest[end] == "(") - (rest[end] == ")")
+            end += 1
+        rest = rest[end:]
+    head = _LITERAL_HEAD.match(rest)
+    prefix = first + (head.group(0).replace("\\.", ".") if head else "")
+    rest = rest[head.end():] if head else rest
+    group = _GROUP.match(rest)
+    if group is None:
+        return [prefix.lower()]
+    tail = _LITERAL_HEAD.match(rest, group.end())
+    after = tail.group(0).replace("\\.", ".") if tail else ""
+    return [(prefix + word + after).lower() for word in group.group(1).split("|")]
+
+
+# What SHAPED's matches start with, lowered: the screens of bot.secret_screens look for these.
+NEEDLES = tuple(sorted({n for first, rest in _RULES for n in _needles(first, rest)}))
 ATLAS_HEAD = re.compile(r"[A-Za-z0-9]{14}\.(?=<KEY>)")  # Terraform's `<14 characters>.atlasv1.<rest>`
 _WORD = re.compile(r"[A-Z]?[a-z]{2,}")
 

@@ -28,16 +28,14 @@ from bot.redact import (
 from bot.redact_multiline import continued_values
 from bot.secret_patterns import (
     ASSIGNMENT,
-    CODE_LINE_SCREEN,
     EMAIL_ADDRESS,
-    HUNK_SCREEN,
     KEY,
-    LINE_SCREEN,
     PEM_PAIR,
     TOKENS,
     URL_CREDENTIALS,
 )
-from bot.secret_tokens import ATLAS_HEAD, BEARER, LITERAL_ARG, SHAPED
+from bot.secret_screens import CODE_HUNK_SCREEN, CODE_LINE_SCREEN, HUNK_SCREEN, LINE_SCREEN
+from bot.secret_tokens import ATLAS_HEAD, BEARER, LITERAL_ARG, QUOTED_SHAPED, SHAPED
 from bot.sources import ReviewInput
 from bot.types import FileDiff, Hunk, Line, ParsedDiff, SourceInfo
 from tests.test_redact import AWS_ID, AWS_SECRET, BEGIN, END, GHP, GITHUB_PAT, HF, JWT, KEY_BODY, SLACK, WEBHOOK_TAIL
@@ -55,11 +53,12 @@ FRAGMENTS = st.sampled_from([
 ])
 
 
-def plain_line(text: str, bare_values: bool, tally: _Tally) -> str:
+def plain_line(text: str, bare_values: bool, tally: _Tally, shapes: bool | None = None) -> str:
     """Every pattern on the line, in order, with no screen and no needle."""
     for pattern, placeholder, _ in TOKENS:
         text = pattern.sub(lambda m, p=placeholder: redact._replace_token(m, tally, p), text)  # type: ignore[misc]
-    text = SHAPED.sub(lambda m: redact._replace_token(m, tally), text)
+    shaped = SHAPED if (bare_values if shapes is None else shapes) else QUOTED_SHAPED
+    text = shaped.sub(lambda m: redact._replace_token(m, tally), text)
     if KEY in text:
         text = ATLAS_HEAD.sub("", text)
     text = BEARER.sub(lambda m: redact._replace_value(m, tally), text)
@@ -73,6 +72,7 @@ def plain_line(text: str, bare_values: bool, tally: _Tally) -> str:
 
 def plain_hunk(hunk: Hunk, secret_lines: set[tuple[str, str, int]], tally: _Tally) -> Hunk:
     bare = _allows_bare_values(hunk.path)
+    shapes = redact._shapes_anywhere(hunk.path)
     probe = "\n".join(ln.text for ln in hunk.lines)
     keyish = _is_key_file(hunk.path) or "PRIVATE KEY" in probe or PEM_PAIR.search(probe) is not None
     in_block, blocks = _side_blocks(hunk.lines, True) if keyish else (set(), 0)
@@ -80,7 +80,7 @@ def plain_hunk(hunk: Hunk, secret_lines: set[tuple[str, str, int]], tally: _Tall
     lines = []
     for i, line in enumerate(hunk.lines):
         before = tally.secrets
-        text = _redact_key_line(line.text) if i in in_block else plain_line(line.text, bare, tally)
+        text = _redact_key_line(line.text) if i in in_block else plain_line(line.text, bare, tally, shapes)
         if i in in_block or tally.secrets > before:
             secret_lines.update(_line_places(hunk.path, line))
         lines.append(Line(line.kind, line.old_no, line.new_no, text))
@@ -93,7 +93,7 @@ def plain_hunk(hunk: Hunk, secret_lines: set[tuple[str, str, int]], tally: _Tall
     parts = hunk.header.split("@@", 2)
     header = hunk.header
     if len(parts) == 3 and not parts[0]:
-        header = "@@".join((parts[0], parts[1], plain_line(parts[2], bare, tally)))
+        header = "@@".join((parts[0], parts[1], plain_line(parts[2], bare, tally, shapes)))
     return Hunk(hunk.path, hunk.old_start, hunk.old_len, hunk.new_start, hunk.new_len, header, tuple(lines))
 
 
@@ -103,14 +103,13 @@ def test_a_line_the_patterns_change_is_found_by_both_screens(parts: list[str], b
     text = "".join(parts)
     tally = _Tally()
     changed = plain_line(text, bare, tally) != text or tally.secrets or tally.emails
-    if redact._shaped_places(text):
-        changed = False  # token shapes, headers and call arguments have their own hunk-wide search
     lowered = text.lower()
     screen = LINE_SCREEN if bare else CODE_LINE_SCREEN
+    hunk_screen = HUNK_SCREEN if bare else CODE_HUNK_SCREEN
     if changed and len(lowered) == len(text):  # where redaction looks: both screens at one place
-        assert any(HUNK_SCREEN.match(lowered, at) and screen.match(text, at) for at in range(len(text)))
+        assert any(hunk_screen.match(lowered, at) and screen.match(text, at) for at in range(len(text)))
     if changed:
-        assert HUNK_SCREEN.search(lowered) and screen.search(text) and LINE_SCREEN.search(text)
+        assert hunk_screen.search(lowered) and screen.search(text) and LINE_SCREEN.search(text)
     fast = _Tally()
     assert (_redact_line(text, bare, fast), fast.secrets, fast.emails) == (plain_line(text, bare, tally := _Tally()),
                                                                          tally.secrets, tally.emails)
@@ -121,7 +120,8 @@ LINE_TEXTS = st.lists(FRAGMENTS, max_size=5).map("".join) | st.sampled_from([BEG
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from("+- "), LINE_TEXTS), max_size=8), LINE_TEXTS,
-       st.sampled_from(["app.py", "conf/.env", "deploy.yml", "ssh/id_rsa", "server.key", "Dockerfile", "README"]))
+       st.sampled_from(["app.py", "conf/.env", "deploy.yml", "ssh/id_rsa", "server.key", "Dockerfile", "README",
+                        "docs/index.md"]))
 def test_hunks_are_redacted_as_by_every_pattern_on_every_line(body: list[tuple[str, str]], section: str,
                                                               path: str) -> None:
     lines, old, new = [], 1, 1
