@@ -52,7 +52,6 @@ from bot.secret_patterns import PASSWORD as PASSWORD
 from bot.secret_patterns import entropy_threshold as entropy_threshold
 from bot.secret_patterns import shannon_entropy as shannon_entropy
 from bot.secret_screens import (
-    ARGUMENT_SCREEN,
     CODE_HUNK_SCREEN,
     CODE_LINE_SCREEN,
     HUNK_SCREEN,
@@ -163,7 +162,7 @@ def _redact_line(text: str, bare_values: bool, tally: _Tally, shapes: bool | Non
 
 def redact_text(text: str, bare_values: bool = True) -> tuple[str, int, int]:
     """Free text (PR title or body) -> (redacted text, credentials replaced, e-mails replaced)."""
-    if PRIVATE_KEY_MARK not in text and HUNK_SCREEN.search(text.lower()) is None and not ARGUMENT_SCREEN.search(text):
+    if PRIVATE_KEY_MARK not in text and HUNK_SCREEN.search(text.lower()) is None:
         return text, 0, 0  # no line can match: nothing to replace (see secret_patterns)
     tally = _Tally()
     lines = text.split("\n")
@@ -234,12 +233,11 @@ def _redact_hunk(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[Se
     hunk_screen = HUNK_SCREEN if shapes else CODE_HUNK_SCREEN
     line_screen = LINE_SCREEN if bare else PROSE_LINE_SCREEN if shapes else CODE_LINE_SCREEN
     first = hunk_screen.search(lowered)
-    arguments = [m.start() for m in ARGUMENT_SCREEN.finditer(probe)]
     # A run of full-width base64 lines is key material in any file (the hunk may lie inside a key);
     # a line of 60 characters comes first, as `len` is cheaper than a scan.
     body = probe[len(pieces[0]) + 1:]  # the lines, without the header's section
     keyish = key_file or PRIVATE_KEY_MARK in body or (max(map(len, pieces)) >= 60 and PEM_PAIR.search(body) is not None)
-    if first is None and not keyish and not arguments:
+    if first is None and not keyish:
         return hunk  # nothing in it can match (see bot.secret_screens): the common case, kept cheap
     in_block, blocks = _side_blocks(hunk.lines, True) if keyish else (set(), 0)
     tally.secrets += blocks
@@ -247,11 +245,7 @@ def _redact_hunk(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[Se
     for i in in_block:
         texts[i + 1] = _redact_key_line(pieces[i + 1])
         secret_lines.update(_line_places(hunk.path, hunk.lines[i]))
-    screened = set(_screened(pieces, probe, lowered, first, hunk_screen, line_screen))
-    if arguments:  # a call's string argument (LITERAL_ARG), found by its own screen
-        ends = list(accumulate(len(p) + 1 for p in pieces))
-        screened.update(bisect_right(ends, at) for at in arguments)
-    for k in sorted(screened):
+    for k in _screened(pieces, probe, lowered, first, hunk_screen, line_screen):
         if (k == 0 and section is None) or (k and k - 1 in in_block):
             continue
         before = tally.secrets

@@ -16,7 +16,6 @@ from bot.secret_tokens import NEEDLES
 _AT = r"""@(?<=[^\s/:@"'<>,]@)"""
 # The start of LITERAL_ARG (its quote after `(` or `, `), and all of it without its named groups.
 _ARGUMENT_START = r"""["'](?:(?<=[(,]["'])|(?<=[(,] ["']))"""
-_ARGUMENT_QUOTE = r"""["']"""
 _ARGUMENT = _ARGUMENT_START + r"""[A-Za-z0-9_\-+/=.~:@!#$%&*^|]{12,}["']"""
 # Where, in lowered text, anything the patterns replace begins (a token's fixed part, a needle
 # of SHAPED or a Bearer/Basic scheme, an "@" as below, the ASCII word of a secret name
@@ -40,19 +39,20 @@ def _alternation(words: Iterable[str]) -> str:
 # SHAPED's needles and the Bearer and Basic schemes. They add to the characters the scan stops
 # at, which is what costs (lookbehinds or a deeper trie only added to it, measured).
 _NEEDLES = (*NEEDLES, "bearer", "basic")
-HUNK_SCREEN = re.compile(_alternation((*_WORDS, *_NEEDLES)) + "|" + _AT)
+# LITERAL_ARG after its quote (lowered text: the letters' case does not matter to it).
+_ARGUMENT_REST = r"""(?:(?<=[(,].)|(?<=[(,] .))[A-Za-z0-9_\-+/=.~:@!#$%&*^|]{12,}["']"""
+HUNK_SCREEN = re.compile("|".join((_alternation((*_WORDS, *_NEEDLES)), _AT,
+                                   *(quote + _ARGUMENT_REST for quote in "\"'"))))
 # In code a token shape counts only at the start of a string literal (redact.QUOTED_SHAPED): so
 # the scan of code, the bulk of most diffs, stops at quotes, not at almost every letter.
 _QUOTE = r"""["'`]"""
 # Each quote is its own branch: an alternative that starts with a class (`["'`]`) makes `re` give
 # up skipping to the places where some branch may start, which doubles the cost of the scan.
 CODE_HUNK_SCREEN = re.compile("|".join(
-    (_alternation(_WORDS), _AT, *(quote + "(?:" + _alternation(_NEEDLES) + ")" for quote in "\"'`"))))
+    (_alternation(_WORDS), _AT, *(quote + "(?:" + _alternation(_NEEDLES) + ("|" + _ARGUMENT_REST) * (quote != "`") + ")"
+                                  for quote in "\"'`"))))
 # The same needles in the line screens, in any case there.
 _NEEDLE_SCREEN = "(?i:" + _alternation(_NEEDLES) + ")"
-# LITERAL_ARG, apart (in HUNK_SCREEN its lookbehinds would double the cost of the scan), one
-# branch per quote for the reason above.
-ARGUMENT_SCREEN = re.compile("|".join(_ARGUMENT.replace(_ARGUMENT_QUOTE, quote, 1) + r"(?=\s*[),])" for quote in "\"'"))
 
 
 # Every pattern needs one of these in the line, where HUNK_SCREEN found something: a token's
