@@ -6,13 +6,18 @@ was here" rather than as odd text. Redaction runs first in the pipeline, so prom
 findings (messages and fingerprints derive from the redacted hunks), logs and every output
 format only ever see the placeholders.
 
-Detection is deliberately conservative on ordinary code: fixed-format tokens (AWS, GitHub,
-Hugging Face, Slack, JWT, private-key blocks) are matched by shape; a free-form value needs
-a secret-like name (`password`, `token`, `api_key` ...) *and* a value that looks random
-(no spaces, not a placeholder or reference, not plain words, Shannon entropy over a
-length-dependent threshold). A missed secret that is plain words is the accepted cost.
-The patterns live in `bot.secret_patterns`; their screens keep the cost of a large diff
-with no credential in it to a few scans of its text.
+Detection is deliberately conservative on ordinary code. Credentials with a shape of their own
+(some eighty provider formats in `bot.secret_tokens`, JWTs, private-key blocks, also a key's
+body with neither marker in the hunk) are matched by shape, in code at the start of a string
+literal; documentation values (`AKIA...EXAMPLE`, `ghp_xxxx`) are left alone. Where nothing
+names a value, a `Bearer`/`Basic` credential or a random-looking string handed to a call is
+replaced. A free-form value needs a secret-like name (`password`, `token`, `api_key` ...), on
+its line or the line its value continues from (`bot.redact_multiline`), *and* a value that
+looks random (no spaces, not a placeholder, reference or template, not plain words, Shannon
+entropy over a length-dependent threshold; hex keys count). A missed secret that is plain words
+is the accepted cost. The patterns live in `bot.secret_patterns` and `bot.secret_tokens`; the
+screens of `bot.secret_screens` keep the cost of a large diff with no credential in it to a few
+scans of its text. `tests/reliability/secret_cases.py` scores all of it on labelled cases.
 """
 
 from __future__ import annotations

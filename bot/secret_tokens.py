@@ -1,12 +1,11 @@
 """Credentials recognisable by their own shape, wherever they stand: a call argument, a header, prose.
 
 The prefixes and lengths are the providers' published token formats (the facts gitleaks' rule
-set also records); the patterns are written here. All of them form one alternation that runs
-once over a whole hunk: each alternative starts with a literal character and checks the
-character before it only after that one (a lookbehind), so `re` can skip in C the places
-where no alternative can start. A match whose random part is plainly a placeholder
-(`xxxx`, `EXAMPLE`, repeated characters) or plain words (`hf_requiredCharacteristic...`) is
-left alone: gitleaks' own negative tests are full of those.
+set also records); the patterns are written here. All of them form one alternation, SHAPED,
+run on the lines where the screens of `bot.secret_screens` found one of its NEEDLES (the fixed
+start of each rule). A match whose random part is plainly a placeholder (`xxxx`, `EXAMPLE`,
+counting, repeated characters) or plain words (`hf_requiredCharacteristic...`) is left alone:
+gitleaks' own negative tests are full of those.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import re
 
 from bot.secret_patterns import PLACEHOLDER, looks_secret
 
-# (first character, the rest): the lookbehind goes between them (see the module docstring).
+# (first character, the rest): the lookbehind goes between them (see _alternation).
 # `_B`: a character that may not come right before a token (it would be inside a longer word,
 # a dotted name or a file name: `video_box.ico-7a38...png` is no Infracost token).
 _B = r"[A-Za-z0-9_.-]"
