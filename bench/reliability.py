@@ -1,12 +1,19 @@
-"""`python -m bench.reliability [--quick] [--fuzz N]`: faults, bad inputs, secrets, injection.
+"""`python -m bench.reliability [--quick] [--fuzz N] [--credentials]`: faults, bad inputs, secrets, injection.
 
 Run from the repository root (the scenarios live in `tests/reliability/` and use the loopback
-servers of `tests/servers/`). Details come first, then exactly four summary lines:
+servers of `tests/servers/`). Details come first, then exactly five summary lines:
 
     faults: N scenarios, N survived, findings lost 0, duplicates 0, unsafe renders 0
     bad inputs: N tried, N clear errors, 0 tracebacks
     secrets: N planted, 0 leaked
     injection: N attempts, 0 effects
+    credentials: named N%, bare N% (tuned/held out), fp N/374, jinja corpus 0 flagged, N lines/s (N x 50,000)
+
+"credentials" scores the redactor on the labelled cases of ../shared/secrets/cases.jsonl
+(issue 12: at least 98% of named and 90% of bare secrets never reach a prompt, at most 48 of
+gitleaks' 374 negatives flagged, none of the jinja corpus, 50,000 diff lines a CPU second
+parsed and redacted: printed as a ratio to that bound, and not part of the exit status, being a
+timing); `--credentials` prints only that.
 
 "faults" covers the model (every fault kind at the first, a middle and the last request, and
 combined) and GitHub (rate limits, 5xx before and after the review landed, 422, 406, a
@@ -24,7 +31,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from tests.reliability import bad_inputs, faults_github, faults_model, injection, planted_secrets
+from tests.reliability import bad_inputs, faults_github, faults_model, injection, planted_secrets, secret_cases
 from tests.reliability.harness import Tally, corpus_diff
 
 
@@ -67,11 +74,40 @@ def bad(folder: Path, fuzz: int) -> Tally:
     return tally
 
 
+def credentials() -> tuple[list[str], str, bool]:
+    """(detail lines, summary line, targets met) for the labelled credential cases."""
+    if not secret_cases.CASES_FILE.is_file():
+        return [], f"credentials: not measured, {secret_cases.CASES_FILE} not found", True
+    tuned, held_out = secret_cases.split(secret_cases.load_cases())
+    parts = {"tuned": secret_cases.score(tuned), "held out": secret_cases.score(held_out)}
+    flagged, _ = secret_cases.corpus_flagged()
+    rate, lines = secret_cases.throughput()
+    fp = sum(p.caught["fp"] for p in parts.values())
+    fp_total = sum(p.total["fp"] for p in parts.values())
+    details = [f"  credentials, {name} split: " + p.line(name).split(": ", 1)[1] for name, p in parts.items()]
+    details.append(f"  credentials: {sum(p.unscored for p in parts.values())} true positives have no value "
+                   f"to look for; throughput over {lines:,} jinja diff lines, parsing included")
+    recall = ", ".join(f"{group} {parts['tuned'].rate(group):.1%}/{parts['held out'].rate(group):.1%}"
+                       for group in ("named", "bare"))
+    summary = (f"credentials: {recall} (tuned/held out), fp {fp}/{fp_total}, jinja corpus {flagged} flagged, "
+               f"{rate:,.0f} lines/s ({rate / secret_cases.MIN_LINES_PER_S:.2f} x {secret_cases.MIN_LINES_PER_S:,})")
+    # Throughput is printed against its bound, not part of the exit status: it is a timing, and the
+    # machines that run this share their cores (as `python -m bench` prints its goals).
+    met = all(p.meets() for p in parts.values()) and fp <= secret_cases.MAX_FP and flagged == 0
+    summary += ", goal met" if rate >= secret_cases.MIN_LINES_PER_S else ", throughput goal missed"
+    return details, summary, met
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.reliability", description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="only what the CI tests run")
     parser.add_argument("--fuzz", type=int, default=400, metavar="N", help="damaged diffs to try (default 400)")
+    parser.add_argument("--credentials", action="store_true", help="only the labelled credential cases")
     args = parser.parse_args(argv)
+    if args.credentials:
+        details, summary, met = credentials()
+        print("\n".join([*details, summary]))
+        return 0 if met else 1
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="review-bot-reliability-") as tmp:
         root = Path(tmp)
@@ -90,6 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("model", "github", "bad", "secrets", "injection"):
         for line in parts[name].details:
             print(line)
+    print("reliability: credentials ...", file=sys.stderr, flush=True)
+    details, summary, credentials_met = credentials()
+    print("\n".join(details))
     print(f"({time.perf_counter() - started:.0f} s)")
     bad_t, secrets, inj = parts["bad"], parts["secrets"], parts["injection"]
     print(f"faults: {faults['scenarios']} scenarios, {faults['survived']} survived, "
@@ -98,9 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"bad inputs: {bad_t['tried']} tried, {bad_t['clear']} clear errors, {bad_t['crash']} tracebacks")
     print(f"secrets: {secrets['planted']} planted, {secrets['leaked']} leaked")
     print(f"injection: {inj['attempts']} attempts, {inj['effects']} effects")
+    print(summary)
     met = (faults["survived"] == faults["scenarios"] and not faults["lost"] and not faults["duplicates"]
            and not faults["unsafe_renders"]
-           and not bad_t["crash"] and not secrets["leaked"] and not inj["effects"])
+           and not bad_t["crash"] and not secrets["leaked"] and not inj["effects"] and credentials_met)
     return 0 if met else 1
 
 

@@ -6,13 +6,18 @@ was here" rather than as odd text. Redaction runs first in the pipeline, so prom
 findings (messages and fingerprints derive from the redacted hunks), logs and every output
 format only ever see the placeholders.
 
-Detection is deliberately conservative on ordinary code: fixed-format tokens (AWS, GitHub,
-Hugging Face, Slack, JWT, private-key blocks) are matched by shape; a free-form value needs
-a secret-like name (`password`, `token`, `api_key` ...) *and* a value that looks random
-(no spaces, not a placeholder or reference, not plain words, Shannon entropy over a
-length-dependent threshold). A missed secret that is plain words is the accepted cost.
-The patterns live in `bot.secret_patterns`; their screens keep the cost of a large diff
-with no credential in it to a few scans of its text.
+Detection is deliberately conservative on ordinary code. Credentials with a shape of their own
+(some eighty provider formats in `bot.secret_tokens`, JWTs, private-key blocks, also a key's
+body with neither marker in the hunk) are matched by shape, in code at the start of a string
+literal; documentation values (`AKIA...EXAMPLE`, `ghp_xxxx`) are left alone. Where nothing
+names a value, a `Bearer`/`Basic` credential or a random-looking string handed to a call is
+replaced. A free-form value needs a secret-like name (`password`, `token`, `api_key` ...), on
+its line or the line its value continues from (`bot.redact_multiline`), *and* a value that
+looks random (no spaces, not a placeholder, reference or template, not plain words, Shannon
+entropy over a length-dependent threshold; hex keys count). A missed secret that is plain words
+is the accepted cost. The patterns live in `bot.secret_patterns` and `bot.secret_tokens`; the
+screens of `bot.secret_screens` keep the cost of a large diff with no credential in it to a few
+scans of its text. `tests/reliability/secret_cases.py` scores all of it on labelled cases.
 """
 
 from __future__ import annotations
@@ -25,25 +30,20 @@ from itertools import accumulate
 from operator import attrgetter
 
 from bot.pathnames import base_name, suffix
+from bot.redact_keys import key_block_lines as _key_block_lines
+from bot.redact_keys import redact_key_line as _redact_key_line
+from bot.redact_multiline import DANGLING, continued_values
 from bot.secret_patterns import (
     ASSIGNMENT,
-    BASE64_RUN,
-    CODE_LINE_SCREEN,
     CONFIG_SUFFIXES,
     EMAIL_ADDRESS,
-    HUNK_SCREEN,
-    KEY_BEGIN,
-    KEY_END,
+    FORMAT_FIELD,
     KEY_FILE_PREFIXES,
     KEY_FILE_SUFFIXES,
-    LINE_SCREEN,
-    MASK_PARTS,
-    MIN_BARE_PEM_LINES,
     NOT_EMAIL_USERS,
-    PEM_BODY,
-    PEM_LONG,
-    PEM_WIDE,
+    PEM_PAIR,
     PRIVATE_KEY_MARK,
+    PROSE_SUFFIXES,
     TOKENS,
     URL_CREDENTIALS,
     looks_secret,
@@ -56,6 +56,14 @@ from bot.secret_patterns import MIN_SECRET_LEN as MIN_SECRET_LEN
 from bot.secret_patterns import PASSWORD as PASSWORD
 from bot.secret_patterns import entropy_threshold as entropy_threshold
 from bot.secret_patterns import shannon_entropy as shannon_entropy
+from bot.secret_screens import (
+    CODE_HUNK_SCREEN,
+    CODE_LINE_SCREEN,
+    HUNK_SCREEN,
+    LINE_SCREEN,
+    PROSE_LINE_SCREEN,
+)
+from bot.secret_tokens import ATLAS_HEAD, BEARER, LITERAL_ARG, QUOTED_SHAPED, SHAPED, literal_credential, plain_token
 from bot.sources import ReviewInput
 from bot.types import FileDiff, Finding, Hunk, Line
 
@@ -85,13 +93,20 @@ def _replace_assignment(match: re.Match[str], bare_values: bool, tally: _Tally) 
     value = match.group("value")
     if value is None:
         value = match.group("bare")
-        if not bare_values or value is None:
+        if not bare_values or value is None or FORMAT_FIELD.search(value):  # `{SumoAccessKey}`: a template
             return match.group(0)
         value = value.rstrip(")]}")
+        if "(" in value:  # `click.make_pass_decorator(dict,`: a call, so an expression, not a literal
+            return match.group(0)
     kind = secret_kind(match.group("name"))
-    if kind is None or KEY in value or PASSWORD in value or not looks_secret(value):
+    if kind is None or value in (KEY, PASSWORD):
         return match.group(0)
-    tally.secrets += 1
+    if KEY in value or PASSWORD in value:  # a token found inside: the rest of the value goes with it
+        kind = KEY if KEY in value else PASSWORD
+    elif not looks_secret(value):
+        return match.group(0)
+    else:
+        tally.secrets += 1
     start = match.start("value") if match.group("value") is not None else match.start("bare")
     offset = start - match.start()
     text = match.group(0)
@@ -112,97 +127,42 @@ def _replace_email(match: re.Match[str], tally: _Tally) -> str:
     return EMAIL
 
 
-def _redact_line(text: str, bare_values: bool, tally: _Tally) -> str:
+def _replace_token(match: re.Match[str], tally: _Tally, placeholder: str = KEY) -> str:
+    if plain_token(match.group(0)):  # `ghp_xxxx...`, `AKIA...EXAMPLE`: documentation, not a credential
+        return match.group(0)
+    tally.secrets += 1
+    return match.expand(placeholder)
+
+
+def _replace_value(match: re.Match[str], tally: _Tally) -> str:
+    """The `value` group of a header or call-argument match -> `<KEY>`, if it is a credential."""
+    value = match.group("value")
+    if not literal_credential(value):
+        return match.group(0)
+    tally.secrets += 1
+    text, offset = match.group(0), match.start("value") - match.start()
+    return text[:offset] + KEY + text[offset + len(value):]
+
+
+def _redact_line(text: str, bare_values: bool, tally: _Tally, shapes: bool | None = None) -> str:
+    """`shapes`: token shapes count unquoted too (default: where bare values do)."""
     lowered = text.lower()
     for pattern, placeholder, needles in TOKENS:
         if any(needle in lowered for needle in needles):
-            text, n = pattern.subn(placeholder, text)
-            if n:
-                tally.secrets += n
-                lowered = text.lower()
+            text = pattern.sub(lambda m, p=placeholder: _replace_token(m, tally, p), text)  # type: ignore[misc]
+            lowered = text.lower()
+    shaped = SHAPED if (bare_values if shapes is None else shapes) else QUOTED_SHAPED
+    text = shaped.sub(lambda m: _replace_token(m, tally), text)
+    if KEY in text:
+        text = ATLAS_HEAD.sub("", text)
+    text = BEARER.sub(lambda m: _replace_value(m, tally), text)
     if "@" in text:  # both patterns need one
         text = URL_CREDENTIALS.sub(lambda m: _replace_url_password(m, tally), text)
     text = ASSIGNMENT.sub(lambda m: _replace_assignment(m, bare_values, tally), text)
+    text = LITERAL_ARG.sub(lambda m: _replace_value(m, tally), text)
     if "@" in text:
         text = EMAIL_ADDRESS.sub(lambda m: _replace_email(m, tally), text)
     return text
-
-
-def _mask(segment: str) -> str:
-    """Key material in a segment -> `<KEY>`, keeping indentation, quotes and `\\n` escapes around it."""
-    match = MASK_PARTS.match(segment)
-    if match is None or not match.group("core"):
-        return segment
-    return match.group("lead") + KEY + match.group("trail")
-
-
-def _begin_of_key(text: str) -> re.Match[str] | None:
-    """A BEGIN marker followed by key material (a string constant holding only the marker is not)."""
-    begin = KEY_BEGIN.search(text)
-    if begin is None:
-        return None
-    rest = text[begin.end():]
-    end = KEY_END.search(rest)
-    rest = (rest[:end.start()] if end else rest).strip()
-    return begin if not rest or rest.startswith(("\\n", "\\r")) or BASE64_RUN.match(rest) else None
-
-
-def _redact_key_line(text: str) -> str:
-    """A line inside a private-key block: BEGIN/END markers stay, everything between becomes `<KEY>`."""
-    begin = _begin_of_key(text)
-    end = KEY_END.search(text, begin.end() if begin else 0)
-    if begin and end:
-        return text[:begin.end()] + _mask(text[begin.end():end.start()]) + text[end.start():]
-    if begin:
-        return text[:begin.end()] + _mask(text[begin.end():])
-    if end:
-        return _mask(text[:end.start()]) + text[end.start():]
-    return _mask(text)
-
-
-def _key_block_lines(texts: Sequence[str], bare_runs: bool = False) -> tuple[set[int], int]:
-    """Indices of lines inside private-key blocks, and how many blocks.
-
-    A block cut by the edge of the text (its BEGIN before a hunk, or its END after it) still
-    covers every line from the edge. With `bare_runs` (a key file's own diff), a run of
-    full-width base64 lines with neither marker (a hunk inside the key) counts as a block
-    too; elsewhere such runs are certificates or data, which are not secret.
-    """
-    marked: set[int] = set()
-    blocks = 0
-    inside = False
-    run: list[int] = []  # consecutive base64 lines outside any block
-
-    def close_run(end_seen: bool) -> None:
-        nonlocal blocks
-        wide = sum(1 for j in run if PEM_WIDE.match(texts[j]))
-        long = any(PEM_LONG.search(texts[j]) for j in run)
-        if (end_seen and long) or (bare_runs and wide >= MIN_BARE_PEM_LINES):
-            marked.update(run)
-            blocks += 0 if end_seen else 1
-        run.clear()
-
-    for i, text in enumerate(texts):
-        if inside:
-            marked.add(i)
-            inside = KEY_END.search(text) is None
-            continue
-        begin = _begin_of_key(text)
-        if begin:
-            close_run(end_seen=False)
-            marked.add(i)
-            blocks += 1
-            inside = KEY_END.search(text, begin.end()) is None
-        elif KEY_END.search(text) and any(PEM_LONG.search(texts[j]) for j in run):
-            close_run(end_seen=True)  # the block's BEGIN lies before this text
-            marked.add(i)
-            blocks += 1
-        elif PEM_BODY.match(text):
-            run.append(i)
-        else:
-            close_run(end_seen=False)
-    close_run(end_seen=False)
-    return marked, blocks
 
 
 def redact_text(text: str, bare_values: bool = True) -> tuple[str, int, int]:
@@ -214,6 +174,11 @@ def redact_text(text: str, bare_values: bool = True) -> tuple[str, int, int]:
     in_block, tally.secrets = _key_block_lines(lines)
     out = [_redact_key_line(ln) if i in in_block else _redact_line(ln, bare_values, tally)
            for i, ln in enumerate(lines)]
+    if DANGLING.search(text):
+        changed, values = continued_values(out)
+        tally.secrets += values
+        for i, line in changed.items():
+            out[i] = line
     return "\n".join(out), tally.secrets, tally.emails
 
 
@@ -230,11 +195,16 @@ def _is_key_file(path: str) -> bool:
     return name.endswith(KEY_FILE_SUFFIXES) or name.startswith(KEY_FILE_PREFIXES)
 
 
-def _kind_of(path: str, known: dict[str, tuple[bool, bool]]) -> tuple[bool, bool]:
-    """(bare values allowed, a key file) for `path`, judged once per path of a file's hunks."""
+def _shapes_anywhere(path: str) -> bool:
+    """Token shapes count unquoted in config-like files and prose; in code only inside literals."""
+    return _allows_bare_values(path) or suffix(base_name(path)).lower() in PROSE_SUFFIXES
+
+
+def _kind_of(path: str, known: dict[str, tuple[bool, bool, bool]]) -> tuple[bool, bool, bool]:
+    """(bare values allowed, a key file, token shapes unquoted) for `path`, judged once per path."""
     kind = known.get(path)
     if kind is None:
-        kind = known[path] = (_allows_bare_values(path), _is_key_file(path))
+        kind = known[path] = (_allows_bare_values(path), _is_key_file(path), _shapes_anywhere(path))
     return kind
 
 
@@ -257,30 +227,43 @@ def _line_places(path: str, line: Line) -> Iterable[SecretLine]:
         yield path, "LEFT", line.old_no
 
 
-def _redact_hunk(hunk: Hunk, kind: tuple[bool, bool], secret_lines: set[SecretLine], tally: _Tally) -> Hunk:
+def _redact_hunk(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[SecretLine], tally: _Tally) -> Hunk:
     """`kind`: (bare values allowed, a key file) for the hunk's path."""
-    bare, key_file = kind
+    bare, key_file, shapes = kind
     parts = hunk.header.split("@@", 2)
     section = parts[2] if len(parts) == 3 and not parts[0] else None  # the text after the header is file content
     pieces = [section or "", *map(_TEXT, hunk.lines)]  # piece 0 the section, piece i + 1 line i
     probe = "\n".join(pieces)
     lowered = probe.lower()
-    first = HUNK_SCREEN.search(lowered)
-    if first is None and not key_file:
-        return hunk  # nothing in it can match (see secret_patterns): the common case, kept cheap
-    in_block, blocks = _side_blocks(hunk.lines, key_file) if key_file or PRIVATE_KEY_MARK in probe else (set(), 0)
+    hunk_screen = HUNK_SCREEN if shapes else CODE_HUNK_SCREEN
+    line_screen = LINE_SCREEN if bare else PROSE_LINE_SCREEN if shapes else CODE_LINE_SCREEN
+    first = hunk_screen.search(lowered)
+    # A run of full-width base64 lines is key material in any file (the hunk may lie inside a key);
+    # a line of 60 characters comes first, as `len` is cheaper than a scan.
+    body = probe[len(pieces[0]) + 1:]  # the lines, without the header's section
+    keyish = key_file or PRIVATE_KEY_MARK in body or (max(map(len, pieces)) >= 60 and PEM_PAIR.search(body) is not None)
+    if first is None and not keyish:
+        return hunk  # nothing in it can match (see bot.secret_screens): the common case, kept cheap
+    in_block, blocks = _side_blocks(hunk.lines, True) if keyish else (set(), 0)
     tally.secrets += blocks
     texts = list(pieces)
     for i in in_block:
         texts[i + 1] = _redact_key_line(pieces[i + 1])
         secret_lines.update(_line_places(hunk.path, hunk.lines[i]))
-    for k in _screened(pieces, probe, lowered, first, LINE_SCREEN if bare else CODE_LINE_SCREEN):
+    for k in _screened(pieces, probe, lowered, first, hunk_screen, line_screen):
         if (k == 0 and section is None) or (k and k - 1 in in_block):
             continue
         before = tally.secrets
-        texts[k] = _redact_line(pieces[k], bare, tally)
+        texts[k] = _redact_line(pieces[k], bare, tally, shapes)
         if k and tally.secrets > before:
             secret_lines.update(_line_places(hunk.path, hunk.lines[k - 1]))
+    if first is not None and DANGLING.search(probe):  # a secret name whose value goes on below
+        changed, values = continued_values(texts[1:])
+        tally.secrets += values
+        for j, text in changed.items():
+            if j not in in_block:
+                texts[j + 1] = text
+                secret_lines.update(_line_places(hunk.path, hunk.lines[j]))
     if texts == pieces:
         return hunk
     lines = tuple(line if text == line.text else replace(line, text=text)
@@ -290,12 +273,12 @@ def _redact_hunk(hunk: Hunk, kind: tuple[bool, bool], secret_lines: set[SecretLi
 
 
 def _screened(pieces: list[str], probe: str, lowered: str, first: re.Match[str] | None,
-              screen: re.Pattern[str]) -> list[int]:
+              hunk_screen: re.Pattern[str], screen: re.Pattern[str]) -> list[int]:
     """Indices of the pieces of `probe` (joined with "\\n") that may hold a credential.
 
-    Anything a pattern replaces starts where HUNK_SCREEN finds something in the lowered text,
+    Anything a pattern replaces starts where `hunk_screen` finds something in the lowered text,
     and the line screen matches there in the original (see secret_patterns). So the screen runs
-    anchored at each place HUNK_SCREEN finds, overlaps included (`accessecret`: both words).
+    anchored at each place `hunk_screen` finds, overlaps included (`accessecret`: both words).
     """
     if first is None:
         return []
@@ -307,12 +290,12 @@ def _screened(pieces: list[str], probe: str, lowered: str, first: re.Match[str] 
     while hit is not None:
         if screen.match(probe, hit.start()):
             found.add(bisect_right(ends, hit.start()))
-        hit = HUNK_SCREEN.search(lowered, hit.start() + 1)
+        hit = hunk_screen.search(lowered, hit.start() + 1)
     return sorted(found)
 
 
 def _redact_file(file: FileDiff, secret_lines: set[SecretLine], tally: _Tally) -> FileDiff:
-    kinds: dict[str, tuple[bool, bool]] = {}
+    kinds: dict[str, tuple[bool, bool, bool]] = {}
     hunks = tuple(_redact_hunk(h, _kind_of(h.path, kinds), secret_lines, tally) for h in file.hunks)
     if all(a is b for a, b in zip(hunks, file.hunks, strict=True)):
         return file

@@ -1,8 +1,7 @@
 """What a credential looks like: placeholders, patterns, and the tests of names and values.
 
-`bot.redact` applies these to diffs and PR text. The screens at the end are necessary
-conditions of the patterns, cheap enough to run on every line of a large diff: where they
-find nothing, no pattern replaces anything (see redact._redact_hunk and redact._screened).
+`bot.redact` applies these to diffs and PR text; `bot.secret_tokens` has the credentials known
+by their shape, and `bot.secret_screens` the cheap necessary conditions of all of them.
 """
 
 from __future__ import annotations
@@ -30,7 +29,11 @@ BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{16,}")
 PEM_BODY = re.compile(r"""^[\s"'`]*(?:[A-Za-z0-9+/]{4,}={0,2}|(?:Proc-Type|DEK-Info):.*)(?:\\n)?[\s"'`,+;)]*$""")
 PEM_WIDE = re.compile(r"""^(?=.*[a-z])(?=.*[A-Z])[\s"'`]*[A-Za-z0-9+/]{60,80}={0,2}(?:\\n)?[\s"'`,+;)]*$""")
 PEM_LONG = re.compile(r"[A-Za-z0-9+/]{40,}")
+# Two full-width base64 lines in a row: the cheap test for a key body with neither marker in the hunk.
+# Anchored at line starts (`re.M`): `re` then tries far fewer places than with a leading class.
+PEM_PAIR = re.compile(r"""^[\s"'`]*[A-Za-z0-9+/]{60,80}={0,2}(?:\\n)?[\s"'`,+;)]*\n[\s"'`]*[A-Za-z0-9+/]{60}""", re.M)
 MIN_BARE_PEM_LINES = 2
+PUBLIC_PEM_STARTS = ("mQ", "hQ")  # base64 of OpenPGP public-key and encrypted-message packets
 KEY_FILE_SUFFIXES = (".key", ".p8", ".pk8", ".ppk", "_rsa", "_dsa", "_ecdsa", "_ed25519", ".pem.key")
 KEY_FILE_PREFIXES = ("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "private", "privkey")
 
@@ -38,16 +41,14 @@ KEY_FILE_PREFIXES = ("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "private", "p
 # lowered text, so the pattern runs only then.
 TOKENS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
     # Slack incoming webhooks: keep the host so the model still sees what the URL is.
-    (re.compile(r"(https://hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9_/+-]{8,}"),
+    (re.compile(r"(https?://hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9_/+-]{8,}"),
      r"\1" + KEY, ("hooks.slack.com/",)),
+    (re.compile(r"(https?://[A-Za-z0-9-]+\.webhook\.office\.com/webhookb2/)[A-Za-z0-9_/@.+-]{8,}"),
+     r"\1" + KEY, (".webhook.office.com/",)),
     (re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])"), KEY,
      ("akia", "asia", "abia", "acca")),
     (re.compile(r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30,251}|github_pat_[A-Za-z0-9_]{22,244})"
                 r"(?![A-Za-z0-9_])"), KEY, ("gh", "github_pat_")),
-    # Hugging Face tokens are mixed case; the lookaheads keep long snake_case names out.
-    (re.compile(r"(?<![A-Za-z0-9_])hf_(?=[A-Za-z0-9]*[a-z])(?=[A-Za-z0-9]*[A-Z])[A-Za-z0-9]{30,}"
-                r"(?![A-Za-z0-9_])"), KEY, ("hf_",)),
-    (re.compile(r"(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}"), KEY, ("xox",)),
     (re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), KEY, ("eyj",)),
     # An AWS secret access key is 40 base64 characters after a name mentioning aws and secret.
     (re.compile(r"(?i)(aws[\w.-]{0,30}?(?:secret|sk)[\w.-]{0,30}[\"']?\s*(?::=|=>|=|:)\s*[\"']?)"
@@ -63,9 +64,9 @@ NOT_EMAIL_USERS = frozenset({"git"})  # git@github.com:owner/repo is an SSH remo
 # `name = "value"` in any language: = := => : (JSON, YAML, PHP, Go, Ruby, shell, TOML, INI).
 ASSIGNMENT = re.compile(
     r"""(?<![\w.$])(?P<nq>["']?)(?P<name>[A-Za-z_$@][\w.$-]{0,80}?)(?P=nq)\]?
-        (?:\s*:\s*[A-Za-z_][\w.\[\]|, ]{0,40}?(?=\s*=[^=]))?       # a type annotation
+        (?:\s*:\s*[A-Za-z_][\w.\[\]|, ]{0,40}?(?=\s+=[^=]|\s*=\s))?  # a type annotation (`a: b=c` is a value)
         \s*(?::=|=>|(?<![=!<>:])=(?![=>~])|:(?![:=]))\s*
-        (?:(?P<q>["'`])(?P<value>[^"'`\n]{1,500}?)(?P=q)|(?P<bare>[^\s"'`,;]{1,500}))""",
+        (?:(?P<q>["'`])(?P<value>[^"'`\n]+?)(?P=q)|(?P<bare>[^\s"'`,;]+))""",
     re.VERBOSE)
 _PASSWORD_WORDS = ("password", "passwd", "passphrase")
 _PASSWORD_EXACT = frozenset({"pwd", "pass", "pw"})
@@ -90,12 +91,18 @@ _WORD_SPLIT = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _PLACEHOLDER_WORDS = ("changeme", "change_me", "change-me", "example", "placeholder", "your_", "your-",
                       "yourtoken", "yourkey", "yourpassword", "dummy", "redacted", "xxxx", "****", "...",
                       "<", ">", "${", "$(", "{{", "{%", "%(", "%s", "{}", "{0}", "getenv", "environ",
-                      "process.env", "env[", "env.", "secrets.", "vault:", "os.")
+                      "process.env", "env[", "env.", "secrets.", "vault:", "os.", "enc[")  # enc[: SOPS ciphertext
+# Placeholders in any token's place: xxxx, EXAMPLE, stars, ellipses, <name>, counting and the
+# alphabet, one character ten times over or three repeated four times.
+PLACEHOLDER = re.compile(
+    r"(?i)x{4}|example|\*{3}|\.{3}|<[a-z_]+>|abc123|123456789|abcdefgh|klmnopq|(.)\1{9}|(...)\2{3}")
 _REFERENCE = re.compile(r"^(?:\$|%|@|&|\*|#|arn:|[a-z][a-z0-9+.-]*://|\.{0,2}/|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$)")
-_FORMAT_FIELD = re.compile(r"\{[\w.\[\]'\"()!:<>^ -]*\}")  # f-string / str.format fields
+FORMAT_FIELD = re.compile(r"\{[\w.\[\]'\"()!:<>^ -]*\}")  # f-string / str.format fields
 _WORDISH = re.compile(r"^[-_.:/]*[A-Za-z]+\d*(?:[-_.:/]+[A-Za-z]+\d*)*[-_.:/]*$")
 _CHUNK = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
 _TRAILING_DIGITS = re.compile(r"\d+$")
+_HEX = re.compile(r"^[0-9a-f]{8,}(?::[0-9a-f]{8,})?$|^[0-9A-F]{8,}(?::[0-9A-F]{8,})?$")
+PROSE_SUFFIXES = frozenset({".md", ".markdown", ".rst", ".adoc", ".txt", ".html", ".htm"})
 CONFIG_SUFFIXES = frozenset({".env", ".yml", ".yaml", ".ini", ".cfg", ".conf", ".properties", ".sh",
                               ".bash", ".zsh", ".envrc", ".npmrc", ".pypirc", ".netrc", ".txt", ""})
 
@@ -139,16 +146,23 @@ def _is_word_segment(segment: str) -> bool:
     return all(len(c) >= 2 for c in chunks) and len(segment) >= 3 * len(chunks)
 
 
+def is_placeholder(value: str) -> bool:
+    """A placeholder, a reference to a value kept elsewhere (`$X`, `os.environ`), or a template field."""
+    lowered = value.lower()
+    return any(word in lowered for word in _PLACEHOLDER_WORDS) or _REFERENCE.match(value) is not None \
+        or FORMAT_FIELD.search(value) is not None
+
+
 def looks_secret(value: str, min_len: int = MIN_SECRET_LEN) -> bool:
     """Whether a literal assigned to a secret-like name looks like a real credential."""
-    if len(value) < min_len or any(c.isspace() for c in value):
+    if len(value) < min_len or any(c.isspace() for c in value) or is_placeholder(value):
         return False
-    lowered = value.lower()
-    if any(word in lowered for word in _PLACEHOLDER_WORDS) or _REFERENCE.match(value) \
-            or _FORMAT_FIELD.search(value):
-        return False
+    if _HEX.match(value):  # hex keys (`deadbeef`, `cafebabe:deadbeef`): few symbols, so little entropy
+        return len(set(value)) >= 5
     if len(set(value)) <= 2 or _is_wordish(value):
         return False
+    if value.isdigit():  # a numeric client id or secret: digits carry at most 3.3 bits each
+        return len(value) >= 12 and len(set(value)) >= 6
     return shannon_entropy(value) >= entropy_threshold(len(value))
 
 
@@ -167,31 +181,4 @@ def secret_kind(name: str) -> str | None:
     return None
 
 
-# ---------------------------------------------------------------- screens (necessary conditions)
-
-# Every pattern above needs one of these in the line: a token's fixed part (the same case), an
-# "@" behind a character an e-mail's user or a URL's password may end in (not after a space, as
-# `@decorator`), "aws" (AWS secret), or a name secret_kind accepts followed by an assignment
-# operator: each of its words is a substring of the name, spelled lower, Capitalized or UPPER,
-# and the rest of the name, the closing quote or bracket and spaces come before the ':' or '='.
-# `[^\S\n]` is `\s` that stays on one line of a joined hunk.
-_AT = r"""@(?<=[^\s/:@"'<>,]@)"""
-_TOKEN_SCREEN = r"hooks\.slack\.com/|A(?:KI|SI|BI|CC)A|gh[pousr]_|github_pat_|hf_|xox[abposr]-|eyJ|" + _AT + "|(?i:aws)"
-_NAME_SCREEN = (r"(?i:pass|pw|auth|secret|token|credential"
-                r"|(?:api|access|private|signing|session|encryption|master)[\w.$-]*?key)[\w.$-]*[\"']?\]?")
-LINE_SCREEN = re.compile(_TOKEN_SCREEN + "|" + _NAME_SCREEN + r"[^\S\n]*[:=]")
-# Where unquoted values are no literals (code: see redact._allows_bare_values), an assignment
-# is replaced only with a quoted value: after the name, ASSIGNMENT's type annotation and
-# operator (without their lookarounds), then the opening quote.
-CODE_LINE_SCREEN = re.compile(
-    _TOKEN_SCREEN + "|" + _NAME_SCREEN
-    + r"(?:[^\S\n]*:[^\S\n]*[A-Za-z_][\w.\[\]|, ]{0,40}?)?[^\S\n]*(?::=|=>|=|:)[^\S\n]*[\"'`]")
-# Where, in lowered text, anything the patterns replace begins (a token's fixed part, an "@" as
-# above, the ASCII word of a secret name secret_kind accepts, "aws" as `(?i)` matches it: "ſ" is
-# an s): faster than LINE_SCREEN, it screens whole hunks; every private-key marker holds "private".
-# Each alternative starts with a letter or "@" (lookbehinds after it): so `re` skips, in C, the
-# places where none can start.
-HUNK_SCREEN = re.compile(
-    r"p(?:ass|w|rivate)|a(?:uth|w[s\u017f]|kia|sia|bia|cca|pi|ccess)|s(?:ecret|igning|ession)|token|credential"
-    r"|g(?:h[pousr]_|ithub_pat_)|h(?:f_|ooks\.slack\.com/)|xox[abposr]-|e(?:yj|ncryption)|master|" + _AT)
 PRIVATE_KEY_MARK = "PRIVATE KEY"  # in both block markers (KEY_BEGIN, KEY_END)

@@ -35,10 +35,10 @@ from tests.conftest import JINJA_CASES, UNIDIFF_SAMPLES
 GHP = "ghp_" + "Xk29LmQp7RtVw3ZaB8nYc4DeF6gH1jK0sU5o"
 GITHUB_PAT = "github_pat_" + "11ABCDEFG0" + "x9Lm3Qp7Rt_Vw3ZaB8nYc4DeF6gH1jK0sU5oPq2"
 HF = "hf_" + "AbXkLmQpRtVwZaBnYcDeFgHjKsUoPqWxYz"
-AWS_ID = "AKIA" + "Q3EXAMPLE7JK2LMN"
-AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
-SLACK = "xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
-WEBHOOK_TAIL = "T00000000/B00000000/" + "XXXXXXXXXXXXXXXXXXXXXXXX"
+AWS_ID = "AKIA" + "Q3ZT7PLM7JK2LMN4"
+AWS_SECRET = "w9alrXUtnFEMI/K7MDENG/" + "bPxRfiCYq8Zk2Lm9Xp"
+SLACK = "xoxb-" + "281937465012-4829163750123-AbXkLmQpRtVwZaBnYcDeFgHj"
+WEBHOOK_TAIL = "T0AB1CD2E/B0FG3HI4J/" + "Qw8Er7Ty6Ui5Op4As3Df2Gh1"
 JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9" + ".eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ"
        + ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c")
 PASSWORD_VALUE = "S3cr3t-Pa55w0rd!"
@@ -191,11 +191,22 @@ def test_key_block_on_both_sides_of_a_change() -> None:
     assert ("secrets/server.key", "LEFT", 1) in redacted.secret_lines  # the context BEGIN line
 
 
-def test_key_body_without_markers_counts_only_in_a_key_file() -> None:
+@pytest.mark.parametrize("path", ["certs/server.pem", "app/keys.py", "deploy/values.yaml", "web/keys.js",
+                                  "ssh/id_ed25519"])
+def test_key_body_without_markers_is_redacted_in_any_file(path: str) -> None:
+    # A hunk inside a key holds neither BEGIN nor END: its full-width base64 lines still go.
     body = [KEY_BODY[0], KEY_BODY[1], KEY_BODY[0]]
-    assert redact_input(diff_of("certs/bundle.pem", body), enabled=True).count == 0  # certificates
-    in_key_file = redact_input(diff_of("ssh/id_ed25519", body), enabled=True)
-    assert texts(in_key_file.review_input) == [KEY, KEY, KEY]
+    redacted = redact_input(diff_of(path, body), enabled=True)
+    assert texts(redacted.review_input) == [KEY, KEY, KEY]
+    assert redacted.count == 1
+
+
+def test_armoured_pgp_public_keys_and_short_examples_are_not_keys() -> None:
+    public = ["mQENBFOrMNcBCAC+gLI4s3bUkobS5NpOQbWfjWXbqC0Ixpc5bZYDOvsmfstmswna",
+              "UWUXkRH9RONabzrAu4TGvW0f5DkC2fuWWHJhZWEccn+VE83+avMZN4/mzldSXPNX"]
+    assert redact_input(diff_of("keys/signing.asc", public), enabled=True).count == 0
+    example = ["-----BEGIN PRIVATE KEY-----", "anything", "-----END PRIVATE KEY-----"]
+    assert redact_input(diff_of("docs/keys.md", example), enabled=True).count == 0
 
 
 def test_one_line_key_in_a_string_and_concatenated_key_lines() -> None:

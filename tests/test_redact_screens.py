@@ -25,15 +25,17 @@ from bot.redact import (
     redact_input,
     redact_text,
 )
+from bot.redact_multiline import continued_values
 from bot.secret_patterns import (
     ASSIGNMENT,
-    CODE_LINE_SCREEN,
     EMAIL_ADDRESS,
-    HUNK_SCREEN,
-    LINE_SCREEN,
+    KEY,
+    PEM_PAIR,
     TOKENS,
     URL_CREDENTIALS,
 )
+from bot.secret_screens import CODE_HUNK_SCREEN, CODE_LINE_SCREEN, HUNK_SCREEN, LINE_SCREEN
+from bot.secret_tokens import ATLAS_HEAD, BEARER, LITERAL_ARG, QUOTED_SHAPED, SHAPED
 from bot.sources import ReviewInput
 from bot.types import FileDiff, Hunk, Line, ParsedDiff, SourceInfo
 from tests.test_redact import AWS_ID, AWS_SECRET, BEGIN, END, GHP, GITHUB_PAT, HF, JWT, KEY_BODY, SLACK, WEBHOOK_TAIL
@@ -51,13 +53,18 @@ FRAGMENTS = st.sampled_from([
 ])
 
 
-def plain_line(text: str, bare_values: bool, tally: _Tally) -> str:
+def plain_line(text: str, bare_values: bool, tally: _Tally, shapes: bool | None = None) -> str:
     """Every pattern on the line, in order, with no screen and no needle."""
     for pattern, placeholder, _ in TOKENS:
-        text, n = pattern.subn(placeholder, text)
-        tally.secrets += n
+        text = pattern.sub(lambda m, p=placeholder: redact._replace_token(m, tally, p), text)  # type: ignore[misc]
+    shaped = SHAPED if (bare_values if shapes is None else shapes) else QUOTED_SHAPED
+    text = shaped.sub(lambda m: redact._replace_token(m, tally), text)
+    if KEY in text:
+        text = ATLAS_HEAD.sub("", text)
+    text = BEARER.sub(lambda m: redact._replace_value(m, tally), text)
     text = URL_CREDENTIALS.sub(lambda m: redact._replace_url_password(m, tally), text)
     text = ASSIGNMENT.sub(lambda m: redact._replace_assignment(m, bare_values, tally), text)
+    text = LITERAL_ARG.sub(lambda m: redact._replace_value(m, tally), text)
     if "@" in text:
         text = EMAIL_ADDRESS.sub(lambda m: redact._replace_email(m, tally), text)
     return text
@@ -65,19 +72,28 @@ def plain_line(text: str, bare_values: bool, tally: _Tally) -> str:
 
 def plain_hunk(hunk: Hunk, secret_lines: set[tuple[str, str, int]], tally: _Tally) -> Hunk:
     bare = _allows_bare_values(hunk.path)
-    in_block, blocks = _side_blocks(hunk.lines, _is_key_file(hunk.path))
+    shapes = redact._shapes_anywhere(hunk.path)
+    probe = "\n".join(ln.text for ln in hunk.lines)
+    keyish = _is_key_file(hunk.path) or "PRIVATE KEY" in probe or PEM_PAIR.search(probe) is not None
+    in_block, blocks = _side_blocks(hunk.lines, True) if keyish else (set(), 0)
     tally.secrets += blocks
     lines = []
     for i, line in enumerate(hunk.lines):
         before = tally.secrets
-        text = _redact_key_line(line.text) if i in in_block else plain_line(line.text, bare, tally)
+        text = _redact_key_line(line.text) if i in in_block else plain_line(line.text, bare, tally, shapes)
         if i in in_block or tally.secrets > before:
             secret_lines.update(_line_places(hunk.path, line))
         lines.append(Line(line.kind, line.old_no, line.new_no, text))
+    changed, values = continued_values([ln.text for ln in lines])  # every hunk, with no screen
+    tally.secrets += values
+    for j, text in changed.items():
+        if j not in in_block:
+            lines[j] = Line(lines[j].kind, lines[j].old_no, lines[j].new_no, text)
+            secret_lines.update(_line_places(hunk.path, lines[j]))
     parts = hunk.header.split("@@", 2)
     header = hunk.header
     if len(parts) == 3 and not parts[0]:
-        header = "@@".join((parts[0], parts[1], plain_line(parts[2], bare, tally)))
+        header = "@@".join((parts[0], parts[1], plain_line(parts[2], bare, tally, shapes)))
     return Hunk(hunk.path, hunk.old_start, hunk.old_len, hunk.new_start, hunk.new_len, header, tuple(lines))
 
 
@@ -89,10 +105,11 @@ def test_a_line_the_patterns_change_is_found_by_both_screens(parts: list[str], b
     changed = plain_line(text, bare, tally) != text or tally.secrets or tally.emails
     lowered = text.lower()
     screen = LINE_SCREEN if bare else CODE_LINE_SCREEN
+    hunk_screen = HUNK_SCREEN if bare else CODE_HUNK_SCREEN
     if changed and len(lowered) == len(text):  # where redaction looks: both screens at one place
-        assert any(HUNK_SCREEN.match(lowered, at) and screen.match(text, at) for at in range(len(text)))
+        assert any(hunk_screen.match(lowered, at) and screen.match(text, at) for at in range(len(text)))
     if changed:
-        assert HUNK_SCREEN.search(lowered) and screen.search(text) and LINE_SCREEN.search(text)
+        assert hunk_screen.search(lowered) and screen.search(text) and LINE_SCREEN.search(text)
     fast = _Tally()
     assert (_redact_line(text, bare, fast), fast.secrets, fast.emails) == (plain_line(text, bare, tally := _Tally()),
                                                                          tally.secrets, tally.emails)
@@ -103,7 +120,8 @@ LINE_TEXTS = st.lists(FRAGMENTS, max_size=5).map("".join) | st.sampled_from([BEG
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from("+- "), LINE_TEXTS), max_size=8), LINE_TEXTS,
-       st.sampled_from(["app.py", "conf/.env", "deploy.yml", "ssh/id_rsa", "server.key", "Dockerfile", "README"]))
+       st.sampled_from(["app.py", "conf/.env", "deploy.yml", "ssh/id_rsa", "server.key", "Dockerfile", "README",
+                        "docs/index.md"]))
 def test_hunks_are_redacted_as_by_every_pattern_on_every_line(body: list[tuple[str, str]], section: str,
                                                               path: str) -> None:
     lines, old, new = [], 1, 1

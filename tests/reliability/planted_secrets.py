@@ -28,7 +28,7 @@ SECRETS: dict[str, str] = {
     "huggingface": "hf_" + "AbXkLmQpRtVwZaBnYcDeFgHjKsUoPqWxYz",
     "aws_id": "AKIA" + "Q3ZT7PLM7JK2LMN4",
     "aws_secret": "w9alrXUtnFEMI/K7MDENG/" + "bPxRfiCYq8Zk2Lm9Xp4R",
-    "slack": "xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+    "slack": "xoxb-" + "281937465012-4829163750123-AbXkLmQpRtVwZaBnYcDeFgHj",
     "slack_webhook": "T0AB1CD2E/B0FG3HI4J/" + "Qw8Er7Ty6Ui5Op4As3Df2Gh1",
     "jwt": ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9" + ".eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ"
             + ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"),

@@ -1,0 +1,111 @@
+"""Private-key blocks in diff lines: which lines belong to one, and what of a line is key material.
+
+A block's BEGIN and END markers stay (they are public structure and tell the model what was
+there); everything between becomes `<KEY>`. `bot.redact` decides where to look.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from bot.secret_patterns import (
+    BASE64_RUN,
+    KEY,
+    KEY_BEGIN,
+    KEY_END,
+    MASK_PARTS,
+    MIN_BARE_PEM_LINES,
+    PEM_BODY,
+    PEM_LONG,
+    PEM_WIDE,
+    PUBLIC_PEM_STARTS,
+)
+
+
+def _mask(segment: str) -> str:
+    """Key material in a segment -> `<KEY>`, keeping indentation, quotes and `\\n` escapes around it."""
+    match = MASK_PARTS.match(segment)
+    if match is None or not match.group("core"):
+        return segment
+    return match.group("lead") + KEY + match.group("trail")
+
+
+def _begin_of_key(text: str) -> re.Match[str] | None:
+    """A BEGIN marker followed by key material (a string constant holding only the marker is not)."""
+    begin = KEY_BEGIN.search(text)
+    if begin is None:
+        return None
+    rest = text[begin.end():]
+    end = KEY_END.search(rest)
+    rest = (rest[:end.start()] if end else rest).strip()
+    return begin if not rest or rest.startswith(("\\n", "\\r")) or BASE64_RUN.match(rest) else None
+
+
+def redact_key_line(text: str) -> str:
+    """A line inside a private-key block: BEGIN/END markers stay, everything between becomes `<KEY>`."""
+    begin = _begin_of_key(text)
+    end = KEY_END.search(text, begin.end() if begin else 0)
+    if begin and end:
+        return text[:begin.end()] + _mask(text[begin.end():end.start()]) + text[end.start():]
+    if begin:
+        return text[:begin.end()] + _mask(text[begin.end():])
+    if end:
+        return _mask(text[:end.start()]) + text[end.start():]
+    return _mask(text)
+
+
+def key_block_lines(texts: Sequence[str], bare_runs: bool = False) -> tuple[set[int], int]:
+    """Indices of lines inside private-key blocks, and how many blocks.
+
+    A block cut by the edge of the text (its BEGIN before a hunk, or its END after it) still
+    covers every line from the edge. With `bare_runs` (a key file's own diff), a run of
+    full-width base64 lines with neither marker (a hunk inside the key) counts as a block
+    too; elsewhere such runs are certificates or data, which are not secret.
+    """
+    marked: set[int] = set()
+    blocks = 0
+    inside = False
+    run: list[int] = []  # consecutive base64 lines outside any block
+
+    def close_run(end_seen: bool) -> None:
+        nonlocal blocks
+        if run and texts[run[0]].lstrip(" \t\"'`").startswith(PUBLIC_PEM_STARTS):
+            run.clear()  # a PGP public key or encrypted message, armoured: public, or no key at all
+            return
+        wide = sum(1 for j in run if PEM_WIDE.match(texts[j]))
+        long = any(PEM_LONG.search(texts[j]) for j in run)
+        if (end_seen and long) or (bare_runs and wide >= MIN_BARE_PEM_LINES):
+            marked.update(run)
+            blocks += 0 if end_seen else 1
+        run.clear()
+
+    start = 0  # the BEGIN line of the block `inside` is in
+    for i, text in enumerate(texts):
+        if inside:
+            marked.add(i)
+            inside = KEY_END.search(text) is None
+            if not inside and not any(PEM_LONG.search(t) for t in texts[start:i + 1]):
+                marked.difference_update(range(start, i + 1))  # `BEGIN / anything / END`: an example, no key
+                blocks -= 1
+            continue
+        begin = _begin_of_key(text)
+        if begin:
+            close_run(end_seen=False)
+            marked.add(i)
+            blocks += 1
+            start = i
+            inside = KEY_END.search(text, begin.end()) is None
+            if not inside and not PEM_LONG.search(text):  # both markers and nothing between them
+                marked.discard(i)
+                blocks -= 1
+        elif KEY_END.search(text) and any(PEM_LONG.search(texts[j]) for j in run):
+            close_run(end_seen=True)  # the block's BEGIN lies before this text
+            marked.add(i)
+            blocks += 1
+        elif PEM_BODY.match(text):
+            run.append(i)
+        else:
+            close_run(end_seen=False)
+    close_run(end_seen=False)
+    return marked, blocks

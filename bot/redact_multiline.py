@@ -1,0 +1,108 @@
+"""A secret's name on one line and its value on the lines after it.
+
+Three shapes put them apart: a YAML block scalar (`api_key: >-` and the value indented below),
+parenthesised concatenation (`TOKEN = (` then `"abc"` `"def"` `)`), and a backslash
+continuation (`export TOKEN=\\` then the value, or `"abc" \\` then `"def"`). A line-by-line
+matcher sees a name with no value, then values with no name. Here the name decides: every
+literal of the continued value is replaced, whatever it looks like, since a piece of a
+split secret need not look random on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from bot.secret_patterns import KEY, PASSWORD, is_placeholder, secret_kind
+
+# A line that ends in an assignment whose value continues below (`re.M`: one search over a hunk).
+DANGLING = re.compile(r"""(?:[:=][^\S\n]*(?:[>|][-+]?[0-9]?|\()|\\)[^\S\n]*$""", re.M)
+_HEAD = re.compile(r"""(?P<name>[A-Za-z_$@][\w.$-]{0,80})["']?\]?\s*(?::=|=|:)\s*(?P<rest>[^=:]*)$""")
+_LITERAL = re.compile(r"""(?P<q>["'`])(?P<value>[^"'`\n]+)(?P=q)""")
+_BARE = re.compile(r"""^(?P<lead>\s*)(?P<value>[^\s"'`\\]+)(?P<trail>\s*\\?\s*)$""")
+_TEMPLATE = ("{{", "${", "$(", "<%")  # a value filled in elsewhere is no secret
+# A continued line that is nothing but one value (a literal or a bare word, maybe `+`, `,` or `\`
+# after it): `-H "Accept: $FORMAT" \` is the next argument of a command, not the rest of a value.
+_ONLY_VALUE = re.compile(r"""^\s*(?:(["'`])[^"'`\n]*\1|[^\s"'`\\]+)\s*[+,)]?\s*\\?\s*$""")
+# What may follow the operator on the name's line: nothing, or a first literal piece, then the mark.
+_OPENING = re.compile(r"""^(?:(["'`])[^"'`\n]*\1\s*\+?\s*)?(?:[>|][-+]?[0-9]?|\(|\\)$""")
+MAX_LINES = 40  # how far below its name a value may go on
+
+
+def _indent(text: str) -> int:
+    return len(text) - len(text.lstrip())
+
+
+def _literals(text: str, placeholder: str) -> str:
+    def swap(match: re.Match[str]) -> str:
+        value = match.group("value")
+        if value in (KEY, PASSWORD) or any(t in value for t in _TEMPLATE) or is_placeholder(value):
+            return match.group(0)
+        return match.group("q") + placeholder + match.group("q")
+    return _LITERAL.sub(swap, text)
+
+
+def _whole(text: str, placeholder: str) -> str:
+    """A line that is all value (a YAML block's line, a shell continuation): the value goes."""
+    if _LITERAL.search(text):
+        return _literals(text, placeholder)
+    match = _BARE.match(text)
+    if match is None or match.group("value") in (KEY, PASSWORD) or any(t in text for t in _TEMPLATE):
+        return text if match is None or text.strip() in (KEY, PASSWORD) else _keep_words(text, placeholder)
+    return match.group("lead") + placeholder + match.group("trail")
+
+
+def _keep_words(text: str, placeholder: str) -> str:
+    """A value line with a template in it stays; one with spaces (a folded passphrase) goes whole."""
+    if any(t in text for t in _TEMPLATE) or not text.strip():
+        return text
+    return text[:_indent(text)] + placeholder
+
+
+def _value_lines(texts: Sequence[str], i: int, rest: str) -> range:
+    """The lines below line `i` that hold the rest of its value."""
+    end = min(len(texts), i + 1 + MAX_LINES)
+    if rest.startswith((">", "|")):  # YAML block scalar: the lines indented deeper than the name's
+        base, j = _indent(texts[i]), i + 1
+        while j < end and (not texts[j].strip() or _indent(texts[j]) > base):
+            j += 1
+        return range(i + 1, j)
+    if rest.startswith("("):  # up to the closing parenthesis
+        j = i + 1
+        while j < end and ")" not in texts[j]:
+            j += 1
+        return range(i + 1, min(j + 1, end))
+    j = i + 1  # a backslash: the next line, and the ones after it while each ends in one too
+    while j < end and texts[j].rstrip().endswith("\\"):
+        j += 1
+    return range(i + 1, min(j + 1, end))
+
+
+def continued_values(texts: Sequence[str]) -> tuple[dict[int, str], int]:
+    """({line index: redacted text}, values replaced) for secret names whose value continues below."""
+    changed: dict[int, str] = {}
+    count = 0
+    for i, text in enumerate(texts):
+        if DANGLING.search(text) is None:
+            continue
+        head = _HEAD.search(text)
+        kind = secret_kind(head.group("name")) if head else None
+        if head is None or kind is None:
+            continue
+        rest = head.group("rest").strip()
+        if not _OPENING.match(rest):
+            continue
+        before = dict(changed)
+        first = text[:head.start("rest")] + _literals(head.group("rest"), kind)
+        if first != text:  # `TOKEN = "abc" \`: the first piece is on the name's line
+            changed[i] = first
+        block = rest.startswith((">", "|"))
+        for j in _value_lines(texts, i, rest):
+            current = changed.get(j, texts[j])
+            if not block and not _ONLY_VALUE.match(current):
+                break
+            line = _literals(current, kind) if rest.startswith("(") else _whole(current, kind)
+            if line != current:
+                changed[j] = line
+        count += changed != before and KEY not in rest and PASSWORD not in rest  # else counted already
+    return changed, count

@@ -1,0 +1,77 @@
+"""Screens: cheap necessary conditions of every pattern that replaces a credential.
+
+They run on every line of a large diff; where they find nothing, no pattern of
+`bot.secret_patterns` or `bot.secret_tokens` replaces anything (see redact._redact_hunk and
+redact._screened), so a diff without credentials costs a few scans of its text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from bot.secret_tokens import NEEDLES
+
+# An "@" behind a character an e-mail's user or a URL's password may end in.
+_AT = r"""@(?<=[^\s/:@"'<>,]@)"""
+# The start of LITERAL_ARG (its quote after `(` or `, `), and all of it without its named groups.
+_ARGUMENT_START = r"""["'](?:(?<=[(,]["'])|(?<=[(,] ["']))"""
+_ARGUMENT = _ARGUMENT_START + r"""[A-Za-z0-9_\-+/=.~:@!#$%&*^|]{12,}["']"""
+# Where, in lowered text, anything the patterns replace begins (a token's fixed part, a needle
+# of SHAPED or a Bearer/Basic scheme, an "@" as below, the ASCII word of a secret name
+# secret_kind accepts, "aws" as `(?i)` matches it: "ſ" is an s): faster than LINE_SCREEN, it
+# screens whole hunks; every private-key marker holds "private". Each alternative starts with a
+# character, lookbehinds after it: so `re` skips, in C, the places where none can start.
+_WORDS = ("pass", "pw", "private", "auth", "aws", "aw\u017f", "akia", "asia", "abia", "acca", "api", "access", "secret",
+          "signing", "session", "token", "credential", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "hf_",
+          "hooks.slack.com/", ".webhook.office.com/", "xox", "eyj", "encryption", "master")
+
+
+def _alternation(words: Iterable[str]) -> str:
+    """One branch per first character: `re` tries the branches one by one wherever one may start."""
+    groups: dict[str, set[str]] = {}
+    for word in words:
+        groups.setdefault(word[0], set()).add(re.escape(word[1:]))
+    return "|".join(re.escape(first) + "(?:" + "|".join(sorted(rests, key=len)) + ")"
+                    for first, rests in sorted(groups.items()))
+
+
+# SHAPED's needles and the Bearer and Basic schemes. They add to the characters the scan stops
+# at, which is what costs (lookbehinds or a deeper trie only added to it, measured).
+_NEEDLES = (*NEEDLES, "bearer", "basic")
+# LITERAL_ARG after its quote (lowered text: the letters' case does not matter to it).
+_ARGUMENT_REST = r"""(?:(?<=[(,].)|(?<=[(,] .))[A-Za-z0-9_\-+/=.~:@!#$%&*^|]{12,}["']"""
+HUNK_SCREEN = re.compile("|".join((_alternation((*_WORDS, *_NEEDLES)), _AT,
+                                   *(quote + _ARGUMENT_REST for quote in "\"'"))))
+# In code a token shape counts only at the start of a string literal (redact.QUOTED_SHAPED): so
+# the scan of code, the bulk of most diffs, stops at quotes, not at almost every letter.
+_QUOTE = r"""["'`]"""
+# Each quote is its own branch: an alternative that starts with a class (`["'`]`) makes `re` give
+# up skipping to the places where some branch may start, which doubles the cost of the scan.
+CODE_HUNK_SCREEN = re.compile("|".join(
+    (_alternation(_WORDS), _AT, *(quote + "(?:" + _alternation(_NEEDLES) + ("|" + _ARGUMENT_REST) * (quote != "`") + ")"
+                                  for quote in "\"'`"))))
+# The same needles in the line screens, in any case there.
+_NEEDLE_SCREEN = "(?i:" + _alternation(_NEEDLES) + ")"
+
+
+# Every pattern needs one of these in the line, where HUNK_SCREEN found something: a token's
+# fixed part (the same case) or a needle (any case; in code after a quote), LITERAL_ARG, an "@" behind a character an
+# e-mail's user or a URL's password may end in (not after a space, as `@decorator`), "aws" (AWS
+# secret), or a name secret_kind accepts followed by an assignment operator: each of its words is
+# a substring of the name, spelled lower, Capitalized or UPPER, and the rest of the name, the
+# closing quote or bracket and spaces come before the ':' or '='. `[^\S\n]` is `\s` that stays
+# on one line of a joined hunk.
+_TOKEN_SCREEN = (r"hooks\.slack\.com/|\.webhook\.office\.com/|A(?:KI|SI|BI|CC)A|gh[pousr]_|github_pat_|hf_|xox[abposr]-"
+                 r"|eyJ|" + _AT + "|(?i:aws)|" + _ARGUMENT)
+_NAME_SCREEN = (r"(?i:pass|pw|auth|secret|token|credential"
+                r"|(?:api|access|private|signing|session|encryption|master)[\w.$-]*?key)[\w.$-]*[\"']?\]?")
+LINE_SCREEN = re.compile(_TOKEN_SCREEN + "|" + _NEEDLE_SCREEN + "|" + _NAME_SCREEN + r"[^\S\n]*[:=]")
+# Where unquoted values are no literals (code: see redact._allows_bare_values), an assignment
+# is replaced only with a quoted value: after the name, ASSIGNMENT's type annotation and
+# operator (without their lookarounds), then the opening quote.
+CODE_LINE_SCREEN = re.compile(
+    _TOKEN_SCREEN + "|" + _QUOTE + _NEEDLE_SCREEN + "|" + _NAME_SCREEN
+    + r"(?:[^\S\n]*:[^\S\n]*[A-Za-z_][\w.\[\]|, ]{0,40}?)?[^\S\n]*(?::=|=>|=|:)[^\S\n]*[\"'`]")
+# Prose (Markdown, reStructuredText ...): values need quotes as in code, token shapes do not.
+PROSE_LINE_SCREEN = re.compile(CODE_LINE_SCREEN.pattern + "|" + _NEEDLE_SCREEN)
