@@ -22,7 +22,7 @@ from bot.prompts import TemplateCost, file_language, target_hunk
 from bot.types import Batch, FileDiff, Hunk, Plan, Skipped
 
 SPLIT_OVERLAP = 3  # lines a split part repeats from the part before it, for context
-_NO_TOKENIZER = "counting with it needs the 'tokenizers' package: pip install 'review-bot[tokenizer]'"
+_NO_TOKENIZER = "counting with it needs the 'tokenizers' package: pip install 'starcoder-review-bot[tokenizer]'"
 
 
 class TokenEstimator(Protocol):

@@ -20,7 +20,8 @@ from bot.config import Settings
 from bot.errors import ConfigError, ModelError
 from bot.types import Completion
 
-INSTALL_HINT = "api = llama-cpp needs the optional extra: pip install 'review-bot[local]'"
+INSTALL_HINT = ("api = llama-cpp needs the optional extra: pip install 'starcoder-review-bot[local]' "
+                "(in a clone: bash scripts/install_local_extra.sh .venv/bin/python)")
 GGUF_MAGIC = b"GGUF"
 DEFAULT_SEED = 1234  # fixed, so a run can be repeated: greedy decoding repeats exactly
 # What llama-cpp-python raises from generation: its own checks (ValueError), failed native

@@ -26,7 +26,8 @@ from bot.errors import ConfigError, ModelError
 # What an offline run can say about a file it has never seen (the Hub's figure for the default).
 KNOWN_SIZES = {DEFAULT_GGUF: "1.89 GB"}
 HUB = "https://huggingface.co"
-INSTALL_HINT = "fetching a model needs huggingface_hub: pip install 'starcoder-review-bot[local]'"
+INSTALL_HINT = ("fetching a model needs huggingface_hub: pip install 'starcoder-review-bot[local]' "
+                "(in a clone: pip install '.[local]')")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _STAMPS = ".review-bot-verified"  # beside the repo's blobs/ and snapshots/; `hf cache` ignores it
 
