@@ -121,6 +121,7 @@ SECTIONS: dict[str, type] = {"model": ModelSettings, "budget": BudgetSettings, "
 ENV_OVERRIDES = {
     "REVIEW_BOT_API": ("model", "api"),
     "REVIEW_BOT_ENDPOINT": ("model", "endpoint"),
+    "REVIEW_BOT_GGUF": ("model", "gguf"),
     "REVIEW_BOT_MODEL": ("model", "model"),
     "REVIEW_BOT_TEMPLATE": ("review", "template"),
 }
@@ -194,6 +195,13 @@ def _check_ranges(settings: Settings, origin: str) -> None:
     if settings.model.api == "llama-cpp" and settings.model.endpoint:
         raise ConfigError(f"{origin}: [model] endpoint {settings.model.endpoint!r} is for a model server, but api is "
                           "'llama-cpp' (the default: in process); set api = 'hf' or 'openai' (--api) to use it")
+    if settings.model.api == "llama-cpp" and not settings.model.model_path:
+        from bot.backends.model_fetch import parse_gguf_spec
+
+        try:
+            parse_gguf_spec(settings.model.gguf)
+        except ConfigError as err:
+            raise ConfigError(f"{origin}: {err}") from None
     if settings.model.max_new_tokens >= settings.model.context_window:
         raise ConfigError(f"{origin}: [model] max_new_tokens must be smaller than context_window")
 
