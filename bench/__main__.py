@@ -19,7 +19,7 @@ from typing import Any
 
 from bench import FULL, SHORT, BenchConfig, Row, show
 
-FAMILIES = ("startup", "core", "packing", "github", "model")  # quietest first: start-up times are touchy
+FAMILIES = ("startup", "core", "packing", "github", "model", "inproc")  # quietest first: start-up times are touchy
 
 
 def _parser() -> argparse.ArgumentParser:

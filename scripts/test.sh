@@ -17,6 +17,7 @@ python3 -m venv "$VENV"
 step "local model extra (llama-cpp-python, built once and cached by pip) and the test model"
 bash scripts/install_local_extra.sh "$PY"
 REVIEW_BOT_TEST_MODEL="$(PYTHON="$PY" bash scripts/fetch_test_model.sh)"
+PYTHON="$PY" bash scripts/fetch_qwen_model.sh >/dev/null  # the real code model of the e2e tests (1.1 GB, cached)
 export REVIEW_BOT_TEST_MODEL REVIEW_BOT_REQUIRE_E2E=1
 
 step "lint: ruff, mypy, workflows"

@@ -166,11 +166,12 @@ def make_llama_cpp_backend(settings: Settings, env: Mapping[str, str]) -> Backen
     extra, then the model is resolved (a download happens here, once, with progress on stderr; see model_fetch),
     then the file is checked. `env` supplies HF_HOME, HF_HUB_OFFLINE, HF_ENDPOINT and HF_TOKEN.
     """
-    from bot.backends.llama_tuning import llama_kwargs
+    from bot.backends.llama_tuning import llama_kwargs, prepare_openmp
     from bot.backends.model_fetch import resolve_model_path
 
     if settings.model.model_path:
         check_model_file(settings.model.model_path)  # a wrong path is named before anything else
+    prepare_openmp(os.environ)  # before libgomp loads with llama_cpp; see llama_tuning
     llama_cpp = import_llama_cpp()
     path = check_model_file(resolve_model_path(settings.model.model_path, settings.model.gguf, env,
                                                show_progress=settings.output.verbosity >= 0))

@@ -9,8 +9,17 @@ hyperthread of the same core, so both phases use one thread per physical core we
 from __future__ import annotations
 
 import os
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
+
+# llama.cpp's CPU code is built with OpenMP (libgomp). Its default lets idle team threads spin
+# between graph computations; on a CPU shared with other work that spinning starves the threads
+# doing the work: a 1,200-token prompt read by SmolLM2 from the Python main thread took 9.1-9.8 s
+# by default and 1.8-2.3 s with OMP_WAIT_POLICY=PASSIVE (2 cores, load ~5). Inside one graph
+# computation ggml synchronises with its own spin barriers, so passive costs nothing measurable
+# when the CPU is idle. Read by libgomp when it loads: set before llama_cpp is first imported.
+OPENMP_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 # Tokens per llama_decode call while reading a prompt (n_batch = n_ubatch). 512 is llama.cpp's own
 # default and measured best here among 128/256/512 (bench/prefix.py, see the README's figures).
@@ -37,6 +46,12 @@ def physical_cores(sysfs: Path = Path("/sys/devices/system/cpu")) -> int:
             return max(1, len(cpus))
         cores.add((package, core))
     return max(1, len(cores))
+
+
+def prepare_openmp(environ: MutableMapping[str, str]) -> None:
+    """Set OPENMP_ENV in `environ` (os.environ) unless the user chose otherwise."""
+    for name, value in OPENMP_ENV.items():
+        environ.setdefault(name, value)
 
 
 def llama_kwargs(threads: int | None = None) -> dict[str, Any]:
