@@ -21,8 +21,10 @@ from typing import Any
 # when the CPU is idle. Read by libgomp when it loads: set before llama_cpp is first imported.
 OPENMP_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 
-# Tokens per llama_decode call while reading a prompt (n_batch = n_ubatch). 512 is llama.cpp's own
-# default and measured best here among 128/256/512 (bench/prefix.py, see the README's figures).
+# Tokens per llama_decode call while reading a prompt (n_batch = n_ubatch). Measured reading a
+# 1,500-token prompt (SmolLM2, 2 threads, 2 cores shared with other jobs, 3 rounds each):
+# 128: 66-75 tokens/s, 256: 71-84, 512: 65-93. 128 is slower; 256 and 512 are within the noise,
+# so 512 stays (llama.cpp's default: fewer decode calls for long prompts).
 N_BATCH = 512
 
 
