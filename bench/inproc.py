@@ -15,6 +15,9 @@ the median run of each counts, so a busy machine moves both.
 - prompt and completion tokens/s of the bot's run (llama.cpp's timings), next to the bare loop's.
 - the bot's thread settings against llama-cpp-python's defaults (`n_threads` = cpu_count // 2):
   the bare loop once with each (info).
+- the bot's own work around the model (templates, plan, render, client, parse, ground) with a
+  backend that answers at once, best of 5, against the bare loop: what the bot can add at most,
+  measured without the scheduling noise of a model run.
 
 Model: SmolLM2-135M (the test model) in the short setting; Qwen2.5-Coder-1.5B in the full one
 when it is cached (scripts/fetch_qwen_model.sh), else SmolLM2 again.
@@ -34,6 +37,7 @@ from bot.backends import make_backend
 from bot.backends.llama_tuning import llama_kwargs, prepare_openmp
 from bot.config import BudgetSettings, ModelSettings, ReviewSettings, Settings
 from bot.sources.diff_file import read_diff_file
+from bot.types import Completion
 
 FAMILY = "inproc"
 GOAL = 1.05
@@ -44,7 +48,8 @@ MODELS = {"short": ("smollm2-135m-instruct-q4_1.gguf",),
           "full": ("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", "smollm2-135m-instruct-q4_1.gguf")}
 NAMES = ("wall time: bot vs bare llama-cpp-python loop", "prompt tokens evaluated / sent (prefix reuse)",
          "prompt tokens/s: bot vs bare", "completion tokens/s: bot vs bare",
-         "bare loop: bot's threads vs llama-cpp-python defaults")
+         "bare loop: bot's threads vs llama-cpp-python defaults",
+         "bot's own work per run (an instant model) vs the bare loop")
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,26 @@ def _bare(prompts: list[str], settings: Settings, stop: tuple[str, ...], threads
     return side
 
 
+class _Instant:
+    """A backend that answers at once: what the bot does around the model, timed alone."""
+
+    name = "instant"
+    endpoint = "instant"
+
+    def complete(self, prompt: str, params: Any) -> Completion:
+        return Completion(text="", finish_reason="stop", prompt_tokens=1, completion_tokens=0)
+
+
+def _bot_alone(settings: Settings) -> float:
+    from bot.commands import load_stages
+    from bot.pipeline import run
+
+    started = time.perf_counter()
+    template, estimator = load_stages(settings)
+    run(read_diff_file(str(CASE / "pr.diff")), _Instant(), settings, template, estimator)
+    return time.perf_counter() - started
+
+
 def _bot(settings: Settings) -> Side:
     from bot.commands import load_stages
     from bot.pipeline import run
@@ -187,4 +212,6 @@ def run(config: BenchConfig) -> list[Row]:
         Row(FAMILY, f"{NAMES[4]} ({ours['n_threads']} vs {os.cpu_count() or 1}//2 threads)",
             mid_bare.seconds, defaults.seconds, "bare loop, llama-cpp-python defaults",
             detail={"completion_tps_defaults": round(defaults.completion_tps, 2)}),
+        Row(FAMILY, NAMES[5], min(_bot_alone(settings) for _ in range(5)), mid_bare.seconds,
+            "bare loop, median"),
     ]

@@ -24,7 +24,8 @@ FIGURES = {  # family -> names its rows must print (one each)
               "429 storm: 30 requests, 30% refused"],
     "inproc": ["wall time: bot vs bare llama-cpp-python loop", "prompt tokens evaluated / sent (prefix reuse)",
                "prompt tokens/s: bot vs bare", "completion tokens/s: bot vs bare",
-               "bare loop: bot's threads vs llama-cpp-python defaults"],
+               "bare loop: bot's threads vs llama-cpp-python defaults",
+               "bot's own work per run (an instant model) vs the bare loop"],
 }
 
 
