@@ -19,7 +19,8 @@ from typing import Any
 
 from bench import FULL, SHORT, BenchConfig, Row, show
 
-FAMILIES = ("startup", "core", "packing", "github", "model", "real_model")  # quietest first: start-up times are touchy
+# quietest first: start-up times are touchy
+FAMILIES = ("startup", "core", "packing", "github", "model", "real_model", "inproc")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -28,9 +28,10 @@ def _add_common(parser: argparse.ArgumentParser, formats: Sequence[str] = FORMAT
     group = parser.add_argument_group("settings (override .github/review-bot.toml)")
     group.add_argument("--config", metavar="PATH", help="config file (default .github/review-bot.toml)")
     group.add_argument("--api", choices=("llama-cpp", "hf", "openai", "openai-chat"), help="model wire format")
-    group.add_argument("--endpoint", metavar="URL", help="model endpoint")
-    group.add_argument("--model", metavar="ID", help="model id (default bigcode/starcoder2-15b)")
-    group.add_argument("--model-path", metavar="GGUF", help="local model file for --api llama-cpp")
+    group.add_argument("--endpoint", metavar="URL", help="model server endpoint, for --api hf, openai or openai-chat")
+    group.add_argument("--model", metavar="ID", help="model id sent to a server (default bigcode/starcoder2-15b)")
+    group.add_argument("--model-path", metavar="GGUF", help="a GGUF file on disk for the in-process model "
+                       "(default: [model] gguf, StarCoder2-3B from the Hugging Face Hub, fetched once)")
     group.add_argument("--template", metavar="NAME", help="prompt template: review, review-instruct, starcoder2-pr")
     group.add_argument("--max-requests", type=int, metavar="N", help="model requests per run")
     group.add_argument("--concurrency", type=int, metavar="N", help="model requests at once")

@@ -26,6 +26,9 @@ DEFAULT_MODEL = "bigcode/starcoder2-15b"
 DEFAULT_CONTEXT_WINDOW = 16384  # StarCoder2's, when neither the settings nor the model say
 HF_ROUTER_ENDPOINT = "https://router.huggingface.co/hf-inference/models/{model}"
 OPENAI_LOCAL_ENDPOINT = "http://127.0.0.1:8080"
+# The in-process default: StarCoder2-3B, 4-bit (Q4_K_M), on the Hugging Face Hub, pinned to a revision.
+DEFAULT_GGUF = ("QuantFactory/starcoder2-3b-GGUF/starcoder2-3b.Q4_K_M.gguf"
+                "@f1d94bb41d6559d2b340396fcadcfab80627ac49")
 
 Api = Literal["hf", "openai", "openai-chat", "llama-cpp"]
 SeverityName = Literal["info", "warning", "error"]
@@ -35,7 +38,7 @@ OutputFormat = Literal["text", "json", "markdown", "sarif", "github"]
 
 @dataclass(frozen=True)
 class ModelSettings:
-    api: Api = "hf"
+    api: Api = "llama-cpp"  # in process: no account, no server
     endpoint: str | None = None  # None: derived from `api` (see Settings.endpoint_url)
     model: str = DEFAULT_MODEL
     token_env: str = "HF_TOKEN"
@@ -51,7 +54,8 @@ class ModelSettings:
     # characters per token, which undercounts hashes and overcounts plain code.
     chars_per_token: float | None = None
     tokenizer_file: str | None = None  # a local StarCoder2 tokenizer.json for exact counts
-    model_path: str | None = None  # GGUF file for api = "llama-cpp"
+    model_path: str | None = None  # GGUF file on disk for api = "llama-cpp"; wins over `gguf`
+    gguf: str = DEFAULT_GGUF  # REPO/FILE@REVISION on the Hub for api = "llama-cpp", fetched once and cached
 
 
 @dataclass(frozen=True)
@@ -107,8 +111,8 @@ class Settings:
     @property
     def model_label(self) -> str:
         """What the model is called in logs and summaries: a local GGUF by its file name."""
-        if self.model.api == "llama-cpp" and self.model.model_path:
-            return Path(self.model.model_path).name
+        if self.model.api == "llama-cpp":
+            return Path(self.model.model_path or self.model.gguf.partition("@")[0]).name
         return self.model.model
 
     @property
@@ -126,6 +130,7 @@ SECTIONS: dict[str, type] = {"model": ModelSettings, "budget": BudgetSettings, "
 ENV_OVERRIDES = {
     "REVIEW_BOT_API": ("model", "api"),
     "REVIEW_BOT_ENDPOINT": ("model", "endpoint"),
+    "REVIEW_BOT_GGUF": ("model", "gguf"),
     "REVIEW_BOT_MODEL": ("model", "model"),
     "REVIEW_BOT_TEMPLATE": ("review", "template"),
 }
@@ -196,6 +201,17 @@ def _check_ranges(settings: Settings, origin: str) -> None:
         value = getattr(getattr(settings, section), key)
         if value < 0:
             raise ConfigError(f"{origin}: [{section}] {key} must not be negative, got {value!r}")
+    if settings.model.api == "llama-cpp" and settings.model.endpoint:
+        raise ConfigError(f"{origin}: [model] endpoint {settings.model.endpoint!r} is for a model server, but api is "
+                          "'llama-cpp' (the default: in process); set api = 'hf', 'openai' or 'openai-chat' (--api) "
+                          "to use it")
+    if settings.model.api == "llama-cpp" and not settings.model.model_path:
+        from bot.backends.model_fetch import parse_gguf_spec
+
+        try:
+            parse_gguf_spec(settings.model.gguf)
+        except ConfigError as err:
+            raise ConfigError(f"{origin}: {err}") from None
     if settings.model.max_new_tokens >= settings.window:
         raise ConfigError(f"{origin}: [model] max_new_tokens must be smaller than context_window")
 

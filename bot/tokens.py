@@ -23,7 +23,7 @@ from typing import Protocol
 from bot.config import ModelSettings
 from bot.errors import ConfigError
 
-_NO_TOKENIZER = "counting with it needs the 'tokenizers' package: pip install 'review-bot[tokenizer]'"
+_NO_TOKENIZER = "counting with it needs the 'tokenizers' package: pip install 'starcoder-review-bot[tokenizer]'"
 
 
 class TokenEstimator(Protocol):

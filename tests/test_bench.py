@@ -22,6 +22,10 @@ FIGURES = {  # family -> names its rows must print (one each)
                for n in (1, 10, 100)],
     "model": ["100 requests, concurrency 4, latency 0.05 s", "same, vs one at a time with a 1 s pause",
               "429 storm: 30 requests, 30% refused"],
+    "inproc": ["wall time: bot vs bare llama-cpp-python loop", "prompt tokens evaluated / sent (prefix reuse)",
+               "prompt tokens/s: bot vs bare", "completion tokens/s: bot vs bare",
+               "bare loop: bot's threads vs llama-cpp-python defaults",
+               "bot's own work per run (an instant model) vs the bare loop"],
 }
 
 

@@ -81,6 +81,8 @@ def test_prompts_reads_stdin_and_reports_the_plan_on_stderr() -> None:
     ("[review]\nbogus = 1\n", "bogus"),
     ("[nope]\n", "[nope]"),
     ("[model\n", "not valid TOML"),
+    ("[model]\nendpoint = 'http://127.0.0.1:8080'\n", "set api = 'hf' or 'openai'"),  # api defaults to llama-cpp
+    ("[model]\ngguf = 'starcoder2-3b.Q4_K_M.gguf'\n", "expected REPO/FILE.gguf@REVISION"),
 ])
 def test_config_errors_name_the_file_and_key(tmp_path: Path, config: str, expected: str) -> None:
     path = tmp_path / "review-bot.toml"
@@ -102,7 +104,7 @@ def _responder(prompt: str, payload: dict[str, object]) -> str:
 
 def test_fail_on_sets_exit_1_and_formats_print_to_stdout(tmp_path: Path) -> None:
     with ModelServer(responder=_responder) as srv:
-        common = ["dry-run", "--diff", str(CASE / "pr.diff"), "--endpoint", srv.url]
+        common = ["dry-run", "--diff", str(CASE / "pr.diff"), "--api", "hf", "--endpoint", srv.url]
         code, out, err = run_main([*common, "--fail-on", "error", "-q"])
         assert code == 1 and "requirements/dev.txt:27: error:" in out and err == ""
         assert run_main([*common, "--fail-on", "never"])[0] == 0
@@ -125,7 +127,7 @@ def test_model_refusals_exit_3_naming_endpoint_and_fix(fault: str) -> None:
         endpoint = f"http://127.0.0.1:{_refused_port()}" if fault == "refused" else srv.url
         if fault != "refused":
             srv.script([Fault(fault)] * 10)  # type: ignore[arg-type]
-        code, out, err = run(["dry-run", "--diff", str(CASE / "pr.diff"), "--endpoint", endpoint, "-q"],
+        code, out, err = run(["dry-run", "--diff", str(CASE / "pr.diff"), "--api", "hf", "--endpoint", endpoint, "-q"],
                              env={"HF_TOKEN": token})
     assert code == 3
     line = one_clear_line(err)

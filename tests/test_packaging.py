@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,3 +29,26 @@ def test_installed_wheel_renders_prompts_from_another_directory(tmp_path: Path) 
                               timeout=120)
         assert done.returncode == 0, done.stderr
         assert '"requests"' in done.stdout
+
+
+def test_the_distribution_has_a_name_of_its_own_and_the_command_stays() -> None:
+    # "review-bot" on the package index is another project (an OpenAI-based suggestions tool):
+    # `pip install review-bot[...]` would install it. Our distribution is starcoder-review-bot.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["name"] == "starcoder-review-bot"
+    assert project["scripts"] == {"review-bot": "bot.cli:main"}
+    assert project["license"] == "Apache-2.0"  # the SPDX string form (PEP 639)
+    assert any(dep.startswith("huggingface_hub") for dep in project["optional-dependencies"]["local"])
+
+
+def test_every_hint_and_doc_line_names_our_distribution() -> None:
+    wrong = re.compile(r"(?<![\w-])review-bot\[[a-z]")  # review-bot[local] etc.: someone else's package
+    texts = [*REPO_ROOT.joinpath("bot").rglob("*.py"), *REPO_ROOT.joinpath("scripts").glob("*.sh"),
+             REPO_ROOT / "README.md", REPO_ROOT / "action.yml", *REPO_ROOT.joinpath(".github").rglob("*.yml")]
+    for path in texts:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            assert not wrong.search(line), f"{path.relative_to(REPO_ROOT)}:{number}: {line.strip()}"

@@ -65,7 +65,8 @@ def test_only_grounded_findings_survive(case: Path) -> None:
     oracle = json.loads((case / "oracle.json").read_text(encoding="utf-8"))["files"]
     diff = parse_diff((case / "pr.diff").read_bytes())
     with ModelServer(responder=responder) as srv:
-        settings = lifted(load_settings(config_path=None, env={}, overrides={"model": {"endpoint": srv.url}}))
+        settings = lifted(load_settings(config_path=None, env={},
+                                        overrides={"model": {"api": "hf", "endpoint": srv.url}}))
         template = load_template(settings.review.template, None)
         result = run(ReviewInput(info=SourceInfo(kind="diff"), diff=diff), make_backend(settings, {}), settings,
                      template, make_estimator(settings.model))

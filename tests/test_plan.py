@@ -100,7 +100,7 @@ def test_make_estimator_counts_characters_unless_a_tokenizer_file_is_set() -> No
 
 @pytest.mark.skipif(importlib.util.find_spec("tokenizers") is not None, reason="tokenizers is installed")
 def test_tokenizer_file_without_the_package_says_how_to_install(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=re.escape("pip install 'review-bot[tokenizer]'")):
+    with pytest.raises(ConfigError, match=re.escape("pip install 'starcoder-review-bot[tokenizer]'")):
         make_estimator(ModelSettings(tokenizer_file=str(tmp_path / "tokenizer.json")))
 
 

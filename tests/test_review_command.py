@@ -52,7 +52,7 @@ def base_env(srv: GitHubServer, token: str = BOT_TOKEN) -> dict[str, str]:
 
 
 def review_args(model: ModelServer, *extra: str) -> list[str]:
-    return ["review", "--repo", REPO, "--pr", "7", "--endpoint", model.url, "--min-severity", "info",
+    return ["review", "--repo", REPO, "--pr", "7", "--api", "hf", "--endpoint", model.url, "--min-severity", "info",
             "--rpm", "6000", *extra]
 
 
@@ -171,7 +171,7 @@ def test_actions_run_writes_the_summary_and_never_logs_model_commands(tmp_path: 
     with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
         add_corpus_pull(srv, 7, case)
         env = _actions_env(srv, tmp_path, _synchronize_event(case.head, case.base, "1" * 40), token)
-        env["REVIEW_BOT_ENDPOINT"] = model.url
+        env["REVIEW_BOT_API"], env["REVIEW_BOT_ENDPOINT"] = "hf", model.url
         code, out, err = run_main(["review", "--min-severity", "info", "--rpm", "6000"], env)
         assert code == 0, err
         summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import DEFAULT_GGUF
 from tests.conftest import REPO_ROOT
 
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
@@ -79,14 +80,14 @@ def test_review_workflow_shape() -> None:
     assert re.search(r"^permissions: \{\}$", text, re.M)
     assert "contents: read" in text and "pull-requests: write" in text
     assert "cancel-in-progress: true" in text and "github.event.pull_request.number || inputs.pr" in text
-    assert "${{ secrets.HF_TOKEN }}" in text
+    assert "secrets." not in text  # the default model runs in process: no secret, so forks are reviewed too
     assert "pull_request_target" not in text
 
 
 def test_action_inputs_reach_the_bot_through_env_only() -> None:
     text = (REPO_ROOT / "action.yml").read_text(encoding="utf-8")
-    for name in ("hf-token", "github-token", "api", "endpoint", "model", "template", "config", "fail-on",
-                 "dry-run"):
+    for name in ("hf-token", "github-token", "api", "gguf", "llama-cpp-python-version", "endpoint", "model",
+                 "template", "config", "fail-on", "dry-run"):
         assert re.search(rf"^  {re.escape(name)}:$", text, re.M), name
         assert f"${{{{ inputs.{name} }}}}" in text, name
     assert "ACTION_PATH: ${{ github.action_path }}" in text and "using: composite" in text
@@ -128,3 +129,20 @@ def test_the_test_command_rebuilds_missing_data_and_runs_the_end_to_end_tests() 
     assert build < script.index("-m pytest -q tests")
     assert "REVIEW_BOT_REQUIRE_E2E=1" in script and "scripts/fetch_test_model.sh" in script
     assert "scripts/install_local_extra.sh" in script and "scripts/lint_workflows.sh" in script
+
+
+def test_action_defaults_to_the_local_model_and_caches_wheel_and_model() -> None:
+    text = (REPO_ROOT / "action.yml").read_text(encoding="utf-8")
+    caches = re.findall(r"uses: actions/cache@[0-9a-f]{40} # v[\d.]+\n\s+with:\n\s+path: (\S+)\n\s+key: (.+)", text)
+    assert len(caches) == 2, caches
+    (wheel_path, wheel_key), (model_path, model_key) = caches
+    assert wheel_path == "~/.cache/pip/wheels"
+    for part in ("${{ inputs.llama-cpp-python-version }}", "${{ runner.os }}", "${{ runner.arch }}"):
+        assert part in wheel_key
+    assert model_path == "~/.cache/huggingface/hub"
+    assert f"${{{{ inputs.gguf || '{DEFAULT_GGUF}' }}}}" in model_key  # the pin the bot uses by default
+    script = (REPO_ROOT / "scripts" / "install_local_extra.sh").read_text(encoding="utf-8")
+    version = re.search(r'VERSION="\$\{LLAMA_CPP_PYTHON_VERSION:-([\d.]+)\}"', script)
+    assert version is not None and f'default: "{version.group(1)}"' in text
+    assert "install_local_extra.sh" in text and '"$ACTION_PATH[local]"' in text
+    assert re.search(r"^  hf-token:\n(?:    .*\n)*?    required: false", text, re.M)

@@ -31,7 +31,8 @@ BACKENDS: dict[str, str] = {
 
 
 def make_backend(settings: Settings, env: Mapping[str, str]) -> Backend:
-    """Build the backend `settings.model.api` names; no network I/O happens here."""
+    """Build the backend `settings.model.api` names. Remote backends do no I/O here; llama-cpp resolves
+    its model file here (a one-time Hub download when `[model] gguf` is not cached yet)."""
     api = settings.model.api
     target = BACKENDS.get(api)
     if target is None:

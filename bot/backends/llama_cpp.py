@@ -8,6 +8,7 @@ generation (a llama.cpp context holds one sequence: the client's workers take tu
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -28,7 +29,8 @@ from bot.errors import ConfigError, ModelError
 from bot.prompts import CHAT_TOKENS_PER_MESSAGE, CHAT_TOKENS_REPLY
 from bot.types import Completion
 
-INSTALL_HINT = "api = llama-cpp needs the optional extra: pip install 'review-bot[local]'"
+INSTALL_HINT = ("api = llama-cpp needs the optional extra: pip install 'starcoder-review-bot[local]' "
+                "(in a clone: bash scripts/install_local_extra.sh .venv/bin/python)")
 GGUF_MAGIC = b"GGUF"
 DEFAULT_SEED = 1234  # fixed, so a run can be repeated: greedy decoding repeats exactly
 # What llama-cpp-python raises from generation: its own checks (ValueError), failed native
@@ -197,12 +199,24 @@ def _completion(answer: Any) -> Completion:
 
 
 def make_llama_cpp_backend(settings: Settings, env: Mapping[str, str]) -> Backend:
-    """The registry's entry for api = "llama-cpp". `env` is unused: a local model needs no token."""
-    del env
-    path = check_model_file(settings.model.model_path)
+    """The registry's entry for api = "llama-cpp": `--model-path`, else `[model] gguf` fetched from the Hub.
+
+    Called while the CLI wires the run (never at import): a given file is checked first, then the
+    extra, then the model is resolved (a download happens here, once, with progress on stderr; see model_fetch),
+    then the file is checked. `env` supplies HF_HOME, HF_HUB_OFFLINE, HF_ENDPOINT and HF_TOKEN.
+    """
+    from bot.backends.llama_tuning import llama_kwargs, prepare_openmp
+    from bot.backends.model_fetch import resolve_model_path
+
+    if settings.model.model_path:
+        check_model_file(settings.model.model_path)  # a wrong path is named before anything else
+    prepare_openmp(os.environ)  # before libgomp loads with llama_cpp; see llama_tuning
     llama_cpp = import_llama_cpp()
+    path = check_model_file(resolve_model_path(settings.model.model_path, settings.model.gguf, env,
+                                               show_progress=settings.output.verbosity >= 0))
 
     def n_ctx_train(llama: Any) -> int:
         return int(llama_cpp.llama_model_n_ctx_train(llama.model))
 
-    return LlamaCppBackend(path, settings.model.context_window, llama_cpp.Llama, n_ctx_train)
+    factory = functools.partial(llama_cpp.Llama, **llama_kwargs())
+    return LlamaCppBackend(path, settings.model.context_window, factory, n_ctx_train)

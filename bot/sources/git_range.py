@@ -50,6 +50,10 @@ def read_git_range(spec: str, cwd: str | None = None) -> ReviewInput:
         base, head = spec, "HEAD"
     head = head or "HEAD"
     base_sha, head_sha = _commit(base, cwd), _commit(head, cwd)
-    data = _git([*GIT_DIFF_ARGS, spec if ".." in spec else f"{base}..{head}"], cwd)
+    shown = spec if ".." in spec else f"{base}..{head}"
+    data = _git([*GIT_DIFF_ARGS, shown], cwd)
+    if not data.strip():
+        # A fresh clone has no local main beyond HEAD, so main..HEAD is empty: say so, never "0/0 reviewed".
+        raise InputError(f"nothing to review: {shown} has no changes")
     info = SourceInfo(kind="git", base_sha=base_sha, head_sha=head_sha)
     return ReviewInput(info=info, diff=parse_diff(data))

@@ -317,8 +317,8 @@ def test_huggingface_host_without_token_fails_before_sending() -> None:
         make_backend(settings("https://huggingface.co/x", "openai", token_env="MY_TOKEN"), {"HF_TOKEN": TOKEN})
 
 
-def test_default_endpoint_is_the_router() -> None:
-    backend = make_backend(Settings(model=ModelSettings(model=MODEL)), {"HF_TOKEN": TOKEN})
+def test_hf_default_endpoint_is_the_router() -> None:
+    backend = make_backend(Settings(model=ModelSettings(api="hf", model=MODEL)), {"HF_TOKEN": TOKEN})
     assert isinstance(backend, HfBackend)
     assert backend.endpoint == f"https://router.huggingface.co/hf-inference/models/{MODEL}"
 

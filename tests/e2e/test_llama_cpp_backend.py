@@ -12,7 +12,7 @@ import pytest
 from bot.backends.base import GenerationParams, InputTooLongError
 from bot.backends.llama_cpp import INSTALL_HINT, LlamaCppBackend, check_model_file, make_llama_cpp_backend
 from bot.config import ModelSettings, Settings
-from bot.errors import ConfigError
+from bot.errors import ConfigError, ModelError
 from tests.conftest import REPO_ROOT
 
 COUNTING = "1, 2, 3, 4, 5, 6, 7, 8,"
@@ -29,9 +29,12 @@ def greedy(max_new_tokens: int, stop: tuple[str, ...] = ()) -> GenerationParams:
 
 # --- configuration errors: no llama_cpp needed -------------------------------------------------
 
-def test_no_model_path_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match=r"\[model\] model_path"):
-        make_llama_cpp_backend(settings_for(None), {})
+def test_no_model_path_means_the_pinned_gguf_and_offline_without_it_is_exit_3(tmp_path: Path,
+                                                                              llama_model_path: Path) -> None:
+    del llama_model_path  # only for its check that llama_cpp is importable
+    env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    with pytest.raises(ModelError, match="starcoder2-3b.Q4_K_M.gguf .1.89 GB. is not in the Hugging Face cache"):
+        make_llama_cpp_backend(settings_for(None), env)
 
 
 def test_missing_model_file_names_the_path(tmp_path: Path) -> None:

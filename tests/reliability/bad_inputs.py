@@ -131,7 +131,8 @@ def fuzz_diffs(folder: Path, count: int, cli_every: int = 5, seed: int = 2024) -
 def dry_run_bytes(folder: Path, data: bytes, config: Path, endpoint: str) -> CliRun:
     path = folder / "mutated.diff"
     path.write_bytes(data)
-    return run_cli(["dry-run", "--diff", str(path), "--config", str(config), "--endpoint", endpoint, "-q"])
+    return run_cli(["dry-run", "--diff", str(path), "--config", str(config), "--api", "hf",
+                    "--endpoint", endpoint, "-q"])
 
 
 BAD_CONFIGS: tuple[tuple[str, str], ...] = (
@@ -273,7 +274,8 @@ def big_pull_request(folder: Path) -> Tally:
     with ModelServer(responder=lambda prompt, payload: "") as srv:
         # A wrapper process whose only child is the bot, so RUSAGE_CHILDREN is the bot's own peak.
         argv = [sys.executable, "-c", _MEASURE, sys.executable, "-m", "bot", "dry-run", "--diff", str(diff),
-                "--format", "json", "--output", str(output), "--config", str(config), "--endpoint", srv.url, "-q"]
+                "--format", "json", "--output", str(output), "--config", str(config), "--api", "hf",
+                "--endpoint", srv.url, "-q"]
         done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
     measured = json.loads(done.stdout)
     peak_mb = measured["maxrss_kb"] / 1024

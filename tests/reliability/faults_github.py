@@ -94,7 +94,8 @@ SCENARIOS: tuple[Scenario, ...] = (
 
 def _review(srv: GitHubServer, model: ModelServer, token: str, *extra: str) -> CliRun:
     env = {"PATH": "/usr/bin:/bin", "GITHUB_API_URL": srv.url, "GITHUB_TOKEN": token}
-    return run_cli(["review", "--repo", REPO, "--pr", "7", "--endpoint", model.url, "--min-severity", "info",
+    return run_cli(["review", "--repo", REPO, "--pr", "7", "--api", "hf",
+                    "--endpoint", model.url, "--min-severity", "info",
                     "--rpm", "60000", "--format", "json", "-q", *extra], env)
 
 

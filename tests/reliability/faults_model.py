@@ -104,7 +104,7 @@ def _run(config: Path, diff: Path, faults: dict[int, Fault] | None = None) -> tu
         for index, fault in (faults or {}).items():
             srv.fault_on(index, fault)
         run = run_cli(["dry-run", "--diff", str(diff), "--format", "json", "--config", str(config),
-                       "--endpoint", srv.url, "-q"])
+                       "--api", "hf", "--endpoint", srv.url, "-q"])
         requests = srv.requests
     findings = findings_of(run.out) if run.code == 0 else []
     return findings, run.code, requests, not run.crashed and run.code == 0

@@ -148,7 +148,8 @@ def dry_runs(folder: Path) -> tuple[Tally, set[str]]:
         for actions in (False, True):
             env = {"PATH": "/usr/bin:/bin", **({"GITHUB_ACTIONS": "true"} if actions else {})}
             for fmt in ("json", "text", "markdown", "sarif", "github"):
-                run = run_cli(["dry-run", "--diff", str(diff), "--config", str(config), "--endpoint", srv.url,
+                run = run_cli(["dry-run", "--diff", str(diff), "--config", str(config), "--api", "hf",
+                               "--endpoint", srv.url,
                                "--format", fmt, "-v"], env)
                 where = f"dry-run --format {fmt}{' (Actions)' if actions else ''}"
                 tally.add("attempts", HOSTILE_MODEL_ITEMS)
@@ -186,7 +187,8 @@ def review_runs(folder: Path) -> Tally:
             gh.add_pull(REPO, 8, hostile_diff(), base_sha="d" * 40, head_sha="e" * 40, title="another PR")
             env = {"PATH": "/usr/bin:/bin", "GITHUB_API_URL": gh.url, "GITHUB_TOKEN": token, "GITHUB_ACTIONS": "true",
                    "GITHUB_STEP_SUMMARY": str(folder / f"summary-{token}.md")}
-            run = run_cli(["review", "--repo", REPO, "--pr", "7", "--endpoint", srv.url, "--min-severity", "info",
+            run = run_cli(["review", "--repo", REPO, "--pr", "7", "--api", "hf",
+                           "--endpoint", srv.url, "--min-severity", "info",
                            "--rpm", "60000", "--format", "json"], env)
             where = f"review ({'read-only token' if token == READ_TOKEN else 'write token'})"
             tally.add("attempts", HOSTILE_MODEL_ITEMS + HOSTILE_PR_ITEMS)

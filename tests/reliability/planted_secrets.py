@@ -121,14 +121,15 @@ def diff_scenarios(folder: Path, redact: bool = True) -> Tally:
     runs: dict[str, str] = {}
     with ModelServer(responder=echoing_responder) as srv:
         for fmt in ("text", "json", "markdown", "sarif", "github"):
-            run = run_cli(["dry-run", "--diff", str(diff), "--config", str(config), "--endpoint", srv.url,
+            run = run_cli(["dry-run", "--diff", str(diff), "--config", str(config), "--api", "hf",
+                           "--endpoint", srv.url,
                            "--format", fmt, "-v"])
             runs[f"stdout ({fmt})"], runs[f"stderr ({fmt})"] = run.out, run.err
             if fmt == "json":
                 noted = sum(1 for f in findings_of(run.out) if f["message"].endswith(SECRET_NOTE))
                 tally.note(f"diff: {len(findings_of(run.out))} findings, {noted} marked as on a redacted line")
         output = folder / "out.md"
-        run = run_cli(["dry-run", "--diff", str(diff), "--config", str(config), "--endpoint", srv.url,
+        run = run_cli(["dry-run", "--diff", str(diff), "--config", str(config), "--api", "hf", "--endpoint", srv.url,
                        "--format", "markdown", "--output", str(output)])
         runs["--output file"], runs["stderr (--output)"] = output.read_text(encoding="utf-8"), run.err
         prompts = run_cli(["prompts", "--diff", str(diff), "--config", str(config), "--format", "json"])
@@ -176,7 +177,8 @@ def pull_request_scenario(folder: Path) -> Tally:
         env = {"PATH": "/usr/bin:/bin", "GITHUB_API_URL": gh.url, "GITHUB_TOKEN": BOT_TOKEN,
                "GITHUB_STEP_SUMMARY": str(summary)}
         for extra in (["--dry-run", "--format", "json"], ["--format", "markdown"], ["-v"]):
-            run = run_cli(["review", "--repo", REPO, "--pr", "7", "--endpoint", srv.url, "--min-severity", "info",
+            run = run_cli(["review", "--repo", REPO, "--pr", "7", "--api", "hf",
+                           "--endpoint", srv.url, "--min-severity", "info",
                            "--rpm", "60000", *extra], env)
             texts[f"stdout (review {' '.join(extra)})"] = run.out
             texts[f"stderr (review {' '.join(extra)})"] = run.err

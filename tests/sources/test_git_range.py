@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from bot.errors import InputError
 from bot.sources.git_range import read_git_range
+from tests.conftest import REPO_ROOT
 from tests.github_helpers import git_history
 
 
@@ -50,3 +53,23 @@ def test_outside_a_repository_is_an_input_error(tmp_path: Path) -> None:
     subprocess.run(["git", "--version"], check=True, capture_output=True)
     with pytest.raises(InputError, match="git"):
         read_git_range("HEAD~1..HEAD", cwd=str(tmp_path))
+
+
+@pytest.mark.parametrize("spec", ["{v1}..{v1}", "{v1}", "HEAD..HEAD", "{v1}...{v0}"])
+def test_an_empty_range_is_one_line_and_exit_2(repo: tuple[Path, list[str]], spec: str) -> None:
+    folder, (v0, v1) = repo
+    spec = spec.format(v0=v0, v1=v1)
+    with pytest.raises(InputError) as caught:
+        read_git_range(spec, cwd=str(folder))
+    shown = spec if ".." in spec else f"{spec}..HEAD"
+    assert str(caught.value) == f"nothing to review: {shown} has no changes"
+    assert caught.value.exit_code == 2
+
+
+def test_an_empty_range_from_the_command_line_exits_2(repo: tuple[Path, list[str]]) -> None:
+    folder, _ = repo
+    done = subprocess.run([sys.executable, "-m", "bot", "dry-run", "--git", "HEAD..HEAD"], cwd=folder,
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert done.returncode == 2
+    assert done.stderr == "review-bot: error: nothing to review: HEAD..HEAD has no changes\n"

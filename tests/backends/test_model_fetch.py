@@ -1,0 +1,166 @@
+"""`[model] gguf` from the Hub: fetched once, verified, cached; against a loopback stand-in for the Hub.
+
+HF_ENDPOINT points huggingface_hub at tests/servers/hub_server.py and HF_HOME at a temp dir, so
+nothing here reaches huggingface.co or touches the user's cache.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from huggingface_hub.constants import DOWNLOAD_CHUNK_SIZE
+
+from bot.backends.model_fetch import (
+    fetch_gguf,
+    hub_env,
+    parse_gguf_spec,
+    resolve_model_path,
+    sha256_of,
+)
+from bot.config import DEFAULT_GGUF
+from bot.errors import ConfigError, ModelError
+from tests.servers.hub_server import HubServer, gguf_bytes_under
+
+SPEC = parse_gguf_spec(DEFAULT_GGUF)
+SMOLLM2 = "smollm2-135m-instruct-q4_1.gguf"
+
+
+@pytest.fixture(scope="module")
+def small_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """24 MB that start like a GGUF: more than two of huggingface_hub's 10 MB chunks, cheap to hash."""
+    path = tmp_path_factory.mktemp("model") / "small.gguf"
+    path.write_bytes(b"GGUF" + os.urandom(24 * 1024 * 1024 - 4))
+    return path
+
+
+@pytest.fixture()
+def hub(small_gguf: Path) -> Iterator[HubServer]:
+    with HubServer({DEFAULT_GGUF: small_gguf}) as server:
+        yield server
+
+
+def hub_env_for(server: HubServer, tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {"HF_ENDPOINT": server.url, "HF_HOME": str(tmp_path / "hf"), **extra}
+
+
+def smollm2() -> Path:
+    explicit = os.environ.get("REVIEW_BOT_TEST_MODEL")
+    cache = Path(os.environ.get("REVIEW_BOT_MODEL_CACHE") or Path.home() / ".cache" / "review-bot")
+    path = Path(explicit) if explicit else cache / SMOLLM2
+    if not path.is_file():
+        if os.environ.get("REVIEW_BOT_REQUIRE_E2E") == "1":
+            pytest.fail(f"test model not found at {path}: run scripts/fetch_test_model.sh")
+        pytest.skip(f"test model not found at {path}: run scripts/fetch_test_model.sh")
+    return path
+
+
+def test_the_spec_names_repo_file_and_revision() -> None:
+    assert (SPEC.repo_id, SPEC.filename) == ("QuantFactory/starcoder2-3b-GGUF", "starcoder2-3b.Q4_K_M.gguf")
+    assert SPEC.revision == "f1d94bb41d6559d2b340396fcadcfab80627ac49"
+    assert parse_gguf_spec("a/b/sub/m.gguf").revision == "main"
+    assert parse_gguf_spec("a/b/sub/m.gguf@v1").filename == "sub/m.gguf"
+    for bad in ("a/m.gguf", "a/b/m.gguf@", "a/b/model.bin@main", "a//m.gguf"):
+        with pytest.raises(ConfigError, match="expected REPO/FILE.gguf@REVISION"):
+            parse_gguf_spec(bad)
+
+
+def test_hub_env_follows_hf_home_cache_offline_and_endpoint() -> None:
+    env = hub_env({"HF_HOME": "/x/hf", "HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9/"})
+    assert (env.cache_dir, env.offline, env.endpoint) == ("/x/hf/hub", True, "http://127.0.0.1:9")
+    assert hub_env({"HF_HOME": "/x", "HF_HUB_CACHE": "/y"}).cache_dir == "/y"
+    assert not hub_env({}).offline and hub_env({}).endpoint == "https://huggingface.co"
+
+
+def test_first_run_downloads_the_smollm2_gguf_with_progress_then_the_cache_serves(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = smollm2()
+    with HubServer({DEFAULT_GGUF: model}) as server:
+        env = hub_env_for(server, tmp_path)
+        path = fetch_gguf(SPEC, env)
+        err = capsys.readouterr().err
+        assert path.startswith(str(tmp_path / "hf" / "hub" / "models--QuantFactory--starcoder2-3b-GGUF"))
+        assert sha256_of(path) == sha256_of(str(model))
+        assert f"downloading {SPEC.filename} (" in err and "once; later runs use the cache" in err
+        assert "100%" in err and "MB" in err, err  # the progress bar, on stderr
+        assert len(server.downloads) == 1
+        seen = len(server.requests)
+        assert fetch_gguf(SPEC, env) == path  # second run: no request at all
+        assert len(server.requests) == seen and capsys.readouterr().err == ""
+        offline = {**env, "HF_HUB_OFFLINE": "1"}
+        assert fetch_gguf(SPEC, offline) == path and len(server.requests) == seen
+
+
+def test_offline_with_an_empty_cache_says_what_is_missing_and_the_two_ways_out(tmp_path: Path,
+                                                                               hub: HubServer) -> None:
+    with pytest.raises(ModelError) as caught:
+        fetch_gguf(SPEC, hub_env_for(hub, tmp_path, HF_HUB_OFFLINE="1"))
+    line = str(caught.value)
+    assert "\n" not in line and caught.value.exit_code == 3
+    assert SPEC.filename in line and "1.89 GB" in line
+    assert "--model-path FILE" in line and "run once with network" in line and "HF_HUB_OFFLINE=1" in line
+    assert hub.requests == []
+
+
+def test_wrong_bytes_are_one_line_and_leave_nothing_in_the_cache(tmp_path: Path, small_gguf: Path) -> None:
+    with HubServer({DEFAULT_GGUF: small_gguf}, corrupt=True) as server:
+        env = hub_env_for(server, tmp_path)
+        with pytest.raises(ModelError) as caught:
+            fetch_gguf(SPEC, env, show_progress=False)
+    line = str(caught.value)
+    assert "\n" not in line and "sha256" in line and "removed it from the cache" in line
+    assert gguf_bytes_under(tmp_path / "hf") == []
+    assert not list((tmp_path / "hf" / "hub").glob("*/blobs/*"))
+    assert not list((tmp_path / "hf" / "hub").glob("*/snapshots/*/*"))
+
+
+def test_a_download_cut_halfway_resumes_where_it_stopped(tmp_path: Path, small_gguf: Path) -> None:
+    half = small_gguf.stat().st_size // 2
+    with HubServer({DEFAULT_GGUF: small_gguf}, cut_once_at=half) as server:
+        path = fetch_gguf(SPEC, hub_env_for(server, tmp_path), show_progress=False)
+        gets = server.downloads
+    assert sha256_of(path) == sha256_of(str(small_gguf))
+    # huggingface_hub writes whole chunks: the second GET asks for the rest after the last one kept.
+    kept = half // DOWNLOAD_CHUNK_SIZE * DOWNLOAD_CHUNK_SIZE
+    assert 0 < kept < half
+    assert [g.range for g in gets] == [None, f"bytes={kept}-"]
+
+
+def test_cached_bytes_changed_after_verification_are_caught_before_use(tmp_path: Path, hub: HubServer) -> None:
+    env = hub_env_for(hub, tmp_path)
+    path = fetch_gguf(SPEC, env, show_progress=False)
+    with open(path, "r+b") as handle:  # bit rot, or a half-written copy put in place by hand
+        handle.seek(100)
+        handle.write(b"\0\0\0\0")
+    with pytest.raises(ModelError, match="cached .* has sha256 .* removed it from the cache"):
+        fetch_gguf(SPEC, {**env, "HF_HUB_OFFLINE": "1"})
+    assert gguf_bytes_under(tmp_path / "hf") == []
+    assert sha256_of(fetch_gguf(SPEC, env, show_progress=False)) == sha256_of(str(hub.files[0].path))
+
+
+def test_an_unknown_file_or_revision_is_a_config_error(tmp_path: Path, hub: HubServer) -> None:
+    env = hub_env_for(hub, tmp_path)
+    with pytest.raises(ConfigError, match="has no such file"):
+        fetch_gguf(parse_gguf_spec(f"{SPEC.repo_id}/other.gguf@{SPEC.revision}"), env)
+    with pytest.raises(ConfigError, match="has no such revision"):
+        fetch_gguf(parse_gguf_spec(f"{SPEC.repo_id}/{SPEC.filename}@{'0' * 40}"), env)
+    with pytest.raises(ConfigError, match="has no such repository"):
+        fetch_gguf(parse_gguf_spec(f"someone/else/{SPEC.filename}@{SPEC.revision}"), env)
+
+
+def test_an_unreachable_hub_is_exit_3_with_the_ways_out(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {"HF_ENDPOINT": f"http://127.0.0.1:{port}", "HF_HOME": str(tmp_path / "hf")}
+    with pytest.raises(ModelError) as caught:
+        fetch_gguf(SPEC, env)
+    line = str(caught.value)
+    assert "\n" not in line and f"cannot reach http://127.0.0.1:{port}" in line and "--model-path FILE" in line
+
+
+def test_a_model_path_wins_and_needs_no_hub(tmp_path: Path) -> None:
+    assert resolve_model_path("/some/model.gguf", DEFAULT_GGUF, {"HF_HUB_OFFLINE": "1"}, False) == "/some/model.gguf"

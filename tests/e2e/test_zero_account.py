@@ -1,0 +1,100 @@
+"""No account, no endpoint, no api set: `review-bot dry-run` reviews in process.
+
+The environment holds no HF_TOKEN, no REVIEW_BOT_* and no config file; the model is a real
+GGUF (SmolLM2-135M here; Qwen2.5-Coder-1.5B in the last test), or the pinned default fetched
+from a loopback stand-in for the Hub (HF_ENDPOINT) into a temporary HF_HOME.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import DEFAULT_GGUF
+from tests.conftest import CORPUS, REPO_ROOT
+from tests.e2e.conftest import _missing, model_cache_dir
+from tests.e2e.test_real_model import assert_grounded
+from tests.servers.hub_server import HubServer
+
+CASE = CORPUS / "jinja" / "e8da6267f8"  # one Python hunk: one short request
+QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+
+
+def bare_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """What a new user has: a PATH and a HOME. No token, no HF_*, no REVIEW_BOT_* settings."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "PYTHONPATH": str(REPO_ROOT),
+            "REVIEW_BOT_SHARED": os.environ.get("REVIEW_BOT_SHARED", str(CORPUS.parent)), **extra}
+
+
+def review_bot(args: list[str], env: dict[str, str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", "dry-run", "--diff", str(CASE / "pr.diff"), *args],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def check_review(done: subprocess.CompletedProcess[str], max_requests: int) -> dict[str, object]:
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "(llama-cpp)" in done.stderr  # "reviewing with <model> (llama-cpp) template review"
+    result = json.loads(done.stdout)
+    stats = result["stats"]
+    assert 1 <= stats["requests"] <= max_requests and stats["prompt_tokens"] > 0
+    assert_grounded(result["findings"], CASE)
+    return result
+
+
+def test_model_path_alone_reviews_in_process(llama_model_path: Path, tmp_path: Path) -> None:
+    env = bare_env(tmp_path, HF_HUB_OFFLINE="1")  # and it needs no network at all
+    done = review_bot(["--model-path", str(llama_model_path), "--format", "json", "--max-requests", "1"],
+                      env, tmp_path)
+    check_review(done, 1)
+    assert "smollm2" in done.stderr.lower()
+
+
+def test_offline_with_an_empty_cache_exits_3_with_one_line(llama_model_path: Path, tmp_path: Path) -> None:
+    del llama_model_path  # the fixture checks llama_cpp is importable (the extra is checked first)
+    done = review_bot([], bare_env(tmp_path, HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf")), tmp_path)
+    assert done.returncode == 3 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("review-bot: error: the model starcoder2-3b.Q4_K_M.gguf (1.89 GB) is not in the "
+                               "Hugging Face cache")
+    assert "--model-path FILE" in lines[0] and "run once with network" in lines[0]
+
+
+def test_the_default_gguf_is_fetched_once_then_used_from_the_cache(llama_model_path: Path, tmp_path: Path) -> None:
+    # The stand-in serves SmolLM2 under the pinned StarCoder2 path: the run is the real default route.
+    with HubServer({DEFAULT_GGUF: llama_model_path}) as hub:
+        env = bare_env(tmp_path, HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf"))
+        first = review_bot(["--format", "json", "--max-requests", "1"], env, tmp_path)
+        check_review(first, 1)
+        assert "downloading starcoder2-3b.Q4_K_M.gguf (98.4 MB)" in first.stderr
+        assert "starcoder2-3b.Q4_K_M.gguf: 100%" in first.stderr
+        assert len(hub.downloads) == 1
+        seen = len(hub.requests)
+        second = review_bot(["--format", "json", "--max-requests", "1"], env, tmp_path)
+        check_review(second, 1)
+        assert len(hub.requests) == seen and "downloading" not in second.stderr
+    quiet = review_bot(["--format", "json", "--max-requests", "1", "-q"],
+                       {**env, "HF_HUB_OFFLINE": "1"}, tmp_path)  # offline now: the cache serves
+    assert quiet.returncode == 0, quiet.stderr
+    assert "review-bot" not in quiet.stderr and "downloading" not in quiet.stderr and "%|" not in quiet.stderr
+
+
+def test_qwen_reviews_in_process_with_no_account(llama_model_path: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    del llama_model_path
+    explicit = os.environ.get("REVIEW_BOT_QWEN_MODEL")
+    qwen = Path(explicit) if explicit else model_cache_dir() / QWEN_FILE
+    if not qwen.is_file():
+        _missing(f"Qwen2.5-Coder-1.5B GGUF not found at {qwen}: run scripts/fetch_qwen_model.sh")
+    done = review_bot(["--model-path", str(qwen), "--format", "json", "--max-requests", "1",
+                       "--min-severity", "info"], bare_env(tmp_path, HF_HUB_OFFLINE="1"), tmp_path, timeout=900)
+    result = check_review(done, 1)
+    with capsys.disabled():
+        print(f"\n[e2e qwen, no account] findings={len(result['findings'])} stats={result['stats']}")
