@@ -7,6 +7,7 @@ through the same pipeline as a CI run; a dry run only swaps the sink for stdout.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from bot.progress import Progress
 from bot.sources import ReviewInput
 
 if TYPE_CHECKING:  # imported lazily at run time: `--help` must stay fast
+    from bot.backends.llama_cpp import GgufVocabulary
     from bot.plan import TokenEstimator
     from bot.prompts import Template
     from bot.types import RunResult
@@ -45,6 +47,25 @@ def load_stages(settings: Settings) -> tuple[Template, TokenEstimator]:
     return load_template(settings.review.template, settings.review.prompts_dir), make_estimator(settings.model)
 
 
+def local_vocabulary(settings: Settings, env: Mapping[str, str], progress: Progress) -> GgufVocabulary | None:
+    """For api = llama-cpp, the model's vocabulary and context when its file is on disk, so that
+    `prompts` plans exactly as a run does; None (and a note) when a run would first fetch it."""
+    if settings.model.api != "llama-cpp":
+        return None
+    from bot.backends.llama_cpp import GgufVocabulary, check_model_file
+    from bot.backends.model_fetch import cached_model_path
+
+    path = cached_model_path(settings.model.model_path, settings.model.gguf, env)
+    note = "planned with the token estimate and a window of {window}; a run plans with the model's own ({why})"
+    if path is None:
+        progress.info(note.format(window=settings.window, why="the model is not fetched yet"))
+        return None
+    if importlib.util.find_spec("llama_cpp") is None:
+        progress.info(note.format(window=settings.window, why="llama-cpp-python is not installed"))
+        return None
+    return GgufVocabulary(check_model_file(path), settings.model.context_window)
+
+
 def prompts_command(args: argparse.Namespace, env: Mapping[str, str], progress: Progress) -> int:
     from bot.cli import dump_json, settings_from_args, write_output
     from bot.pipeline import prepare
@@ -52,7 +73,16 @@ def prompts_command(args: argparse.Namespace, env: Mapping[str, str], progress: 
     settings = settings_from_args(args, env)
     review_input = read_local_source(args)
     template, estimator = load_stages(settings)
-    prepared = prepare(review_input, settings, template, estimator)
+    vocabulary = local_vocabulary(settings, env, progress)
+    if vocabulary is not None:
+        from bot.pipeline import fit_to_model
+
+        settings, estimator = fit_to_model(settings, vocabulary, estimator)
+    try:
+        prepared = prepare(review_input, settings, template, estimator)
+    finally:
+        if vocabulary is not None:
+            vocabulary.close()
     for skip in prepared.skipped:
         progress.info(f"skipped: {skip.path} {skip.hunk or ''} ({skip.reason})".replace("  ", " "))
     progress.info(f"{len(prepared.requests)} requests planned, budget {prepared.request_budget} tokens "

@@ -57,7 +57,7 @@ def generation_params(settings: Settings, template: Template) -> GenerationParam
                             stop=template.stop)
 
 
-def fit_to_model(settings: Settings, backend: Backend,
+def fit_to_model(settings: Settings, backend: Backend | KnowsContext,
                  estimator: TokenEstimator) -> tuple[Settings, TokenEstimator]:
     """The settings and token counter for the model at hand, before anything is planned.
 

@@ -198,6 +198,41 @@ def _completion(answer: Any) -> Completion:
     )
 
 
+class GgufVocabulary:
+    """A GGUF's vocabulary and trained context, read without its weights (well under a second).
+
+    What `prompts` plans with when the in-process model is at hand, so that its plan is the one
+    a run makes: a run counts with this vocabulary and plans within this context.
+    """
+
+    def __init__(self, model_path: str, context_window: int | None) -> None:
+        llama_cpp = import_llama_cpp()
+        from llama_cpp import _internals
+
+        params = llama_cpp.llama_model_default_params()
+        params.vocab_only = True
+        try:
+            self._model = _internals.LlamaModel(path_model=model_path, params=params, verbose=False)
+        except _LLAMA_ERRORS as err:
+            raise ConfigError(f"model_path {model_path!r}: llama.cpp cannot read this model "
+                              f"({_one_line(err)})") from None
+        metadata = self._model.metadata()
+        # A vocabulary-only load leaves n_ctx_train at 0: the limit is in the metadata.
+        trained = metadata.get(f"{metadata.get('general.architecture', '')}.context_length", "")
+        self._trained = int(trained) if trained.isdigit() else None
+        self._context_window = context_window
+
+    def context_limit(self) -> int | None:
+        limits = [n for n in (self._trained, self._context_window) if n]
+        return min(limits) if limits else None
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._model.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def close(self) -> None:
+        self._model.close()
+
+
 def make_llama_cpp_backend(settings: Settings, env: Mapping[str, str]) -> Backend:
     """The registry's entry for api = "llama-cpp": `--model-path`, else `[model] gguf` fetched from the Hub.
 

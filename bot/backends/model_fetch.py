@@ -254,6 +254,21 @@ def _one_line(err: BaseException, limit: int = 160) -> str:
     return text[:limit] + "..." if len(text) > limit else text
 
 
+def cached_model_path(model_path: str | None, gguf: str, env: Mapping[str, str]) -> str | None:
+    """The GGUF a run would load, if it is on disk already (never downloads; not verified here)."""
+    if model_path:
+        return model_path
+    try:
+        hub_lib = _import_hub()
+    except ConfigError:
+        return None
+    hub = hub_env(env)
+    spec = parse_gguf_spec(gguf)
+    cached = hub_lib.try_to_load_from_cache(spec.repo_id, spec.filename, cache_dir=hub.cache_dir,
+                                            revision=spec.revision)
+    return cached if isinstance(cached, str) else None
+
+
 def resolve_model_path(model_path: str | None, gguf: str, env: Mapping[str, str], show_progress: bool) -> str:
     """The GGUF the in-process backend loads: `model_path` when given, else the Hub file `gguf` names."""
     if model_path:
