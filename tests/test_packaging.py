@@ -16,6 +16,9 @@ def test_installed_wheel_renders_prompts_from_another_directory(tmp_path: Path) 
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--disable-pip-version-check",
                     "--target", str(site), str(REPO_ROOT)], check=True, capture_output=True, timeout=300)
     assert (site / "bot" / "prompts_pkg" / "review.j2").is_file(), "templates must ship inside the wheel"
+    missing = [str(module.relative_to(REPO_ROOT)) for module in REPO_ROOT.joinpath("bot").rglob("*.py")
+               if "__pycache__" not in module.parts and not (site / module.relative_to(REPO_ROOT)).is_file()]
+    assert not missing, f"modules missing from the wheel: {missing}"
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site)}
@@ -43,6 +46,18 @@ def test_the_distribution_has_a_name_of_its_own_and_the_command_stays() -> None:
     assert project["scripts"] == {"review-bot": "bot.cli:main"}
     assert project["license"] == "Apache-2.0"  # the SPDX string form (PEP 639)
     assert any(dep.startswith("huggingface_hub") for dep in project["optional-dependencies"]["local"])
+
+
+def test_every_package_under_bot_is_listed_for_the_wheel() -> None:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    listed = set(tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+                 ["packages"])
+    inits = REPO_ROOT.joinpath("bot").rglob("__init__.py")
+    found = {".".join(init.parent.relative_to(REPO_ROOT).parts) for init in inits}
+    assert found | {"bot.prompts_pkg"} == listed
 
 
 def test_every_hint_and_doc_line_names_our_distribution() -> None:
