@@ -17,13 +17,15 @@ from pathlib import Path
 import unidiff
 
 from bench import CORPUS, BenchConfig, Row, best_of
-from bot.commands import load_stages
 from bot.config import BudgetSettings, Settings
-from bot.diff import parse_diff
-from bot.filters import apply_filters
+from bot.diff.parse import parse_diff
 from bot.pipeline import Prepared, prepare
-from bot.plan import TokenEstimator, make_plan
-from bot.prompts import Template, render_request, template_overhead
+from bot.plan.filters import apply_filters
+from bot.plan.packing import make_plan
+from bot.plan.tokens import TokenEstimator
+from bot.prompts.render import render_request, template_overhead
+from bot.prompts.templates import Template
+from bot.run import load_stages
 from bot.sources import ReviewInput
 from bot.types import SourceInfo
 
@@ -92,7 +94,7 @@ def run_pipeline(text: str, settings: Settings, template: Template, estimator: T
 def _stages(text: str, settings: Settings, template: Template, estimator: TokenEstimator,
             repeats: int) -> dict[str, float]:
     """Best-of-N seconds of each stage on its own, in pipeline order, for telling where the time goes."""
-    from bot.redact import redact_input
+    from bot.redact.scrub import redact_input
 
     info = SourceInfo(kind="diff")
     parse_s, parsed = best_of(lambda: parse_diff(text), repeats)

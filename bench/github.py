@@ -20,7 +20,7 @@ from typing import Any
 
 from bench import CORPUS, BenchConfig, Row
 from bot.config import ReviewSettings, Settings
-from bot.github_api import ClientOptions, GitHubApi, make_github
+from bot.github.api import ClientOptions, GitHubApi, make_github
 from bot.sinks.github_review import GitHubReviewSink
 from bot.types import RunResult, RunStats, SourceInfo
 from tests.github_helpers import CorpusPR, corpus_pr, findings_on

@@ -134,8 +134,8 @@ class _Instant:
 
 
 def _bot_alone(settings: Settings) -> float:
-    from bot.commands import load_stages
     from bot.pipeline import run
+    from bot.run import load_stages
 
     started = time.perf_counter()
     template, estimator = load_stages(settings)
@@ -144,8 +144,8 @@ def _bot_alone(settings: Settings) -> float:
 
 
 def _bot(settings: Settings) -> Side:
-    from bot.commands import load_stages
     from bot.pipeline import run
+    from bot.run import load_stages
 
     started = time.perf_counter()
     backend = make_backend(settings, {})
@@ -167,8 +167,8 @@ def run(config: BenchConfig) -> list[Row]:
         why = ("needs llama-cpp-python (scripts/install_local_extra.sh)" if model is not None
                else "needs the test model (scripts/fetch_test_model.sh)")
         return [Row(FAMILY, name, 0.0, 0.0, why, skipped=True) for name in NAMES]
-    from bot.commands import load_stages
     from bot.pipeline import generation_params, prepare
+    from bot.run import load_stages
 
     settings = _settings(model, config)
     template, estimator = load_stages(settings)

@@ -17,11 +17,13 @@ from pathlib import Path
 
 from bench import CORPUS, BenchConfig, Row
 from bot.config import BudgetSettings, ModelSettings, Settings
-from bot.diff import parse_diff
+from bot.diff.parse import parse_diff
 from bot.errors import BotError
-from bot.filters import apply_filters
-from bot.plan import make_estimator, make_plan
-from bot.prompts import load_template, template_overhead
+from bot.plan.filters import apply_filters
+from bot.plan.packing import make_plan
+from bot.plan.tokens import make_estimator
+from bot.prompts.render import template_overhead
+from bot.prompts.templates import load_template
 from bot.types import FileDiff, SourceInfo
 
 GOAL = 1.15  # planned requests within 15% of the lower bound, over the whole corpus

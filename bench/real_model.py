@@ -22,10 +22,10 @@ from typing import Any
 
 from bench import BenchConfig, Row
 from bot.backends.llama_cpp import make_llama_cpp_backend
-from bot.commands import load_stages
 from bot.config import ModelSettings, ReviewSettings, Settings
-from bot.diff import parse_diff
+from bot.diff.parse import parse_diff
 from bot.pipeline import fit_to_model, generation_params, prepare
+from bot.run import load_stages
 from bot.sources import ReviewInput
 from bot.types import SourceInfo
 

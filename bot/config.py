@@ -6,7 +6,6 @@ the wrong type, is a ConfigError naming the file, the key and what was expected.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import types
 from collections.abc import Mapping
@@ -30,6 +29,25 @@ OPENAI_LOCAL_ENDPOINT = "http://127.0.0.1:8080"
 DEFAULT_GGUF = ("QuantFactory/starcoder2-3b-GGUF/starcoder2-3b.Q4_K_M.gguf"
                 "@f1d94bb41d6559d2b340396fcadcfab80627ac49")
 
+@dataclass(frozen=True)
+class GgufSpec:
+    repo_id: str
+    filename: str
+    revision: str
+
+    def __str__(self) -> str:
+        return f"{self.repo_id}/{self.filename}@{self.revision}"
+
+
+def parse_gguf_spec(text: str) -> GgufSpec:
+    """`OWNER/REPO/FILE[@REVISION]` ([model] gguf) (FILE may sit in folders); the revision defaults to main."""
+    spec, at, revision = text.strip().partition("@")
+    parts = spec.split("/")
+    if len(parts) < 3 or not all(parts) or (at and not revision) or not parts[-1].endswith(".gguf"):
+        raise ConfigError(f"[model] gguf {text!r}: expected REPO/FILE.gguf@REVISION, for example {DEFAULT_GGUF!r}")
+    return GgufSpec(repo_id="/".join(parts[:2]), filename="/".join(parts[2:]), revision=revision or "main")
+
+
 Api = Literal["hf", "openai", "openai-chat", "llama-cpp"]
 SeverityName = Literal["info", "warning", "error"]
 FailOn = Literal["never", "info", "warning", "error"]
@@ -50,7 +68,7 @@ class ModelSettings:
     timeout_s: float = 120.0
     connect_timeout_s: float = 10.0
     max_retries: int = 5
-    # None: count by the text's shapes (bot.tokens.ShapeEstimator, an upper bound); a number:
+    # None: count by the text's shapes (bot.plan.tokens.ShapeEstimator, an upper bound); a number:
     # characters per token, which undercounts hashes and overcounts plain code.
     chars_per_token: float | None = None
     tokenizer_file: str | None = None  # a local StarCoder2 tokenizer.json for exact counts
@@ -206,8 +224,6 @@ def _check_ranges(settings: Settings, origin: str) -> None:
                           "'llama-cpp' (the default: in process); set api = 'hf', 'openai' or 'openai-chat' (--api) "
                           "to use it")
     if settings.model.api == "llama-cpp" and not settings.model.model_path:
-        from bot.backends.model_fetch import parse_gguf_spec
-
         try:
             parse_gguf_spec(settings.model.gguf)
         except ConfigError as err:
@@ -284,7 +300,3 @@ def load_settings(
         settings = replace(settings, output=output)
     _check_ranges(settings, settings.config_path or "settings")
     return settings
-
-
-def settings_as_dict(settings: Settings) -> dict[str, Any]:
-    return dataclasses.asdict(settings)

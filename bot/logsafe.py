@@ -29,7 +29,11 @@ def escape_command_property(text: str) -> str:
     return escape_command_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def one_line(text: str, limit: int = 300) -> str:
-    """Text flattened to one line of at most `limit` characters ("..." marks a cut)."""
-    flat = " ".join(text.split())
-    return flat[:limit] + "..." if len(flat) > limit else flat
+def one_line(text: object, limit: int | None = None) -> str:
+    """Text (or an error's message) flattened to one line: runs of whitespace, line breaks
+    included, become one space. Past `limit` characters it is cut to `limit`, "…" the last.
+    An error with no message gives its type's name."""
+    flat = " ".join(str(text).split())
+    if not flat and isinstance(text, BaseException):
+        flat = type(text).__name__
+    return flat[: limit - 1] + "\u2026" if limit is not None and len(flat) > limit else flat

@@ -12,11 +12,13 @@ from dataclasses import dataclass, replace
 from bot.backends.base import Backend, GenerationParams, InputTooLongError, KnowsContext, check_mode
 from bot.backends.client import ModelEvent, run_requests
 from bot.config import Settings
-from bot.filters import apply_filters
-from bot.findings import collect_findings
-from bot.plan import CountingEstimator, TokenEstimator, make_plan, split_batch
-from bot.prompts import Template, TemplateCost, render_request, template_overhead
-from bot.redact import RedactedInput, mark_secret_findings, redact_input
+from bot.findings.grounding import collect_findings
+from bot.plan.filters import apply_filters
+from bot.plan.packing import make_plan, split_batch
+from bot.plan.tokens import CountingEstimator, TokenEstimator
+from bot.prompts.render import TemplateCost, render_request, template_overhead
+from bot.prompts.templates import Template
+from bot.redact.scrub import RedactedInput, mark_secret_findings, redact_input
 from bot.sources import ReviewInput
 from bot.types import Batch, Hunk, Request, RunResult, RunStats, Skipped
 

@@ -33,7 +33,7 @@ SKIP_REASONS = (
 )
 
 
-@dataclass(frozen=True, slots=True)  # slots: a large diff has 10^5 of them (see diff._make_lines)
+@dataclass(frozen=True, slots=True)  # slots: a large diff has 10^5 of them (see bot.diff.parse._make_lines)
 class Line:
     kind: LineKind
     old_no: int | None

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.diff import parse_diff
-from bot.github_api import ClientOptions, GitHubApi, make_github
+from bot.diff.parse import parse_diff
+from bot.github.api import ClientOptions, GitHubApi, make_github
 from bot.types import Finding, ParsedDiff, RunResult, RunStats, Severity, Side, Skipped, SourceInfo
 from tests.conftest import corpus_case
 from tests.servers.github_server import GitHubServer

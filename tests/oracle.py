@@ -1,4 +1,4 @@
-"""The corpus oracle: a case's pr.diff, parsed by bot.diff, must agree with the old and new file
+"""The corpus oracle: a case's pr.diff, parsed by bot.diff.parse, must agree with the old and new file
 contents git recorded in its oracle.json (used on ../shared and on cases the data script builds)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.diff import parse_diff
+from bot.diff.parse import parse_diff
 from bot.types import Hunk
 
 GIT_STATUS = {"A": "added", "D": "removed", "M": "modified", "R": "renamed", "C": "copied"}

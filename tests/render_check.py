@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from bot.markers import split_marker_block
+from bot.github.markers import split_marker_block
 
 # CommonMark with raw HTML on (as on GitHub, before its HTML filter), plus GFM tables.
 _MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])

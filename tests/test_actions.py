@@ -1,10 +1,10 @@
-"""bot.actions: the workflow commands the bot writes itself."""
+"""bot.github.actions: the workflow commands the bot writes itself."""
 
 from __future__ import annotations
 
 import io
 
-from bot.actions import add_mask, commands_stopped, group, in_actions, notice
+from bot.github.actions import add_mask, commands_stopped, group, in_actions, notice
 
 
 def test_group_wraps_and_escapes_the_title() -> None:

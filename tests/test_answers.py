@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from bot.answers import parse_answer
 from bot.config import ReviewSettings
-from bot.diff import parse_diff
-from bot.findings import collect_findings
-from bot.plan import CharEstimator
-from bot.prompts import load_template, render_request
+from bot.diff.parse import parse_diff
+from bot.findings.answers import parse_answer
+from bot.findings.grounding import collect_findings
+from bot.plan.tokens import CharEstimator
+from bot.prompts.render import render_request
+from bot.prompts.templates import load_template
 from bot.types import Batch, Completion, Request, SourceInfo
 
 DIFF = """\

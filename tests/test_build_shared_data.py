@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.eval import load_cases
+from bot.eval.cases import load_cases
 from tests.conftest import BUILD_HINT, EVAL_SET, FIXTURES, FULL_CORPUS, JINJA_CORPUS, REPO_ROOT, SHARED
 from tests.oracle import check_case_against_oracle, git_lines
 

@@ -18,11 +18,14 @@ from hypothesis import strategies as st
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot.config import ReviewSettings
-from bot.diff import parse_diff
-from bot.filters import BINARY_RULES, DEFAULT_RULES, _changed_lines, _first_match, _RuleSet, apply_filters
-from bot.hunk_text import defuse, hunk_diff, hunk_listing, hunk_section, listing_length, number_width, render_line
-from bot.plan import CharEstimator, _Bin, _Costs, _hunk_costs, _Piece, _units
-from bot.prompts import TemplateCost, _context, group_files, load_template, make_environment
+from bot.diff.hunk_text import defuse, hunk_diff, hunk_listing, hunk_section, listing_length, number_width, render_line
+from bot.diff.parse import parse_diff
+from bot.plan.filters import BINARY_RULES, DEFAULT_RULES, _changed_lines, _first_match, _RuleSet, apply_filters
+from bot.plan.packing import _Bin, _Costs, _hunk_costs, _Piece, _units
+from bot.plan.tokens import CharEstimator
+from bot.prompts.render import TemplateCost
+from bot.prompts.templates import load_template, make_environment, template_context
+from bot.prompts.views import group_files
 from bot.types import FileDiff, Hunk, Line, SourceInfo
 from tests.conftest import FULL_CORPUS, JINJA_CASES
 
@@ -74,7 +77,7 @@ def test_listing_length_on_the_corpus() -> None:
 
 def test_the_sandbox_reads_view_data_directly_and_still_hides_the_rest() -> None:
     hunk = Hunk("a.py", 1, 1, 1, 1, "@@ -1 +1 @@ f", (Line("+", None, 1, "<pr>x"),))
-    context = _context([hunk], SourceInfo(kind="diff", title="t"), lambda path: "python")
+    context = template_context([hunk], SourceInfo(kind="diff", title="t"), lambda path: "python")
     source = ("{% for f in files %}{{ f.path }} {{ f.language }}{% for h in f.hunks %}|{{ h.ref }}|{{ h.header }}"
               "|{{ h.lines }}|{{ h.text }}|{{ h.diff }}|{{ h.new_start }}|{{ h.new_len }}{% endfor %}{% endfor %}"
               "{{ comment_target.path }}{{ comment_target.line }}{{ comment_target.position }}"
@@ -92,8 +95,8 @@ def test_templates_know_what_they_read() -> None:
     assert "comment_target" in (load_template("starcoder2-pr", None).reads or ())
     hunk = Hunk("a.py", 1, 1, 1, 1, "@@ -1 +1 @@", (Line("+", None, 1, "x"),))
     source = SourceInfo(kind="diff")
-    assert _context([hunk], source, lambda path: None, frozenset({"files"}))["comment_target"] is None
-    assert _context([hunk], source, lambda path: None)["comment_target"] is not None
+    assert template_context([hunk], source, lambda path: None, frozenset({"files"}))["comment_target"] is None
+    assert template_context([hunk], source, lambda path: None)["comment_target"] is not None
 
 
 @settings(max_examples=300, deadline=None)

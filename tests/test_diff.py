@@ -1,4 +1,4 @@
-"""bot.diff against real git output: the jinja corpus (with its oracle), unidiff's samples, and
+"""bot.diff.parse against real git output: the jinja corpus (with its oracle), unidiff's samples, and
 small fixtures made by real git (tests/fixtures/diffs/generate.py)."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.diff import language_for, parse_diff, parse_file_patch
+from bot.diff.languages import language_for
+from bot.diff.parse import parse_diff, parse_file_patch
 from bot.errors import InputError
 from bot.types import FileDiff
 from tests.conftest import FIXTURES, JINJA_CASES, UNIDIFF_SAMPLES

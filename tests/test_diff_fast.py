@@ -8,8 +8,9 @@ from pathlib import PurePosixPath
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.diff import _count_hunk, _first_chars, _make_lines, _split_lines, parse_diff
-from bot.pathnames import base_name, components, suffix
+from bot.diff.parse import _make_lines, parse_diff
+from bot.diff.pathnames import base_name, components, suffix
+from bot.diff.scan import count_hunk, first_chars, split_lines
 from bot.types import Line
 
 # Lines a hunk body and what follows it are made of, the awkward ones included.
@@ -23,17 +24,17 @@ BODY = st.sampled_from([
 @settings(max_examples=600, deadline=None)
 @given(st.lists(BODY, max_size=14), st.integers(0, 6), st.integers(0, 6), st.text("+- \n\\", max_size=3))
 def test_hunk_count_fast_path_agrees_with_the_walk(body: list[str], old_len: int, new_len: int, head: str) -> None:
-    lines = _split_lines(head + "\n" + f"@@ -1,{old_len} +1,{new_len} @@\n" + "".join(body))
-    at = len(_split_lines(head + "\n"))
-    fast = _count_hunk(lines, at, old_len, new_len, _first_chars(lines))
-    assert fast == _count_hunk(lines, at, old_len, new_len)
+    lines = split_lines(head + "\n" + f"@@ -1,{old_len} +1,{new_len} @@\n" + "".join(body))
+    at = len(split_lines(head + "\n"))
+    fast = count_hunk(lines, at, old_len, new_len, first_chars(lines))
+    assert fast == count_hunk(lines, at, old_len, new_len)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="ab\r\n\x0b\x0c\x1c\x85\u2028 ", max_size=30))
 def test_split_lines_is_a_split_on_newline_only(text: str) -> None:
     parts = text.split("\n")
-    assert _split_lines(text) == [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+    assert split_lines(text) == [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
 
 
 def test_parsed_lines_are_ordinary_lines() -> None:

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from bot.diff import parse_diff
+from bot.diff.parse import parse_diff
 from bot.errors import InputError
-from bot.eval import (
+from bot.eval.cases import (
     TEMPLATES,
     Case,
     Label,
@@ -243,7 +243,7 @@ def test_the_shared_labels_are_where_their_kind_says() -> None:
 # -- haystack and answer cache ------------------------------------------------------------------
 
 def test_haystack_default_keeps_random_placement_at_a_quarter_or_less() -> None:
-    from bot.eval import chance_of_hit, load_cases, with_haystack
+    from bot.eval.cases import chance_of_hit, load_cases, with_haystack
     from tests.conftest import CORPUS
 
     corpus = CORPUS / "jinja"

@@ -1,4 +1,4 @@
-"""bot.filters: glob semantics, each default rule, user globs, size caps, nothing dropped silently."""
+"""bot.plan.filters: glob semantics, each default rule, user globs, size caps, nothing dropped silently."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import ReviewSettings
-from bot.diff import parse_diff, parse_file_patch
-from bot.filters import DEFAULT_RULES, LOCKFILES, apply_filters, glob_to_regex, matches
+from bot.diff.parse import parse_diff, parse_file_patch
+from bot.plan.filters import DEFAULT_RULES, LOCKFILES, apply_filters, glob_to_regex, matches
 from bot.types import SKIP_REASONS, FileDiff
 from tests.conftest import FIXTURES, JINJA_CASES
 

@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 
 from bot.config import ReviewSettings
-from bot.diff import parse_diff
+from bot.diff.parse import parse_diff
 from bot.errors import ConfigError
-from bot.findings import (
+from bot.findings.grounding import (
     RawFinding,
     collect_findings,
     fingerprint,
     ground,
     parse_completion,
 )
-from bot.prompts import comment_target
+from bot.prompts.views import comment_target
 from bot.types import Completion, Hunk, Request
 from tests.conftest import JINJA_CASES
 
@@ -168,7 +168,7 @@ def test_messages_are_sanitised() -> None:
 # --- PR-comment format (starcoder2-pr) -------------------------------------------------------
 
 def expected_target(hunks: Sequence[Hunk]) -> tuple[str, int]:
-    """The documented rule, written out independently of bot.prompts.comment_target:
+    """The documented rule, written out independently of bot.prompts.templates.comment_target:
     last added line of the hunk with most added lines; else that hunk's last context line."""
     best = max(hunks, key=lambda h: len(h.added))  # max() keeps the first of equals
     if best.added:

@@ -1,4 +1,4 @@
-"""bot.github_api: client construction and the retry policy, against the GitHub emulator."""
+"""bot.github.api: client construction and the retry policy, against the GitHub emulator."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from urllib3.response import HTTPResponse
 
 from bot.errors import InputError
-from bot.github_api import ApiFailure, ClientOptions, GitHubApi, github_from_env, make_github, make_retry
+from bot.github.api import ApiFailure, ClientOptions, GitHubApi, github_from_env, make_github, make_retry
 from tests.github_helpers import FAST, REPO, USER_TOKEN, add_corpus_pull, api_for, corpus_pr, emulator
 
 

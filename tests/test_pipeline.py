@@ -17,10 +17,10 @@ import pytest
 
 from bot.backends import make_backend
 from bot.config import Settings, load_settings
-from bot.diff import parse_diff
+from bot.diff.parse import parse_diff
 from bot.pipeline import run
-from bot.plan import make_estimator
-from bot.prompts import load_template
+from bot.plan.tokens import make_estimator
+from bot.prompts.templates import load_template
 from bot.sources import ReviewInput
 from bot.types import SourceInfo
 from tests.conftest import JINJA_CASES

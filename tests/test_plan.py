@@ -12,18 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import BudgetSettings, ModelSettings, Settings
-from bot.diff import parse_diff
+from bot.diff.hunk_text import hunk_listing
+from bot.diff.parse import parse_diff
 from bot.errors import ConfigError
-from bot.plan import (
-    CharEstimator,
-    TokenizerEstimator,
-    file_priority,
-    make_estimator,
-    make_plan,
-    split_batch,
-    split_hunk,
-)
-from bot.prompts import TemplateCost, hunk_listing, load_template, render_request, template_overhead
+from bot.plan.packing import file_priority, make_plan, split_batch, split_hunk
+from bot.plan.tokens import CharEstimator, TokenizerEstimator, make_estimator
+from bot.prompts.render import TemplateCost, render_request, template_overhead
+from bot.prompts.templates import load_template
 from bot.types import Batch, FileDiff, Hunk, Plan
 from tests.conftest import JINJA_CASES
 from tests.test_prompts import SOURCE, corpus, hunk
@@ -49,7 +44,7 @@ def lines_body(n: int, kinds: str = "+ -", width: int = 30) -> list[tuple[str, s
 
 
 def reparse(part: Hunk) -> Hunk:
-    """The part as a unified diff, parsed back by bot.diff: its header must match its lines."""
+    """The part as a unified diff, parsed back by bot.diff.parse: its header must match its lines."""
     body = "".join(f"{ln.kind}{ln.text}\n" for ln in part.lines)
     text = f"diff --git a/{part.path} b/{part.path}\n--- a/{part.path}\n+++ b/{part.path}\n{part.header}\n{body}"
     parsed = parse_diff(text)

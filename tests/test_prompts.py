@@ -9,26 +9,15 @@ from pathlib import Path
 import pytest
 
 from bot.config import BudgetSettings, Settings
-from bot.diff import parse_diff
+from bot.diff.hunk_text import TARGET_TAIL_LINES, hunk_diff, hunk_listing, hunk_tail
+from bot.diff.parse import parse_diff
 from bot.errors import ConfigError
-from bot.hunk_text import TARGET_TAIL_LINES, hunk_tail
-from bot.plan import CharEstimator, make_plan
-from bot.prompts import (
-    MAX_DESCRIPTION_CHARS,
-    MAX_TITLE_CHARS,
-    TRUNCATED,
-    comment_target,
-    hunk_diff,
-    hunk_listing,
-    load_template,
-    packaged_templates,
-    parse_declaration,
-    render_request,
-    target_hunk,
-    template_overhead,
-    truncate_description,
-    truncate_title,
-)
+from bot.plan.packing import make_plan
+from bot.plan.tokens import CharEstimator
+from bot.prompts.context import MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, TRUNCATED, truncate_description, truncate_title
+from bot.prompts.render import render_request, template_overhead
+from bot.prompts.templates import load_template, packaged_templates, parse_declaration
+from bot.prompts.views import comment_target, target_hunk
 from bot.types import Batch, FileDiff, Hunk, Line, ParsedDiff, SourceInfo
 from tests.conftest import JINJA_CASES
 

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from bot.config import ReviewSettings
-from bot.diff import parse_diff
-from bot.findings import collect_findings
-from bot.prompts import load_template
+from bot.diff.parse import parse_diff
+from bot.findings.grounding import collect_findings
+from bot.prompts.templates import load_template
 from bot.types import ChatMessage, Completion, Request
 from tests.conftest import FIXTURES
 

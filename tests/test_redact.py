@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.diff import parse_diff
+from bot.diff.parse import parse_diff
 from bot.errors import InputError
 from bot.pipeline import prepare
-from bot.plan import make_estimator
-from bot.prompts import load_template
-from bot.redact import (
+from bot.plan.tokens import make_estimator
+from bot.prompts.templates import load_template
+from bot.redact.scrub import (
     EMAIL,
     KEY,
     PASSWORD,

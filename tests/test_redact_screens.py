@@ -1,6 +1,6 @@
 """Redaction's screens skip only what the patterns would leave alone.
 
-bot.redact runs the patterns only where the screens of bot.secret_patterns find something.
+bot.redact.scrub runs the patterns only where the screens of bot.redact.patterns find something.
 Here a plain reference (every pattern on every line, as redaction did before the screens)
 is compared with it on lines built to sit at the edges: secret names in odd spellings and
 case variants (`ſ` is an `s` to `(?i)`), overlapping words, tokens, key blocks, config files.
@@ -13,8 +13,18 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import redact
-from bot.redact import (
+from bot.redact import scrub as redact
+from bot.redact.multiline import continued_values
+from bot.redact.patterns import (
+    ASSIGNMENT,
+    EMAIL_ADDRESS,
+    KEY,
+    PEM_PAIR,
+    TOKENS,
+    URL_CREDENTIALS,
+)
+from bot.redact.screens import CODE_HUNK_SCREEN, CODE_LINE_SCREEN, HUNK_SCREEN, LINE_SCREEN
+from bot.redact.scrub import (
     _allows_bare_values,
     _is_key_file,
     _line_places,
@@ -25,17 +35,7 @@ from bot.redact import (
     redact_input,
     redact_text,
 )
-from bot.redact_multiline import continued_values
-from bot.secret_patterns import (
-    ASSIGNMENT,
-    EMAIL_ADDRESS,
-    KEY,
-    PEM_PAIR,
-    TOKENS,
-    URL_CREDENTIALS,
-)
-from bot.secret_screens import CODE_HUNK_SCREEN, CODE_LINE_SCREEN, HUNK_SCREEN, LINE_SCREEN
-from bot.secret_tokens import ATLAS_HEAD, BEARER, LITERAL_ARG, QUOTED_SHAPED, SHAPED
+from bot.redact.token_shapes import ATLAS_HEAD, BEARER, LITERAL_ARG, QUOTED_SHAPED, SHAPED
 from bot.sources import ReviewInput
 from bot.types import FileDiff, Hunk, Line, ParsedDiff, SourceInfo
 from tests.test_redact import AWS_ID, AWS_SECRET, BEGIN, END, GHP, GITHUB_PAT, HF, JWT, KEY_BODY, SLACK, WEBHOOK_TAIL

@@ -12,7 +12,7 @@ import string
 
 import pytest
 
-from bot.redact import KEY, PASSWORD, redact_input, redact_text
+from bot.redact.scrub import KEY, PASSWORD, redact_input, redact_text
 from tests.test_redact import diff_of, texts
 
 ALNUM = string.ascii_letters + string.digits

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import Settings
-from bot.github_api import GitHubApi, make_github
-from bot.markers import fingerprints_in, head_in, is_partial
-from bot.sanitize import sanitize_message
+from bot.findings.sanitize import sanitize_message
+from bot.github.api import GitHubApi, make_github
+from bot.github.markers import fingerprints_in, head_in, is_partial
 from bot.sinks.github_review import GitHubReviewSink, comment_body
 from bot.types import Finding, ParsedDiff, RunResult, RunStats, Skipped, SourceInfo
 from tests.render_check import render_problems

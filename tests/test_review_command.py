@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from bot.markers import head_marker
+from bot.github.markers import head_marker
 from tests.cli_runner import run_main
 from tests.conftest import EVENTS
 from tests.github_helpers import (

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.findings import sanitize_message
-from bot.sanitize import MAX_MESSAGE_CHARS, ZWSP
+from bot.findings.grounding import sanitize_message
+from bot.findings.sanitize import MAX_MESSAGE_CHARS, ZWSP
 from tests.render_check import render_problems
 
 MARKER = "<!-- review-bot:fp=3f2a9c01d4e5 -->"

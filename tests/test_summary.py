@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 from bot.config import ReviewSettings, Settings
-from bot.sanitize import ZWSP
-from bot.summary import md_code, md_text, render_summary
+from bot.findings.sanitize import ZWSP, md_code, md_text
+from bot.sinks.summary import render_summary
 from bot.types import Finding, RunResult, RunStats, Skipped, SourceInfo
 
 

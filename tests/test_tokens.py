@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import ModelSettings
-from bot.diff import parse_diff
+from bot.diff.hunk_text import hunk_listing
+from bot.diff.parse import parse_diff
 from bot.errors import InputError
-from bot.hunk_text import hunk_listing
-from bot.tokens import CharEstimator, ShapeEstimator, TokenizerEstimator, make_estimator
+from bot.plan.tokens import CharEstimator, ShapeEstimator, TokenizerEstimator, make_estimator
 from tests.conftest import EVAL_SET, JINJA_CASES, UNIDIFF_SAMPLES
 
 QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"

@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 from bot.errors import ConfigError, ModelError
 from bot.types import ChatMessage, Completion
 
-# A completion template's prompt, or a chat template's messages (see bot.prompts).
+# A completion template's prompt, or a chat template's messages (see bot.prompts.templates).
 Prompt = str | Sequence[ChatMessage]
 COMPLETION, CHAT = "completion", "chat"
 

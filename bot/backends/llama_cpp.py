@@ -26,7 +26,8 @@ from bot.backends.base import (
 )
 from bot.config import Settings
 from bot.errors import ConfigError, ModelError
-from bot.prompts import CHAT_TOKENS_PER_MESSAGE, CHAT_TOKENS_REPLY
+from bot.logsafe import one_line
+from bot.prompts.render import CHAT_TOKENS_PER_MESSAGE, CHAT_TOKENS_REPLY
 from bot.types import Completion
 
 INSTALL_HINT = ("api = llama-cpp needs the optional extra: pip install 'starcoder-review-bot[local]' "
@@ -40,17 +41,11 @@ _LLAMA_ERRORS = (RuntimeError, ValueError, OSError, MemoryError)
 LlamaFactory = Callable[..., Any]
 
 
-def _one_line(err: BaseException, limit: int = 200) -> str:
-    """llama.cpp messages may run over lines (and may quote the prompt): keep one short line."""
-    text = " ".join(str(err).split())
-    return (text[:limit] + "...") if len(text) > limit else (text or type(err).__name__)
-
-
 def import_llama_cpp() -> ModuleType:
     try:
         import llama_cpp
     except ImportError as err:
-        raise ConfigError(f"{INSTALL_HINT} (import failed: {_one_line(err)})") from None
+        raise ConfigError(f"{INSTALL_HINT} (import failed: {one_line(err, limit=200)})") from None
     return llama_cpp
 
 
@@ -67,7 +62,7 @@ def check_model_file(model_path: str | None) -> str:
         with open(path, "rb") as handle:
             magic = handle.read(4)
     except OSError as err:
-        raise ConfigError(f"model_path {model_path!r}: cannot read the file ({_one_line(err)})") from None
+        raise ConfigError(f"model_path {model_path!r}: cannot read the file ({one_line(err, limit=200)})") from None
     if magic != GGUF_MAGIC:
         raise ConfigError(f"model_path {model_path!r}: not a GGUF file; llama.cpp needs a .gguf model "
                           "(convert or download a GGUF build of the model)")
@@ -124,7 +119,7 @@ class LlamaCppBackend:
                                             seed=self.seed, verbose=False)
         except _LLAMA_ERRORS as err:
             self._load_error = (
-                f"model_path {self.model_path!r}: llama.cpp cannot load this model ({_one_line(err)}); "
+                f"model_path {self.model_path!r}: llama.cpp cannot load this model ({one_line(err, limit=200)}); "
                 "check the file, or upgrade llama-cpp-python for newer model architectures")
             raise ConfigError(self._load_error) from None
         self._llama = llama
@@ -168,7 +163,7 @@ class LlamaCppBackend:
                     messages = [{"role": m.role, "content": m.content} for m in prompt]
                     answer = llama.create_chat_completion(messages=messages, **sampling)
             except _LLAMA_ERRORS as err:
-                raise ModelError(f"llama-cpp: generation failed ({_one_line(err)})") from None
+                raise ModelError(f"llama-cpp: generation failed ({one_line(err, limit=200)})") from None
         return _completion(answer)
 
     def close(self) -> None:
@@ -186,7 +181,7 @@ def _completion(answer: Any) -> Completion:
         text = choice["text"] if "text" in choice else (choice["message"]["content"] or "")
         usage: Mapping[str, Any] = answer.get("usage") or {}
     except (KeyError, IndexError, TypeError) as err:
-        raise ModelError(f"llama-cpp: unexpected answer shape ({_one_line(err)})") from None
+        raise ModelError(f"llama-cpp: unexpected answer shape ({one_line(err, limit=200)})") from None
     if not isinstance(text, str):
         raise ModelError("llama-cpp: unexpected answer shape (text is not a string)")
     reason = choice.get("finish_reason")
@@ -215,7 +210,7 @@ class GgufVocabulary:
             self._model = _internals.LlamaModel(path_model=model_path, params=params, verbose=False)
         except _LLAMA_ERRORS as err:
             raise ConfigError(f"model_path {model_path!r}: llama.cpp cannot read this model "
-                              f"({_one_line(err)})") from None
+                              f"({one_line(err, limit=200)})") from None
         metadata = self._model.metadata()
         # A vocabulary-only load leaves n_ctx_train at 0: the limit is in the metadata.
         trained = metadata.get(f"{metadata.get('general.architecture', '')}.context_length", "")

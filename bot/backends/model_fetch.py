@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.config import DEFAULT_GGUF
+from bot.config import DEFAULT_GGUF, GgufSpec, parse_gguf_spec
 from bot.errors import ConfigError, ModelError
+from bot.logsafe import one_line
 
 # What an offline run can say about a file it has never seen (the Hub's figure for the default).
 KNOWN_SIZES = {DEFAULT_GGUF: "1.89 GB"}
@@ -30,25 +31,6 @@ INSTALL_HINT = ("fetching a model needs huggingface_hub: pip install 'starcoder-
                 "(in a clone: pip install '.[local]')")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _STAMPS = ".review-bot-verified"  # beside the repo's blobs/ and snapshots/; `hf cache` ignores it
-
-
-@dataclass(frozen=True)
-class GgufSpec:
-    repo_id: str
-    filename: str
-    revision: str
-
-    def __str__(self) -> str:
-        return f"{self.repo_id}/{self.filename}@{self.revision}"
-
-
-def parse_gguf_spec(text: str) -> GgufSpec:
-    """`OWNER/REPO/FILE[@REVISION]` (FILE may sit in folders); the revision defaults to main."""
-    spec, at, revision = text.strip().partition("@")
-    parts = spec.split("/")
-    if len(parts) < 3 or not all(parts) or (at and not revision) or not parts[-1].endswith(".gguf"):
-        raise ConfigError(f"[model] gguf {text!r}: expected REPO/FILE.gguf@REVISION, for example {DEFAULT_GGUF!r}")
-    return GgufSpec(repo_id="/".join(parts[:2]), filename="/".join(parts[2:]), revision=revision or "main")
 
 
 @dataclass(frozen=True)
@@ -229,7 +211,7 @@ def fetch_gguf(spec: GgufSpec, env: Mapping[str, str], show_progress: bool = Tru
         raise ConfigError(f"[model] gguf {spec}: {hub.endpoint} has no such {what}; check the name") from None
     except network_errors as err:
         raise ModelError(f"cannot reach {hub.endpoint} to fetch {spec.filename} ({describe_size(None, spec)}): "
-                         f"{_one_line(err)}; {_ways_out(spec)}") from None
+                         f"{one_line(err, limit=160)}; {_ways_out(spec)}") from None
     expected = (meta.etag or "").lower()
     if not _SHA256.fullmatch(expected):
         raise ModelError(f"{hub.endpoint} states no sha256 for {spec} (ETag {meta.etag!r}), so it cannot be "
@@ -244,14 +226,9 @@ def fetch_gguf(spec: GgufSpec, env: Mapping[str, str], show_progress: bool = Tru
                                        cache_dir=hub.cache_dir, endpoint=hub.endpoint, token=hub.token,
                                        tqdm_class=_progress_class(show_progress, spec.filename))
     except network_errors as err:
-        raise ModelError(f"downloading {spec.filename} from {hub.endpoint} failed ({_one_line(err)}); "
+        raise ModelError(f"downloading {spec.filename} from {hub.endpoint} failed ({one_line(err, limit=160)}); "
                          f"run again to resume, or {_ways_out(spec)}") from None
     return _verify(hub, spec, str(path), expected, fresh=True)
-
-
-def _one_line(err: BaseException, limit: int = 160) -> str:
-    text = " ".join(str(err).split()) or type(err).__name__
-    return text[:limit] + "..." if len(text) > limit else text
 
 
 def cached_model_path(model_path: str | None, gguf: str, env: Mapping[str, str]) -> str | None:

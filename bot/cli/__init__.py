@@ -1,13 +1,13 @@
-"""Command line: `review-bot dry-run | review | prompts | eval`.
+"""Command line: `review-bot dry-run | review | prompts | eval`: parsing and dispatch only.
 
-One function per command, each returning an exit code; `main` maps every BotError to its
+One module per command (bot/cli/<command>.py), each a function returning an exit code; the
+helpers they share are in bot/cli/shared.py. `main` is the one place a BotError becomes its
 exit code and one line on stderr (a traceback only with -v), with tokens scrubbed.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import traceback
@@ -15,10 +15,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 from bot import __version__
-from bot.config import OutputSettings, Settings, load_settings
-from bot.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, BotError, InputError, redact_tokens
+from bot.config import load_settings
+from bot.errors import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, BotError, InputError, redact_tokens
 from bot.progress import Progress
-from bot.types import SEVERITY_RANK, RunResult
 
 FORMATS = ("text", "json", "markdown", "sarif", "github")
 PROMPTS_FORMATS = ("text", "json")  # `prompts` prints prompts, not findings: no sarif/markdown/github
@@ -93,61 +92,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def flag_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """Command-line flags as config sections; only the flags actually given."""
-    mapping = {
-        "api": ("model", "api"), "endpoint": ("model", "endpoint"), "model": ("model", "model"),
-        "model_path": ("model", "model_path"), "template": ("review", "template"),
-        "max_requests": ("budget", "max_requests"), "concurrency": ("budget", "concurrency"),
-        "rpm": ("budget", "requests_per_minute"), "min_severity": ("review", "min_severity"),
-        "fail_on": ("review", "fail_on"),
-    }
-    overrides: dict[str, dict[str, Any]] = {}
-    for attr, (section, key) in mapping.items():
-        value = getattr(args, attr, None)
-        if value is not None:
-            overrides.setdefault(section, {})[key] = value
-    return overrides
-
-
-def output_settings(args: argparse.Namespace, default_format: str = "text") -> OutputSettings:
-    verbosity = -1 if args.quiet else args.verbose
-    return OutputSettings(format=args.format or default_format, path=args.output,  # type: ignore[arg-type]
-                          verbosity=verbosity)
-
-
-def settings_from_args(args: argparse.Namespace, env: Mapping[str, str],
-                       config_text: str | None = None, config_origin: str | None = None) -> Settings:
-    return load_settings(config_path=args.config, env=env, overrides=flag_overrides(args),
-                         output=output_settings(args), config_text=config_text, config_origin=config_origin)
-
-
-def write_output(text: str, settings: Settings) -> None:
-    if settings.output.path:
-        try:
-            with open(settings.output.path, "w", encoding="utf-8") as handle:
-                handle.write(text)
-        except OSError as err:
-            raise InputError(f"--output {settings.output.path}: cannot write ({err.strerror})") from None
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-
-
-def exit_code_for(result: RunResult, settings: Settings) -> int:
-    fail_on = settings.review.fail_on
-    if fail_on == "never":
-        return EXIT_OK
-    threshold = SEVERITY_RANK[fail_on]
-    return EXIT_FINDINGS if any(SEVERITY_RANK[f.severity] >= threshold for f in result.findings) else EXIT_OK
-
-
-def render_result(result: RunResult, settings: Settings) -> str:
-    from bot.sinks import FORMATTERS
-
-    return FORMATTERS[settings.output.format]().render(result)
-
-
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     env = dict(os.environ) if env is None else dict(env)
     parser = build_parser()
@@ -159,16 +103,16 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     progress = Progress(verbosity=-1 if args.quiet else args.verbose, stream=sys.stderr)
     try:
         if args.command == "prompts":
-            from bot.commands import prompts_command
+            from bot.cli.prompts import prompts_command
             return prompts_command(args, env, progress)
         if args.command == "dry-run":
-            from bot.commands import dry_run_command
+            from bot.cli.dry_run import dry_run_command
             return dry_run_command(args, env, progress)
         if args.command == "review":
-            from bot.review_command import review_command
+            from bot.cli.review import review_command
             return review_command(args, env, progress)
         if args.command == "eval":
-            from bot.eval import eval_command
+            from bot.cli.eval import eval_command
             return eval_command(args, env, progress)
         raise InputError(f"unknown command {args.command!r}")
     except BotError as err:
@@ -210,7 +154,3 @@ class _Redacting:
 
     def flush(self) -> None:
         self.stream.flush()
-
-
-def dump_json(data: object) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -1,7 +1,6 @@
-"""`review-bot prompts` and `review-bot dry-run`: the local commands.
+"""`review-bot prompts`: print the prompts a run would send for a diff file or a git range.
 
-Both build a ReviewInput from a diff file or a git range (dry-run also from a PR) and go
-through the same pipeline as a CI run; a dry run only swaps the sink for stdout.
+No model call: the same preparation as a run (bot.pipeline.prepare), printed instead of sent.
 """
 
 from __future__ import annotations
@@ -11,40 +10,13 @@ import importlib.util
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from bot.cli.shared import dump_json, read_local_source, settings_from_args, write_output
 from bot.config import Settings
-from bot.errors import InputError
 from bot.progress import Progress
-from bot.sources import ReviewInput
+from bot.run import load_stages
 
 if TYPE_CHECKING:  # imported lazily at run time: `--help` must stay fast
     from bot.backends.llama_cpp import GgufVocabulary
-    from bot.plan import TokenEstimator
-    from bot.prompts import Template
-    from bot.types import RunResult
-
-
-def read_local_source(args: argparse.Namespace) -> ReviewInput:
-    chosen = [name for name in ("diff", "git") if getattr(args, name, None)]
-    if len(chosen) > 1:
-        raise InputError("give one source: --diff PATH or --git BASE..HEAD, not both")
-    if args.diff:
-        from bot.sources.diff_file import read_diff_file
-
-        return read_diff_file(args.diff)
-    if args.git:
-        from bot.sources.git_range import read_git_range
-
-        return read_git_range(args.git)
-    raise InputError("nothing to review: pass --diff PATH (or - for stdin), --git BASE..HEAD"
-                     + (", or --repo OWNER/NAME --pr N" if hasattr(args, "repo") else ""))
-
-
-def load_stages(settings: Settings) -> tuple[Template, TokenEstimator]:
-    """The template and token estimator every command needs, from Settings."""
-    from bot.plan import make_estimator
-    from bot.prompts import load_template
-
-    return load_template(settings.review.template, settings.review.prompts_dir), make_estimator(settings.model)
 
 
 def local_vocabulary(settings: Settings, env: Mapping[str, str], progress: Progress) -> GgufVocabulary | None:
@@ -67,7 +39,6 @@ def local_vocabulary(settings: Settings, env: Mapping[str, str], progress: Progr
 
 
 def prompts_command(args: argparse.Namespace, env: Mapping[str, str], progress: Progress) -> int:
-    from bot.cli import dump_json, settings_from_args, write_output
     from bot.pipeline import prepare
 
     settings = settings_from_args(args, env)
@@ -104,38 +75,3 @@ def prompts_command(args: argparse.Namespace, env: Mapping[str, str], progress: 
             chunks[-1] += "\n"
     write_output("".join(chunks), settings)
     return 0
-
-
-def dry_run_command(args: argparse.Namespace, env: Mapping[str, str], progress: Progress) -> int:
-    from bot.cli import exit_code_for, render_result, settings_from_args, write_output
-
-    if getattr(args, "repo", None) or getattr(args, "pr", None):
-        if args.diff or args.git:
-            raise InputError("give one source: --diff, --git, or --repo with --pr")
-        from bot.review_command import review_pull_request
-
-        return review_pull_request(args, env, progress, post=False)
-    settings = settings_from_args(args, env)
-    review_input = read_local_source(args)
-    result = run_review(review_input, settings, env, progress)
-    write_output(render_result(result, settings), settings)
-    return exit_code_for(result, settings)
-
-
-def run_review(review_input: ReviewInput, settings: Settings, env: Mapping[str, str],
-               progress: Progress) -> RunResult:
-    """Wire the stages from Settings and run the pipeline once."""
-    from bot.backends import make_backend
-    from bot.pipeline import run
-
-    template, estimator = load_stages(settings)
-    backend = make_backend(settings, env)
-    progress.info(f"reviewing with {settings.model_label} ({settings.model.api}) template {template.name}")
-    result = run(review_input, backend, settings, template, estimator, on_event=progress.model_event)
-    if result.stats.secrets_redacted:
-        progress.info(f"redacted {result.stats.secrets_redacted} credentials before review")
-    progress.info(f"done: {len(result.findings)} findings, {result.stats.requests} requests, "
-                  f"{result.stats.retries} retries, {len(result.skipped)} parts skipped, "
-                  f"{result.stats.elapsed_s:.1f} s")
-    return result
-

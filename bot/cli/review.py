@@ -16,14 +16,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot import actions
+from bot.cli.shared import exit_code_for, render_result, settings_from_args, write_output
 from bot.config import Settings
 from bot.errors import BotError, GitHubError, InputError, redact_tokens
+from bot.github import actions
 from bot.progress import Progress
+from bot.run import run_review
 from bot.types import ParsedDiff, RunResult
 
 if TYPE_CHECKING:  # imported lazily at run time: `--help` must stay fast
-    from bot.github_api import GitHubApi
+    from bot.github.api import GitHubApi
     from bot.sinks.github_review import PostOutcome
     from bot.sources.pull_request import PullRequestMeta
 
@@ -59,7 +61,7 @@ def _templates_from_base(api: GitHubApi, settings: Settings, base_sha: str) -> I
     prompts_dir = settings.review.prompts_dir
     names = (f"{settings.review.template}.j2", "summary.md.j2")
     folder_in_repo = prompts_dir.rstrip("/") if prompts_dir else None
-    from bot.github_api import MAX_REPO_TEXT_BYTES
+    from bot.github.api import MAX_REPO_TEXT_BYTES
 
     texts = {name: api.file_text(f"{folder_in_repo}/{name}", base_sha, max_bytes=MAX_REPO_TEXT_BYTES)
              for name in names} if folder_in_repo else {}
@@ -92,8 +94,7 @@ def review_pull_request(args: argparse.Namespace, env: Mapping[str, str], progre
 
 def _review_pull_request(args: argparse.Namespace, env: Mapping[str, str], progress: Progress,
                          post: bool) -> int:
-    from bot.cli import settings_from_args
-    from bot.github_api import ClientOptions, GitHubApi, github_from_env
+    from bot.github.api import ClientOptions, GitHubApi, github_from_env
     from bot.sources.pull_request import CONFIG_PATH, open_pull_request
 
     in_actions = actions.in_actions(env)
@@ -123,8 +124,6 @@ def _review_pull_request(args: argparse.Namespace, env: Mapping[str, str], progr
 
 def _review_loaded(api: GitHubApi, meta: PullRequestMeta, settings: Settings, mode: str, env: Mapping[str, str],
                    progress: Progress, post: bool, in_actions: bool) -> int:
-    from bot.cli import exit_code_for
-    from bot.commands import run_review
     from bot.sources.pull_request import load_pull_request, skip_reason
 
     repo, number = meta.repo, meta.number
@@ -151,7 +150,6 @@ def _review_loaded(api: GitHubApi, meta: PullRequestMeta, settings: Settings, mo
 
 def _post(api: GitHubApi, diff: ParsedDiff, result: RunResult, settings: Settings, env: Mapping[str, str],
           progress: Progress, in_actions: bool) -> int:
-    from bot.cli import exit_code_for
     from bot.sinks.github_review import GitHubReviewSink
 
     sink = GitHubReviewSink(api, diff, settings)
@@ -177,8 +175,8 @@ def _post(api: GitHubApi, diff: ParsedDiff, result: RunResult, settings: Setting
 
 
 def _record_head(api: GitHubApi, result: RunResult, progress: Progress) -> None:
-    """The incremental baseline: a commit status on the reviewed head (bot.baseline)."""
-    from bot.baseline import record_reviewed_head
+    """The incremental baseline: a commit status on the reviewed head (bot.github.baseline)."""
+    from bot.github.baseline import record_reviewed_head
     from bot.sinks.github_review import INCOMPLETE_REASONS
 
     head = result.source_info.head_sha
@@ -199,7 +197,6 @@ def _stopped(in_actions: bool, annotations: bool = False) -> AbstractContextMana
 
 
 def _print_result(result: RunResult, settings: Settings, in_actions: bool) -> None:
-    from bot.cli import render_result, write_output
 
     text = render_result(result, settings)
     if settings.output.path or settings.output.format == "github":

@@ -1,7 +1,7 @@
 """Hunk text as prompts print it and the planner counts it: listings, plain diffs, defusing.
 
-Templates get these texts pre-rendered (see prompt_views.HunkView) and plan.py prices them, so
-the planner's estimate bounds what a template prints. A hunk's text is built in one pass over
+Templates get these texts pre-rendered (see bot.prompts.views.HunkView) and bot.plan.packing
+prices them, so the planner's estimate bounds what a template prints. A hunk's text is built in one pass over
 its lines, and listing_length prices a listing without building it.
 """
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.pathnames import base_name, suffix
+from bot.diff.pathnames import base_name, suffix
 
 _LANGUAGES: dict[str, str] = {
     ".py": "python", ".pyi": "python", ".pyx": "cython", ".js": "javascript", ".mjs": "javascript",

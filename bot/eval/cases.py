@@ -1,4 +1,5 @@
-"""`review-bot eval --set DIR`: review quality on a labelled set of bug-introducing changes.
+"""The cases of `review-bot eval --set DIR` and their scores: review quality on a labelled set
+of bug-introducing changes.
 
 Each case folder holds `pr.diff` (a change that introduces a bug: a fix, reversed) and
 `labels.json` (`{"fix_subject", "labels": [{"path", "line", "kind"}]}`). Both label kinds are
@@ -17,27 +18,20 @@ a reviewer placing the same number of findings per case on uniformly random RIGH
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings, parse_toml
-from bot.errors import InputError, ModelError
-from bot.eval_report import render_markdown
-from bot.logsafe import one_line
-from bot.progress import Progress
-from bot.sources import ReviewInput
-from bot.types import Finding, Hunk, ParsedDiff, SourceInfo
+from bot.errors import InputError
+from bot.types import Finding, Hunk, ParsedDiff
 
 WINDOW = 3
 TEMPLATES = ("review", "review-instruct", "starcoder2-pr", "review-chat")
 LABEL_KINDS = ("added", "removed-before")
 RANDOM_SEED = 0
-GIVE_UP_AFTER = 5  # failures in a row, before any success, that stop a template's run
 
 Spot = tuple[str, int, int]  # (path, first new line, last new line)
 
@@ -112,8 +106,8 @@ class Row:
 # ---------------------------------------------------------------- the labelled set
 
 def with_haystack(cases: Sequence[Case], corpus_dir: str, hunks: int | None) -> list[Case]:
-    """Each case inside unrelated hunks of the corpus (see bot.eval_haystack)."""
-    from bot.eval_haystack import DEFAULT_HAYSTACK_HUNKS, haystack_diff, load_pool
+    """Each case inside unrelated hunks of the corpus (see bot.eval.haystack)."""
+    from bot.eval.haystack import DEFAULT_HAYSTACK_HUNKS, haystack_diff, load_pool
 
     count = DEFAULT_HAYSTACK_HUNKS if hunks is None else hunks
     if count < 0:
@@ -123,7 +117,7 @@ def with_haystack(cases: Sequence[Case], corpus_dir: str, hunks: int | None) -> 
 
 
 def load_cases(folder: str | Path, limit: int | None = None, skip: int = 0) -> list[Case]:
-    from bot.diff import parse_diff
+    from bot.diff.parse import parse_diff
 
     root = Path(folder)
     if not root.is_dir():
@@ -252,121 +246,5 @@ def reference_rows(cases: Sequence[Case]) -> list[Row]:
             Row("every changed line", "reference", tuple(score(c, every_changed_line_reviewer(c)) for c in cases))]
 
 
-# ---------------------------------------------------------------- reviewers with a model
-
-def eval_settings(args: argparse.Namespace, env: Mapping[str, str], template: str) -> Settings:
-    """The user's settings for one template; min_severity info unless a flag or the config sets it."""
-    from bot.cli import settings_from_args
-
-    settings = settings_from_args(argparse.Namespace(**{**vars(args), "template": template}), env)
-    if args.min_severity is None and not _config_sets_severity(settings):
-        settings = replace(settings, review=replace(settings.review, min_severity="info"))
-    return settings
-
-
-def _config_sets_severity(settings: Settings) -> bool:
-    if not settings.config_path:
-        return False
-    try:
-        text = Path(settings.config_path).read_text(encoding="utf-8")
-    except OSError:
-        return False
-    review = parse_toml(text, settings.config_path).get("review", {})
-    return isinstance(review, dict) and "min_severity" in review
-
-
-def model_row(template_name: str, cases: Sequence[Case], settings: Settings, env: Mapping[str, str],
-              progress: Progress, cache: str | None = None) -> Row:
-    from bot.backends import make_backend
-    from bot.backends.base import Backend
-    from bot.backends.cache import CachingBackend
-    from bot.commands import load_stages
-    from bot.pipeline import fit_to_model, prepare, run
-
-    template, estimator = load_stages(settings)
-    plain = make_backend(settings, env)
-    cached = CachingBackend(plain, cache, f"{settings.model.api}:{settings.model_label}") if cache else None
-    backend: Backend = cached or plain
-    on_event = progress.model_event if progress.verbosity >= 1 else None
-    results: list[CaseResult] = []
-    failures_in_a_row, succeeded = 0, False
-    for number, case in enumerate(cases, 1):
-        if failures_in_a_row >= GIVE_UP_AFTER and not succeeded:
-            results.append(CaseResult(case.name, error=f"not run: the first {GIVE_UP_AFTER} cases failed",
-                                      fix_subject=case.fix_subject))
-            continue
-        # No title: the fix's subject names the bug, and the change under review is its reverse.
-        review_input = ReviewInput(info=SourceInfo(kind="diff"), diff=case.diff)
-        model_seconds = cached.model_seconds if cached is not None else 0.0
-        try:
-            fitted, counter = fit_to_model(settings, backend, estimator)
-            estimated = sum(r.est_tokens for r in prepare(review_input, fitted, template, counter).requests)
-            result = run(review_input, backend, settings, template, estimator, on_event=on_event)
-        except (ModelError, InputError) as err:
-            failures_in_a_row += 1
-            results.append(CaseResult(case.name, error=one_line(str(err)), fix_subject=case.fix_subject))
-            progress.info(f"eval {template_name} {number}/{len(cases)} {case.name}: failed ({err})")
-            continue
-        failures_in_a_row, succeeded = 0, True
-        spots = [finding_spot(f, case.diff) for f in result.findings]
-        outcome = score(case, spots, prompt_tokens=estimated, completion_tokens=result.stats.completion_tokens,
-                        seconds=(cached.model_seconds - model_seconds if cached is not None
-                                 else result.stats.elapsed_s),
-                        partial=any(s.reason == "model_error" for s in result.skipped),
-                        said=tuple({"path": f.path, "line": f.line, "side": f.side, "severity": f.severity,
-                                    "message": f.message} for f in result.findings))
-        results.append(outcome)
-        progress.info(f"eval {template_name} {number}/{len(cases)} {case.name}: {len(spots)} findings, "
-                      f"{'hit' if outcome.hit else 'miss'}")
-    return Row(f"template {template_name}", "model", tuple(results))
-
-
-# ---------------------------------------------------------------- output
-
-def build_report(eval_set: str, cases: Sequence[Case], rows: Sequence[Row], settings: Settings) -> dict[str, Any]:
-    return {"version": 1, "set": eval_set, "cases": len(cases), "window": WINDOW, "model": settings.model_label,
-            "api": settings.model.api, "endpoint": settings.endpoint_url,
-            "min_severity": settings.review.min_severity, "rows": [row.to_json() for row in rows]}
-
-
-def eval_command(args: argparse.Namespace, env: Mapping[str, str], progress: Progress) -> int:
-    from bot.cli import dump_json, write_output
-
-    names = _template_names(args, env)
-    cases = load_cases(args.eval_set, args.limit, skip=args.skip)
-    if args.haystack:
-        cases = with_haystack(cases, args.haystack, args.haystack_hunks)
-    settings_for: dict[str, Settings] = {name: eval_settings(args, env, name) for name in names}
-    first = settings_for[names[0]]
-    if first.output.format not in ("text", "markdown", "json"):
-        raise InputError(f"--format {first.output.format}: eval writes text, markdown or json")
-    where = "" if first.model.api == "llama-cpp" else f" at {first.endpoint_url}"
-    mixed = f", each inside unrelated hunks of {args.haystack}" if args.haystack else ""
-    progress.info(f"eval: {len(cases)} cases from {args.eval_set}, templates {', '.join(names)}, "
-                  f"model {first.model_label}{where}{mixed}")
-    rows = [model_row(name, cases, settings_for[name], env, progress, args.cache) for name in names]
-    rows += reference_rows(cases)
-    report = build_report(str(args.eval_set), cases, rows, first)
-    write_output(dump_json(report) if first.output.format == "json" else render_markdown(report), first)
-    return 0
-
-
-def _template_names(args: argparse.Namespace, env: Mapping[str, str]) -> list[str]:
-    if args.templates:
-        names = list(dict.fromkeys(n.strip() for n in args.templates.split(",") if n.strip()))
-        if not names:
-            raise InputError("--templates: give at least one template name, e.g. review,starcoder2-pr")
-        return names
-    if getattr(args, "template", None):
-        return [args.template]
-    # By default every packaged template the chosen api can send: chat ones need a chat api.
-    from bot.backends import API_MODES
-    from bot.prompts import load_template
-
-    modes = API_MODES.get(eval_settings(args, env, TEMPLATES[0]).model.api, frozenset())
-    return [name for name in TEMPLATES if load_template(name, None).mode in modes]
-
-
-__all__ = ["Case", "CaseResult", "Label", "Row", "TEMPLATES", "WINDOW", "chance_of_hit", "eval_command",
-           "every_changed_line_reviewer", "finding_spot", "load_cases", "new_position", "random_line_reviewer",
-           "reference_rows", "score"]
+__all__ = ["Case", "CaseResult", "Label", "Row", "TEMPLATES", "WINDOW", "chance_of_hit", "every_changed_line_reviewer",
+           "finding_spot", "load_cases", "new_position", "random_line_reviewer", "reference_rows", "score"]

@@ -28,7 +28,7 @@ HAYSTACK_SEED = 0
 
 def load_pool(corpus_dir: str | Path) -> list[tuple[str, FileDiff]]:
     """(commit case name, file) for every text file with hunks in the corpus, in a stable order."""
-    from bot.diff import parse_diff
+    from bot.diff.parse import parse_diff
 
     root = Path(corpus_dir)
     diffs = sorted(root.glob("*/pr.diff"))

@@ -5,7 +5,7 @@ tests/fixtures/real_answers): compiler-style `PATH:LINE: SEVERITY: MESSAGE` line
 in markdown bullets, bold or backticks, `Line 12:` / `L12:` under a heading or a `File:`
 line that names the file, and findings inside a fenced block. Nothing is repaired or
 guessed: a location comes from the answer (or, for a path-less line, from the one file the
-answer is about), never from where a message would fit best. Grounding is findings.py's job.
+answer is about), never from where a message would fit best. Grounding is bot.findings.grounding's job.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.diff.hunk_text import display_path
 from bot.errors import ConfigError
-from bot.hunk_text import display_path
-from bot.prompt_views import comment_target
+from bot.prompts.views import comment_target
 from bot.types import Request, Severity
 
 MAX_PR_COMMENT_CHARS = 1500

@@ -1,6 +1,6 @@
 """Model completions -> findings that sit on real lines of the diff.
 
-Data moves one way: parse (bot.answers, one parser per template output format) -> ground
+Data moves one way: parse (bot.findings.answers, one parser per template output format) -> ground
 (keep only new lines the request's own hunks can take a comment on; the code a message
 quotes picks its line, the number breaks ties) -> drop echoes of the prompt and one remark
 repeated within a hunk -> merge duplicates -> severity floor -> caps. Nothing here repairs
@@ -15,9 +15,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from bot.answers import PARSERS, RawFinding, parse_answer
 from bot.config import ReviewSettings
-from bot.sanitize import sanitize_message
+from bot.findings.answers import PARSERS, RawFinding, parse_answer
+from bot.findings.sanitize import sanitize_message
 from bot.types import SEVERITY_RANK, Completion, Finding, Hunk, Request, Side
 
 __all__ = ["FindingsOutcome", "PARSERS", "RawFinding", "collect_findings", "fingerprint",
@@ -33,7 +33,7 @@ class FindingsOutcome:
 
 
 def parse_completion(text: str, parser: str, request: Request) -> list[RawFinding]:
-    """Parse one completion with the named output format (see bot.answers)."""
+    """Parse one completion with the named output format (see bot.findings.answers)."""
     return parse_answer(text, parser, request)
 
 

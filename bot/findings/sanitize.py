@@ -1,4 +1,5 @@
-"""Make model-written text safe to post on GitHub, print to a log, or put in a report.
+"""Make model-written text safe to post on GitHub, print to a log, or put in a report; and
+escape any untrusted text (paths, messages) for our own markdown (`md_text`, `md_code`).
 
 Model output is untrusted: it must not forge our hidden `<!-- review-bot:... -->` markers,
 notify people (@mentions), cross-reference issues (#123), load remote images, smuggle
@@ -18,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from bot.logsafe import escape_log
+from bot.logsafe import escape_log, one_line
 
 MAX_MESSAGE_CHARS = 1000
 ELLIPSIS = "\u2026"
@@ -219,3 +220,33 @@ def sanitize_message(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     if open_fence is not None:
         text += "\n" + open_fence[0] * open_fence[1]
     return escape_log(text)
+
+
+# ---------------------------------------------------------------- untrusted text in our own markdown
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
+_LIST_START = re.compile(r"^(?:-|(\d{1,9})\.)")  # what is left of a list marker once _MD_SPECIAL ran
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def md_text(text: str, limit: int | None = 500) -> str:
+    """Untrusted text -> one inert markdown line that renders as exactly that text (CommonMark).
+
+    Markdown punctuation is backslash-escaped, never turned into entities or HTML (`<br>` would
+    be raw HTML): no tag, link, emphasis, table-cell border, heading or list starts; mentions,
+    references and markers are broken with a zero-width space. Flattened to one line of at
+    most `limit` characters. The one markdown escaper: review bodies, job summaries and
+    `--format markdown` all use it.
+    """
+    text = _MD_SPECIAL.sub(r"\\\1", one_line(_CONTROL.sub(" ", text), limit))
+    text = _LIST_START.sub(lambda m: f"{m.group(1)}\\." if m.group(1) else "\\-", text)
+    return inert_escaped(text)
+
+
+def md_code(text: str, limit: int = 300) -> str:
+    """Untrusted text -> a markdown code span (nothing inside one is interpreted)."""
+    text = inert_code(one_line(_CONTROL.sub(" ", text), limit))
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
+    return f"{fence}{pad}{text}{pad}{fence}"

@@ -33,12 +33,6 @@ def notice(message: str, stream: TextIO, title: str = "review-bot") -> None:
     stream.flush()
 
 
-def warning(message: str, stream: TextIO, title: str = "review-bot") -> None:
-    stream.write(f"::warning title={escape_command_property(escape_log(title))}::"
-                 f"{escape_command_data(escape_log(message))}\n")
-    stream.flush()
-
-
 @contextmanager
 def group(title: str, stream: TextIO, enabled: bool = True) -> Iterator[None]:
     """A collapsible section of the log; does nothing outside Actions (`enabled=False`)."""

@@ -25,10 +25,11 @@ from typing import Any
 import requests
 from github import Auth, Github, GithubException
 
-from bot import github_retry
 from bot.errors import GitHubError, InputError
-from bot.github_retry import CappedRetry, Waits
-from bot.markers import ACTIONS_BOT_LOGIN
+from bot.github import retry as github_retry
+from bot.github.markers import ACTIONS_BOT_LOGIN
+from bot.github.retry import CappedRetry, Waits
+from bot.logsafe import one_line
 
 DEFAULT_API_URL = "https://api.github.com"
 DIFF_MEDIA_TYPE = "application/vnd.github.v3.diff"
@@ -151,20 +152,15 @@ def _advice(status: int | None, message: str) -> str:
     return ""
 
 
-def _one_line(text: object, limit: int = 200) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
-
-
 def _failure(what: str, err: Exception) -> ApiFailure:
     if isinstance(err, GithubException):
         data = err.data
         message = data.get("message", "") if isinstance(data, Mapping) else ""
-        return ApiFailure(what, err.status, _one_line(message or ""), err.headers or {}, data)
+        return ApiFailure(what, err.status, one_line(message or "", limit=200), err.headers or {}, data)
     if isinstance(err, requests.exceptions.Timeout):
         return ApiFailure(what, None, "timed out")
     if isinstance(err, requests.exceptions.RequestException):
-        return ApiFailure(what, None, _one_line(type(err).__name__))
+        return ApiFailure(what, None, type(err).__name__)
     return ApiFailure(what, None, f"unreadable answer ({type(err).__name__})")
 
 
@@ -209,7 +205,7 @@ class GitHubApi:
             except ValueError:
                 data = None
             message = data.get("message", "") if isinstance(data, dict) else ""
-            raise ApiFailure(what, status, _one_line(message), headers, data)
+            raise ApiFailure(what, status, one_line(message, limit=200), headers, data)
         return body if isinstance(body, str) else ""
 
     def _paginate(self, path: str, what: str, limit: int, params: Mapping[str, Any] | None = None

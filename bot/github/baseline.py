@@ -4,7 +4,7 @@ Every run that reviewed a head records it as a commit status (context `review-bo
 head, whether a review was posted or there was nothing to say: a status notifies nobody.
 The next incremental run walks the pull request's commits newest first and takes the first
 one carrying such a status written by the bot's own account, or named by the head marker of
-the bot's last complete review (bot.markers.last_reviewed_head). A token that may not read or
+the bot's last complete review (bot.github.markers.last_reviewed_head). A token that may not read or
 write statuses (`statuses: write` not granted) gets the review marker alone, as before.
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.github_api import ApiFailure, GitHubApi
-from bot.markers import is_own, last_reviewed_head
+from bot.github.api import ApiFailure, GitHubApi
+from bot.github.markers import is_own, last_reviewed_head
 
 STATUS_CONTEXT = "review-bot"
 REVIEWED = "reviewed"  # the description of a complete review starts with this

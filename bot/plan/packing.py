@@ -1,4 +1,4 @@
-"""Hunk packing and splitting, and the run budget -> Plan (token counting: bot.tokens).
+"""Hunk packing and splitting, and the run budget -> Plan (token counting: bot.plan.tokens).
 
 A hunk costs what `hunk_text.hunk_listing` prints for it (the text every template is given),
 plus the template's own per-hunk and per-file overhead measured by
@@ -13,16 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.config import Settings
+from bot.diff.hunk_text import display_path, hunk_listing, hunk_section, listing_length, number_width, render_line
+from bot.diff.pathnames import base_name, components, suffix
 from bot.errors import ConfigError
-from bot.hunk_text import display_path, hunk_listing, hunk_section, listing_length, number_width, render_line
-from bot.pathnames import base_name, components, suffix
-from bot.prompts import TemplateCost, file_language, target_hunk
-from bot.tokens import CharEstimator, CountingEstimator, TokenEstimator, TokenizerEstimator, make_estimator
-from bot.tokens import count_many as _count_many
+from bot.plan.tokens import CharEstimator, TokenEstimator
+from bot.plan.tokens import count_many as _count_many
+from bot.prompts.context import file_language
+from bot.prompts.render import TemplateCost
+from bot.prompts.views import target_hunk
 from bot.types import Batch, FileDiff, Hunk, Plan, Skipped
-
-__all__ = ["CharEstimator", "CountingEstimator", "TokenEstimator", "TokenizerEstimator", "make_estimator",
-           "make_plan", "split_batch"]
 
 SPLIT_OVERLAP = 3  # lines a split part repeats from the part before it, for context
 
@@ -289,7 +288,7 @@ def make_plan(files: Sequence[FileDiff], settings: Settings, template_overhead: 
     file's hunks stay together and in order when they fit one request; a hunk too large for
     any request is split. What the run budget (max_requests, max_prompt_tokens) can't take
     is skipped with reason "budget"; a single line larger than a request, "too_large".
-    `template_overhead` is prompts.template_overhead(); a bare int is the template's fixed
+    `template_overhead` is bot.prompts.render.template_overhead(); a bare int is the template's fixed
     size, with default per-file and per-hunk costs.
     """
     cost = _as_cost(template_overhead)

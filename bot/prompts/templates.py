@@ -1,4 +1,4 @@
-"""Prompt templates: lookup, declarations, hunk listings, rendering and their token cost.
+"""Prompt templates: lookup, declarations and loading (rendering and cost: bot.prompts.render).
 
 Templates are Jinja files (`prompts/*.j2`, overridable from the repository's prompts_dir).
 Each one declares how its output is parsed and where generation stops, in a leading comment:
@@ -14,10 +14,10 @@ limit); an optional `about:` line describes the template. Nothing in the comment
 and `{% block user %}`, sent as chat messages (`api = "openai-chat"`, or in process with the
 model's own chat template); the default, `mode: completion`, renders one prompt.
 
-Hunk text reaches templates pre-rendered by `hunk_listing` / `hunk_diff` (bot.hunk_text), the
+Hunk text reaches templates pre-rendered by `hunk_listing` / `hunk_diff` (bot.diff.hunk_text), the
 same functions the planner counts, so the planner's estimate bounds what the template prints.
-The views that carry it (bot.prompt_views) make it when a template first reads it. PR text is
-truncated the way StarCoder2's training data was, and only ever printed as data.
+The views that carry it (bot.prompts.views) make it when a template first reads it; the
+variables a template gets are built in bot.prompts.context.
 """
 
 from __future__ import annotations
@@ -35,36 +35,14 @@ from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot.errors import ConfigError
-from bot.hunk_text import MIN_NUMBER_WIDTH as MIN_NUMBER_WIDTH
-from bot.hunk_text import TARGET_TAIL_LINES
-from bot.hunk_text import defuse as defuse
-from bot.hunk_text import display_path as display_path
-from bot.hunk_text import hunk_diff as hunk_diff
-from bot.hunk_text import hunk_listing as hunk_listing
-from bot.hunk_text import hunk_section as hunk_section
-from bot.hunk_text import number_width as number_width
-from bot.hunk_text import render_line as render_line
-from bot.languages import language_for
-from bot.prompt_views import VIEW_DATA
-from bot.prompt_views import FileView as FileView
-from bot.prompt_views import HunkView as HunkView
-from bot.prompt_views import TargetView as TargetView
-from bot.prompt_views import comment_target as comment_target
-from bot.prompt_views import group_files as group_files
-from bot.prompt_views import target_hunk as target_hunk
-from bot.prompt_views import target_view as _target_view
-from bot.tokens import TokenEstimator
-from bot.types import Batch, ChatMessage, Hunk, Line, Request, SourceInfo
+from bot.prompts.context import file_language, probe_hunk, template_context
+from bot.prompts.views import VIEW_DATA
+from bot.types import ChatMessage, SourceInfo
 
 PACKAGE = "bot.prompts_pkg"
 SUFFIX = ".j2"
 PARSERS = ("diagnostics", "pr-comment")
 MAX_STOPS = 4  # TGI refuses more stop sequences
-MAX_TITLE_CHARS = 500
-MAX_DESCRIPTION_CHARS = 1000
-DESCRIPTION_HEAD_LINES = 60
-DESCRIPTION_TAIL_LINES = 20
-TRUNCATED = "[TRUNCATED]"  # the marker StarCoder2's PR data used
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _DECLARATION = re.compile(r"\A\{#-?[ \t]*review-bot[ \t]*\n(.*?)-?#\}", re.S)
@@ -73,29 +51,6 @@ MODES = ("completion", "chat")
 # The blocks a chat template may define, in the order they are sent.
 CHAT_ROLES: tuple[Literal["system", "user"], ...] = ("system", "user")
 
-# ---------------------------------------------------------------- untrusted PR text
-
-def one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def truncate_title(title: str) -> str:
-    """One line, at most 500 characters, special tokens defused."""
-    return defuse(one_line(title))[:MAX_TITLE_CHARS]
-
-
-def truncate_description(text: str) -> str:
-    """HTML comments dropped; past 80 lines the first 60 and last 20; at most 1,000 characters."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    # PR templates are mostly <!-- hints -->; StarCoder2's data dropped them the same way.
-    text = "".join(part.rsplit("-->", 1)[-1] for part in text.split("<!--"))
-    lines = text.strip().split("\n")
-    if len(lines) > DESCRIPTION_HEAD_LINES + DESCRIPTION_TAIL_LINES:
-        lines = [*lines[:DESCRIPTION_HEAD_LINES], TRUNCATED, *lines[-DESCRIPTION_TAIL_LINES:]]
-    return defuse("\n".join(lines))[:MAX_DESCRIPTION_CHARS].strip()
-
-
-# ---------------------------------------------------------------- loading
 
 @dataclass(frozen=True)
 class Template:
@@ -267,8 +222,8 @@ def load_template(name: str, prompts_dir: str | None) -> Template:
     template = Template(name=name, parser=parser, stop=stop, origin=origin, about=about, jinja=jinja,
                         reads=_variables_read(env, source), mode=mode)
     probe_source = SourceInfo(kind="diff", title="t", body="d")
-    _render(template, [_probe_hunk("src/probe.py", 10, "x")], probe_source)
-    _render(template, [], probe_source)
+    for probe in ([probe_hunk("src/probe.py", 10, "x")], []):
+        template.render(**template_context(probe, probe_source, file_language, template.reads))
     return template
 
 
@@ -281,138 +236,3 @@ def _variables_read(env: jinja2.Environment, source: str) -> frozenset[str] | No
     return frozenset(meta.find_undeclared_variables(tree))
 
 
-# ---------------------------------------------------------------- rendering
-
-def _context(hunks: Sequence[Hunk], source: SourceInfo, languages: Callable[[str], str | None],
-             reads: frozenset[str] | None = None) -> dict[str, Any]:
-    # Only comment_target costs a pass over the lines; a template that never reads it gets None.
-    target = _target_view(hunks) if reads is None or "comment_target" in reads else None
-    return {"files": group_files(hunks, languages), "title": truncate_title(source.title),
-            "description": truncate_description(source.body), "repo": source.repo,
-            "comment_target": target}
-
-
-def file_language(path: str) -> str | None:
-    """The language templates are told for `path` (plan.py prices the same name)."""
-    return language_for(path)
-
-
-def _render(template: Template, hunks: Sequence[Hunk], source: SourceInfo,
-            languages: Callable[[str], str | None] = file_language) -> str:
-    return template.render(**_context(hunks, source, languages, template.reads))
-
-
-def render_request(template: Template, batch: Batch, source: SourceInfo,
-                   estimator: TokenEstimator) -> Request:
-    """Render one batch into the prompt sent to the model; est_tokens counts the whole prompt."""
-    if template.is_chat:
-        context = _context(batch.hunks, source, file_language, template.reads)
-        messages = template.render_messages(**context)
-        prompt = join_messages(messages)
-        return Request(id=batch.id, hunks=batch.hunks, prompt=prompt, messages=messages,
-                       est_tokens=estimator.count(prompt) + chat_overhead(len(messages)))
-    prompt = _render(template, batch.hunks, source)
-    return Request(id=batch.id, hunks=batch.hunks, prompt=prompt, est_tokens=estimator.count(prompt))
-
-
-CHAT_TOKENS_PER_MESSAGE = 8  # role markers a chat template wraps each message in (<|im_start|>user\n...)
-CHAT_TOKENS_REPLY = 8  # the assistant turn it opens, and a default system line some templates add
-
-
-def chat_overhead(messages: int) -> int:
-    """Tokens a model's chat template adds around `messages` messages (an upper bound)."""
-    return messages * CHAT_TOKENS_PER_MESSAGE + CHAT_TOKENS_REPLY
-
-
-# ---------------------------------------------------------------- token cost of a template
-
-@dataclass(frozen=True)
-class TemplateCost:
-    """What a template adds around the hunk listings, in tokens (see plan.py for the sum).
-
-    request tokens <= base + sum over files (per_file + path_repeats * tokens(path)
-    + language_repeats * tokens(language)) + sum over hunks (per_hunk + tokens(hunk_listing))
-    + target + target_repeats * (largest hunk) + target_tail_repeats * (largest target_hunk)
-    + target_path_repeats * (longest path).
-    """
-
-    base: int  # the template with no files, PR title and description included
-    per_file: int = 16
-    path_repeats: int = 2
-    language_repeats: int = 1
-    per_hunk: int = 4
-    target: int = 0  # printed once by a non-empty batch (a primer, a comment block)
-    target_repeats: int = 0  # times the comment_target hunk is printed again, whole
-    target_tail_repeats: int = 0  # times it is printed shortened, as target_hunk (comment_target.diff)
-    target_path_repeats: int = 0  # times a path is printed again once per batch
-
-    def __int__(self) -> int:
-        return self.base
-
-
-_PROBE_PATHS = ("qzxqp/qzxqp.qzxq", "qzxqr/qzxqr.qzxq")
-_PROBE_LANGUAGE = "qzxqlang"
-_SLACK = 2  # differences of rounded counts, and merges at the seams, are off by one or two
-
-
-def _probe_hunk(path: str, start: int, text: str) -> Hunk:
-    line = Line(kind="+", old_no=None, new_no=start, text=text)
-    return Hunk(path=path, old_start=start - 1, old_len=0, new_start=start, new_len=1,
-                header=f"@@ -{start - 1},0 +{start},1 @@", lines=(line,))
-
-
-def _long_probe_hunk(path: str, start: int) -> Hunk:
-    texts = ["qzxqheadc", *["qzxqlinec"] * TARGET_TAIL_LINES]
-    lines = tuple(Line(kind="+", old_no=None, new_no=start + i, text=t) for i, t in enumerate(texts))
-    return Hunk(path=path, old_start=start - 1, old_len=0, new_start=start, new_len=len(lines),
-                header=f"@@ -{start - 1},0 +{start},{len(lines)} @@", lines=lines)
-
-
-def template_overhead(template: Template, source: SourceInfo, estimator: TokenEstimator) -> TemplateCost:
-    """Measure `template`'s token cost for this PR's text by rendering five probe batches.
-
-    Probes: no files; one hunk; two hunks of one file; two files; one hunk longer than
-    TARGET_TAIL_LINES, whose first line shows whether the target is printed whole or shortened
-    (comment_target.diff is target_hunk, see prompt_views). Differences between them
-    give the per-file and per-hunk costs; what a non-empty batch prints once (a primer, the
-    comment block of starcoder2-pr) is `target`. Probe hunks sit at line ~10^6 so numbers the
-    template prints are counted at least as wide as real ones. Pass the result to make_plan.
-    """
-    p, q = _PROBE_PATHS
-    first = _probe_hunk(p, 999_990, "qzxqlinea")
-    same_file = _probe_hunk(p, 999_995, "qzxqlineb")
-    other_file = _probe_hunk(q, 999_995, "qzxqlineb")
-
-    def render(hunks: Sequence[Hunk]) -> tuple[int, str]:
-        text = template.render(**_context(hunks, source, lambda path: _PROBE_LANGUAGE))
-        return estimator.count(text), text
-
-    count = estimator.count
-    path_tokens, language_tokens = count(p), count(_PROBE_LANGUAGE)
-    first_tokens, second_tokens = count(hunk_listing(first)), count(hunk_listing(same_file))
-    empty, _ = render(())
-    one, text_one = render((first,))
-    two, text_two = render((first, same_file))
-    files, text_files = render((first, other_file))
-    # The second hunk is never the comment target (ties go to the first): it shows the plain cost.
-    per_hunk = (two - one - max(text_two.count("qzxqlineb"), 1) * second_tokens
-                - (text_two.count(p) - text_one.count(p)) * path_tokens)
-    path_repeats = text_files.count(q)
-    language_repeats = text_files.count(_PROBE_LANGUAGE) - text_two.count(_PROBE_LANGUAGE)
-    per_file = (files - two - path_repeats * path_tokens - language_repeats * language_tokens
-                - (text_files.count("qzxqlineb") - text_two.count("qzxqlineb")) * second_tokens)
-    repeats = max(text_one.count("qzxqlinea") - text_files.count("qzxqlineb"), 0)
-    target_repeats = repeats
-    if template.reads is None or "comment_target" in template.reads:
-        # Only a whole print of the long probe shows its first line; a shortened one stops before it.
-        _, text_long = render((_long_probe_hunk(p, 999_980),))
-        target_repeats = min(max(text_long.count("qzxqheadc") - text_files.count("qzxqlineb"), 0), repeats)
-    target_path_repeats = max(text_one.count(p) - path_repeats, 0)
-    once = (one - empty - per_file - per_hunk - text_one.count(p) * path_tokens
-            - text_one.count(_PROBE_LANGUAGE) * language_tokens - text_one.count("qzxqlinea") * first_tokens)
-    return TemplateCost(
-        base=empty + (chat_overhead(len(CHAT_ROLES)) if template.is_chat else 0),
-        per_file=max(per_file, 0) + _SLACK, path_repeats=path_repeats,
-        language_repeats=max(language_repeats, 0), per_hunk=max(per_hunk, 0) + _SLACK,
-        target=max(once, 0) + _SLACK, target_repeats=target_repeats, target_tail_repeats=repeats - target_repeats,
-        target_path_repeats=target_path_repeats)

@@ -1,6 +1,6 @@
 """Template variables: the views of files, hunks and the review-comment target a template reads.
 
-Views hold the hunk and make their texts (bot.hunk_text) when a template first reads them.
+Views hold the hunk and make their texts (bot.diff.hunk_text) when a template first reads them.
 `VIEW_DATA` names each view's data attributes, which the prompt sandbox reads directly.
 """
 
@@ -12,7 +12,7 @@ from functools import cached_property
 from operator import attrgetter
 from types import MappingProxyType
 
-from bot.hunk_text import display_path, hunk_diff, hunk_listing, hunk_section, hunk_tail, numbered_lines
+from bot.diff.hunk_text import display_path, hunk_diff, hunk_listing, hunk_section, hunk_tail, numbered_lines
 from bot.types import Hunk
 
 _KIND = attrgetter("kind")

@@ -1,7 +1,7 @@
 """Private-key blocks in diff lines: which lines belong to one, and what of a line is key material.
 
 A block's BEGIN and END markers stay (they are public structure and tell the model what was
-there); everything between becomes `<KEY>`. `bot.redact` decides where to look.
+there); everything between becomes `<KEY>`. `bot.redact.scrub` decides where to look.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.secret_patterns import (
+from bot.redact.patterns import (
     BASE64_RUN,
     KEY,
     KEY_BEGIN,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.secret_patterns import KEY, PASSWORD, is_placeholder, secret_kind
+from bot.redact.patterns import KEY, PASSWORD, is_placeholder, secret_kind
 
 # A line that ends in an assignment whose value continues below (`re.M`: one search over a hunk).
 DANGLING = re.compile(r"""(?:[:=][^\S\n]*(?:[>|][-+]?[0-9]?|\()|\\)[^\S\n]*$""", re.M)

@@ -1,7 +1,7 @@
 """What a credential looks like: placeholders, patterns, and the tests of names and values.
 
-`bot.redact` applies these to diffs and PR text; `bot.secret_tokens` has the credentials known
-by their shape, and `bot.secret_screens` the cheap necessary conditions of all of them.
+`bot.redact.scrub` applies these to diffs and PR text; `bot.redact.token_shapes` has the credentials known
+by their shape, and `bot.redact.screens` the cheap necessary conditions of all of them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Screens: cheap necessary conditions of every pattern that replaces a credential.
 
 They run on every line of a large diff; where they find nothing, no pattern of
-`bot.secret_patterns` or `bot.secret_tokens` replaces anything (see redact._redact_hunk and
+`bot.redact.patterns` or `bot.redact.token_shapes` replaces anything (see redact._redact_hunk and
 redact._screened), so a diff without credentials costs a few scans of its text.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.secret_tokens import NEEDLES
+from bot.redact.token_shapes import NEEDLES
 
 # An "@" behind a character an e-mail's user or a URL's password may end in.
 _AT = r"""@(?<=[^\s/:@"'<>,]@)"""

@@ -7,16 +7,16 @@ findings (messages and fingerprints derive from the redacted hunks), logs and ev
 format only ever see the placeholders.
 
 Detection is deliberately conservative on ordinary code. Credentials with a shape of their own
-(some eighty provider formats in `bot.secret_tokens`, JWTs, private-key blocks, also a key's
+(some eighty provider formats in `bot.redact.token_shapes`, JWTs, private-key blocks, also a key's
 body with neither marker in the hunk) are matched by shape, in code at the start of a string
 literal; documentation values (`AKIA...EXAMPLE`, `ghp_xxxx`) are left alone. Where nothing
 names a value, a `Bearer`/`Basic` credential or a random-looking string handed to a call is
 replaced. A free-form value needs a secret-like name (`password`, `token`, `api_key` ...), on
-its line or the line its value continues from (`bot.redact_multiline`), *and* a value that
+its line or the line its value continues from (`bot.redact.multiline`), *and* a value that
 looks random (no spaces, not a placeholder, reference or template, not plain words, Shannon
 entropy over a length-dependent threshold; hex keys count). A missed secret that is plain words
-is the accepted cost. The patterns live in `bot.secret_patterns` and `bot.secret_tokens`; the
-screens of `bot.secret_screens` keep the cost of a large diff with no credential in it to a few
+is the accepted cost. The patterns live in `bot.redact.patterns` and `bot.redact.token_shapes`; the
+screens of `bot.redact.screens` keep the cost of a large diff with no credential in it to a few
 scans of its text. `tests/reliability/secret_cases.py` scores all of it on labelled cases.
 """
 
@@ -29,11 +29,11 @@ from dataclasses import dataclass, replace
 from itertools import accumulate
 from operator import attrgetter
 
-from bot.pathnames import base_name, suffix
-from bot.redact_keys import key_block_lines as _key_block_lines
-from bot.redact_keys import redact_key_line as _redact_key_line
-from bot.redact_multiline import DANGLING, continued_values
-from bot.secret_patterns import (
+from bot.diff.pathnames import base_name, suffix
+from bot.redact.keys import key_block_lines as _key_block_lines
+from bot.redact.keys import redact_key_line as _redact_key_line
+from bot.redact.multiline import DANGLING, continued_values
+from bot.redact.patterns import (
     ASSIGNMENT,
     CONFIG_SUFFIXES,
     EMAIL_ADDRESS,
@@ -49,21 +49,29 @@ from bot.secret_patterns import (
     looks_secret,
     secret_kind,
 )
-from bot.secret_patterns import EMAIL as EMAIL
-from bot.secret_patterns import KEY as KEY
-from bot.secret_patterns import MAX_ENTROPY_THRESHOLD as MAX_ENTROPY_THRESHOLD
-from bot.secret_patterns import MIN_SECRET_LEN as MIN_SECRET_LEN
-from bot.secret_patterns import PASSWORD as PASSWORD
-from bot.secret_patterns import entropy_threshold as entropy_threshold
-from bot.secret_patterns import shannon_entropy as shannon_entropy
-from bot.secret_screens import (
+from bot.redact.patterns import EMAIL as EMAIL
+from bot.redact.patterns import KEY as KEY
+from bot.redact.patterns import MAX_ENTROPY_THRESHOLD as MAX_ENTROPY_THRESHOLD
+from bot.redact.patterns import MIN_SECRET_LEN as MIN_SECRET_LEN
+from bot.redact.patterns import PASSWORD as PASSWORD
+from bot.redact.patterns import entropy_threshold as entropy_threshold
+from bot.redact.patterns import shannon_entropy as shannon_entropy
+from bot.redact.screens import (
     CODE_HUNK_SCREEN,
     CODE_LINE_SCREEN,
     HUNK_SCREEN,
     LINE_SCREEN,
     PROSE_LINE_SCREEN,
 )
-from bot.secret_tokens import ATLAS_HEAD, BEARER, LITERAL_ARG, QUOTED_SHAPED, SHAPED, literal_credential, plain_token
+from bot.redact.token_shapes import (
+    ATLAS_HEAD,
+    BEARER,
+    LITERAL_ARG,
+    QUOTED_SHAPED,
+    SHAPED,
+    literal_credential,
+    plain_token,
+)
 from bot.sources import ReviewInput
 from bot.types import FileDiff, Finding, Hunk, Line
 
@@ -243,7 +251,7 @@ def _redact_hunk(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[Se
     body = probe[len(pieces[0]) + 1:]  # the lines, without the header's section
     keyish = key_file or PRIVATE_KEY_MARK in body or (max(map(len, pieces)) >= 60 and PEM_PAIR.search(body) is not None)
     if first is None and not keyish:
-        return hunk  # nothing in it can match (see bot.secret_screens): the common case, kept cheap
+        return hunk  # nothing in it can match (see bot.redact.screens): the common case, kept cheap
     in_block, blocks = _side_blocks(hunk.lines, True) if keyish else (set(), 0)
     tally.secrets += blocks
     texts = list(pieces)

@@ -2,7 +2,7 @@
 
 The prefixes and lengths are the providers' published token formats (the facts gitleaks' rule
 set also records); the patterns are written here. All of them form one alternation, SHAPED,
-run on the lines where the screens of `bot.secret_screens` found one of its NEEDLES (the fixed
+run on the lines where the screens of `bot.redact.screens` found one of its NEEDLES (the fixed
 start of each rule). A match whose random part is plainly a placeholder (`xxxx`, `EXAMPLE`,
 counting, repeated characters) or plain words (`hf_requiredCharacteristic...`) is left alone:
 gitleaks' own negative tests are full of those.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from bot.secret_patterns import PLACEHOLDER, looks_secret
+from bot.redact.patterns import PLACEHOLDER, looks_secret
 
 # (first character, the rest): the lookbehind goes between them (see _alternation).
 # `_B`: a character that may not come right before a token (it would be inside a longer word,
@@ -174,7 +174,7 @@ def _needles(first: str, rest: str) -> list[str]:
     return [(prefix + word + after).lower() for word in group.group(1).split("|")]
 
 
-# What SHAPED's matches start with, lowered: the screens of bot.secret_screens look for these.
+# What SHAPED's matches start with, lowered: the screens of bot.redact.screens look for these.
 NEEDLES = tuple(sorted({n for first, rest in _RULES for n in _needles(first, rest)}))
 ATLAS_HEAD = re.compile(r"[A-Za-z0-9]{14}\.(?=<KEY>)")  # Terraform's `<14 characters>.atlasv1.<rest>`
 _WORD = re.compile(r"[A-Z]?[a-z]{2,}")

@@ -1,4 +1,5 @@
-"""Output sinks: each one small class behind one Protocol, chosen from a registry in cli.py."""
+"""Output sinks: each one small class behind one Protocol, chosen from the FORMATTERS registry
+(bot/sinks/__init__.py)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@
   in the review body instead. If GitHub still answers 422, the review is posted once more
   with all comments moved into the body: nothing is lost.
 - The POST is never re-sent blindly: after a 5xx or a lost answer we list the reviews and
-  look for this run's nonce marker first. Rate limits are waited out per GitHub's rules (bot.github_retry), capped.
+  look for this run's nonce marker first. Rate limits are waited out per GitHub's rules (bot.github.retry), capped.
 - A read-only token (fork PRs under `pull_request`) gets workflow-command annotations instead.
 """
 
@@ -21,9 +21,9 @@ from typing import Any, Literal
 
 from bot.config import Settings
 from bot.errors import GitHubError, InputError
-from bot.github_api import ApiFailure, GitHubApi
-from bot.github_retry import SECONDARY_WAIT_S, Waits, rate_limit_wait
-from bot.markers import (
+from bot.findings.sanitize import MAX_MESSAGE_CHARS, sanitize_message
+from bot.github.api import ApiFailure, GitHubApi
+from bot.github.markers import (
     PARTIAL_MARKER,
     fingerprint_marker,
     has_run_marker,
@@ -33,9 +33,9 @@ from bot.markers import (
     own_fingerprints,
     run_marker,
 )
-from bot.sanitize import MAX_MESSAGE_CHARS, sanitize_message
+from bot.github.retry import SECONDARY_WAIT_S, Waits, rate_limit_wait
 from bot.sinks.annotations import AnnotationsFormatter
-from bot.summary import render_summary
+from bot.sinks.summary import render_summary
 from bot.types import SEVERITY_RANK, FileDiff, Finding, ParsedDiff, RunResult
 
 MAX_INLINE_COMMENTS = 30  # more than this in one review buries the PR; the rest go in the body

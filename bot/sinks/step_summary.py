@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bot.config import Settings
+from bot.findings.sanitize import md_text
 from bot.sinks.github_review import PostOutcome
-from bot.sinks.markdown import MarkdownFormatter, escape_markdown
+from bot.sinks.markdown import MarkdownFormatter
 from bot.types import RunResult
 
 MAX_SUMMARY_BYTES = 1024 * 1024  # GitHub rejects a step summary over 1 MiB
@@ -29,7 +30,7 @@ def _outcome_line(outcome: PostOutcome | None) -> str:
                 f"in the body, {outcome.duplicates} posted before{moved}.")
     if outcome.status == "read_only":
         return "Review: not posted: the token is read-only (fork pull request?); see the annotations."
-    return f"Review: not posted: {escape_markdown(outcome.message)}."
+    return f"Review: not posted: {md_text(outcome.message)}."
 
 
 def render_step_summary(result: RunResult, settings: Settings | None = None,
@@ -39,9 +40,9 @@ def render_step_summary(result: RunResult, settings: Settings | None = None,
            "<details><summary>Budget and timings</summary>", "",
            "| | |", "| --- | --- |"]
     if result.model:
-        out.append(f"| model | {escape_markdown(result.model)} |")
+        out.append(f"| model | {md_text(result.model)} |")
     if result.template:
-        out.append(f"| template | {escape_markdown(result.template)} |")
+        out.append(f"| template | {md_text(result.template)} |")
     max_requests = f" of {settings.budget.max_requests}" if settings is not None else ""
     max_tokens = f" of {settings.budget.max_prompt_tokens}" if settings is not None else ""
     out += [
@@ -76,7 +77,7 @@ def write_step_note(env: Mapping[str, str], line: str) -> Path | None:
     path = Path(where)
     try:
         with path.open("a", encoding="utf-8") as handle:
-            handle.write(f"### review-bot\n\n{escape_markdown(line)}\n\n")
+            handle.write(f"### review-bot\n\n{md_text(line)}\n\n")
     except OSError:
         return None
     return path

@@ -6,35 +6,13 @@ own summary template can't print untrusted text raw either.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from bot.config import Settings
-from bot.prompts import Template, find_template, make_environment, one_line
-from bot.sanitize import inert_code, inert_escaped
+from bot.findings.sanitize import md_code, md_text
+from bot.prompts.templates import Template, find_template, make_environment
 from bot.types import Finding, RunResult, Skipped
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def md_text(text: str, limit: int = 500) -> str:
-    """Untrusted text -> one inert markdown line: no HTML, links, emphasis or @mentions."""
-    text = one_line(_CONTROL.sub(" ", text))
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return inert_escaped(_MD_SPECIAL.sub(r"\\\1", text))
-
-
-def md_code(text: str, limit: int = 300) -> str:
-    """Untrusted text -> a markdown code span (nothing inside one is interpreted)."""
-    text = inert_code(one_line(_CONTROL.sub(" ", text))[:limit])
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
 
 SUMMARY_TEMPLATE = "summary.md"
 _SUMMARY_ITEMS = 20  # paths listed per skip reason

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import BinaryIO
 
-from bot.diff import parse_diff
+from bot.diff.parse import parse_diff
 from bot.errors import InputError
 from bot.sources import ReviewInput
 from bot.types import SourceInfo

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from bot.diff import parse_diff
+from bot.diff.parse import parse_diff
 from bot.errors import InputError
 from bot.sources import ReviewInput
 from bot.types import SourceInfo

@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from bot.baseline import baseline_head
-from bot.diff import parse_diff, parse_file_patch
+from bot.diff.parse import parse_diff, parse_file_patch
 from bot.errors import GitHubError, InputError
-from bot.github_api import MAX_PR_FILES, MAX_REPO_TEXT_BYTES, ApiFailure, GitHubApi
+from bot.github.api import MAX_PR_FILES, MAX_REPO_TEXT_BYTES, ApiFailure, GitHubApi
+from bot.github.baseline import baseline_head
 from bot.sources import ReviewInput
 from bot.types import FileDiff, Hunk, ParsedDiff, Skipped, SourceInfo
 

@@ -17,11 +17,10 @@ from huggingface_hub.constants import DOWNLOAD_CHUNK_SIZE
 from bot.backends.model_fetch import (
     fetch_gguf,
     hub_env,
-    parse_gguf_spec,
     resolve_model_path,
     sha256_of,
 )
-from bot.config import DEFAULT_GGUF
+from bot.config import DEFAULT_GGUF, parse_gguf_spec
 from bot.errors import ConfigError, ModelError
 from tests.servers.hub_server import HubServer, gguf_bytes_under
 

@@ -15,7 +15,7 @@ from bot.backends.hf import HfBackend
 from bot.backends.http import display_url, parse_retry_after
 from bot.config import BudgetSettings, ModelSettings, ReviewSettings, Settings
 from bot.errors import EXIT_UNAVAILABLE, ConfigError, ModelError
-from bot.findings import collect_findings
+from bot.findings.grounding import collect_findings
 from bot.types import ChatMessage, Hunk, Line, Request
 from tests.servers.model_server import Fault, ModelServer
 

@@ -126,7 +126,7 @@ def test_without_a_window_in_the_settings_the_plan_gets_the_gguf_context_and_its
         llama_model_path: Path) -> None:
     # An 8k model is planned at 8k, never at StarCoder2's 16k, and counted in its own vocabulary.
     from bot.pipeline import fit_to_model
-    from bot.plan import make_estimator
+    from bot.plan.tokens import make_estimator
 
     settings = settings_for(llama_model_path, context_window=None)
     backend = make_llama_cpp_backend(settings, {})

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.diff import parse_diff
+from bot.diff.parse import parse_diff
 from bot.errors import InputError
 from tests.conftest import JINJA_CASES, UNIDIFF_SAMPLES
 from tests.reliability.harness import CliRun, Tally, run_cli, write_config

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.markers import fingerprints_in
+from bot.github.markers import fingerprints_in
 from tests.github_helpers import BOT_TOKEN, READ_TOKEN, REPO, add_corpus_pull, corpus_pr, emulator
 from tests.reliability.harness import CliRun, Tally, fingerprints, planting_responder, run_cli
 from tests.render_check import render_problems

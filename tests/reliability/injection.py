@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from bot.diff import parse_diff
+from bot.diff.parse import parse_diff
 from tests.github_helpers import BOT_TOKEN, READ_TOKEN, REPO, emulator
 from tests.reliability.harness import Tally, findings_of, run_cli, write_config
 from tests.render_check import render_problems
@@ -215,7 +215,7 @@ def _github_effects(gh: Any, genuine: set[str], where: str) -> list[str]:
             status = call.json or {}
             if (status.get("context"), status.get("state")) != ("review-bot", "success"):
                 effects.append(f"{where}: status {status!r}")
-            continue  # the incremental baseline (bot.baseline): notifies nobody
+            continue  # the incremental baseline (bot.github.baseline): notifies nobody
         if not re.search(r"/pulls/7/reviews$", call.path):
             effects.append(f"{where}: {call.method} {call.path}")
             continue

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from bot.redact import SECRET_NOTE
+from bot.redact.scrub import SECRET_NOTE
 from tests.github_helpers import BOT_TOKEN, REPO, emulator
 from tests.reliability.harness import Tally, findings_of, run_cli, write_config
 from tests.servers.model_server import ModelServer

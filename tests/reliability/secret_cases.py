@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.diff import parse_diff
-from bot.redact import redact_input
+from bot.diff.parse import parse_diff
+from bot.redact.scrub import redact_input
 from bot.sources import ReviewInput
 from bot.types import SourceInfo
 from tests.conftest import JINJA_CASES, SHARED

@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import BudgetSettings, Settings
 from bot.errors import GitHubError
-from bot.markers import PARTIAL_MARKER, fingerprints_in, head_in, is_own
+from bot.github.markers import PARTIAL_MARKER, fingerprints_in, head_in, is_own
 from bot.sinks.github_review import MAX_INLINE_COMMENTS, GitHubReviewSink, PostOutcome
 from bot.sinks.step_summary import write_step_summary
 from bot.types import FileDiff, Finding, ParsedDiff, RunResult, Skipped
@@ -271,7 +271,7 @@ def test_422_moves_the_comments_into_the_body_and_loses_nothing(case: CorpusPR) 
 
 
 def parse_ghost_hunks() -> tuple:  # type: ignore[type-arg]
-    from bot.diff import parse_file_patch
+    from bot.diff.parse import parse_file_patch
     return parse_file_patch("ghost.py", "@@ -1,2 +1,3 @@\n a\n+b\n c", "modified").hunks
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.diff import parse_diff
+from bot.diff.parse import parse_diff
 from bot.errors import GitHubError, InputError
-from bot.markers import PARTIAL_MARKER, head_marker
+from bot.github.markers import PARTIAL_MARKER, head_marker
 from bot.sources.event import read_event
 from bot.sources.pull_request import (
     CONFIG_PATH,
