@@ -75,7 +75,7 @@ def _model(config: BenchConfig) -> Path | None:
 def _settings(model: Path, config: BenchConfig) -> Settings:
     short = config.name == "short"
     return Settings(
-        model=ModelSettings(api="llama-cpp", model_path=str(model), context_window=640 if short else 2048,
+        model=ModelSettings(api="llama-cpp", model_path=str(model), context_window=1024 if short else 2048,
                             max_new_tokens=16 if short else 64, temperature=0.0, top_p=1.0),
         budget=BudgetSettings(max_requests=3 if short else 4, concurrency=1, requests_per_minute=1e9),
         review=ReviewSettings(min_severity="info", prompts_dir=None))
