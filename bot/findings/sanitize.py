@@ -226,7 +226,7 @@ def sanitize_message(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
 _LIST_START = re.compile(r"^(?:-|(\d{1,9})\.)")  # what is left of a list marker once _MD_SPECIAL ran
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_MD_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # become spaces: md_text flattens to one line
 
 
 def md_text(text: str, limit: int | None = 500) -> str:
@@ -238,14 +238,14 @@ def md_text(text: str, limit: int | None = 500) -> str:
     most `limit` characters. The one markdown escaper: review bodies, job summaries and
     `--format markdown` all use it.
     """
-    text = _MD_SPECIAL.sub(r"\\\1", one_line(_CONTROL.sub(" ", text), limit))
+    text = _MD_SPECIAL.sub(r"\\\1", one_line(_MD_CONTROL.sub(" ", text), limit))
     text = _LIST_START.sub(lambda m: f"{m.group(1)}\\." if m.group(1) else "\\-", text)
     return inert_escaped(text)
 
 
 def md_code(text: str, limit: int = 300) -> str:
     """Untrusted text -> a markdown code span (nothing inside one is interpreted)."""
-    text = inert_code(one_line(_CONTROL.sub(" ", text), limit))
+    text = inert_code(one_line(_MD_CONTROL.sub(" ", text), limit))
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
