@@ -276,7 +276,7 @@ def _config_sets_severity(settings: Settings) -> bool:
 
 
 def model_row(template_name: str, cases: Sequence[Case], settings: Settings, env: Mapping[str, str],
-              progress: Progress, cache: str | None = None) -> Row:
+              progress: Progress, cache: str | None = None, cache_only: bool = False) -> Row:
     from bot.backends import make_backend
     from bot.backends.base import Backend
     from bot.backends.cache import CachingBackend
@@ -285,7 +285,8 @@ def model_row(template_name: str, cases: Sequence[Case], settings: Settings, env
 
     template, estimator = load_stages(settings)
     plain = make_backend(settings, env)
-    cached = CachingBackend(plain, cache, f"{settings.model.api}:{settings.model_label}") if cache else None
+    cached = (CachingBackend(plain, cache, f"{settings.model.api}:{settings.model_label}", read_only=cache_only)
+              if cache else None)
     backend: Backend = cached or plain
     on_event = progress.model_event if progress.verbosity >= 1 else None
     results: list[CaseResult] = []
@@ -344,7 +345,9 @@ def eval_command(args: argparse.Namespace, env: Mapping[str, str], progress: Pro
     mixed = f", each inside unrelated hunks of {args.haystack}" if args.haystack else ""
     progress.info(f"eval: {len(cases)} cases from {args.eval_set}, templates {', '.join(names)}, "
                   f"model {first.model_label}{where}{mixed}")
-    rows = [model_row(name, cases, settings_for[name], env, progress, args.cache) for name in names]
+    if args.cache_only and not args.cache:
+        raise InputError("--cache-only needs --cache DIR: the folder of stored answers to score")
+    rows = [model_row(name, cases, settings_for[name], env, progress, args.cache, args.cache_only) for name in names]
     rows += reference_rows(cases)
     report = build_report(str(args.eval_set), cases, rows, first)
     write_output(dump_json(report) if first.output.format == "json" else render_markdown(report), first)
