@@ -123,4 +123,4 @@ def show(value: float, unit: str) -> str:
         return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
     if unit == "requests":
         return f"{value:g} req"
-    return f"{value:g}"
+    return f"{value:.1f}" if value != int(value) else f"{value:g}"

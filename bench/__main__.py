@@ -60,7 +60,8 @@ def render_table(rows: Sequence[Row], crashed: dict[str, str], config: BenchConf
     for row in rows:
         ratio = "-" if row.ratio is None else f"{row.ratio:.2f}x"
         goal = "-" if row.goal is None else f"<= {row.goal:g}x"
-        baseline = f"{show(row.baseline, row.unit)} ({row.baseline_name})" if not row.skipped else row.baseline_name
+        baseline = (row.baseline_name if row.skipped or not row.baseline  # an info figure has none
+                    else f"{show(row.baseline, row.unit)} ({row.baseline_name})")
         result: str = row.status
         if row.note:
             notes.append(row.note)

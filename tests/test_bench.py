@@ -13,6 +13,9 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
+# The short bench runs a small real model (the inproc family): minutes on a busy 2-core machine.
+pytestmark = pytest.mark.timeout(900)
+
 FIGURES = {  # family -> names its rows must print (one each)
     "startup": ["python -m bot --help", "pip install . into a clean virtualenv"],
     "core": ["offline pipeline: largest corpus diff", "offline pipeline: synthetic diff"],
@@ -35,7 +38,7 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Complete
     # The real model's family takes minutes of CPU: test.sh runs it (python -m bench --short), not this test.
     done = subprocess.run([sys.executable, "-m", "bench", "--short", "--only", ",".join(FIGURES), "--json", str(out)],
                           cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=600, check=False)
+                          capture_output=True, text=True, timeout=840, check=False)
     data = json.loads(Path(out).read_text(encoding="utf-8")) if out.is_file() else {}
     return done, data
 

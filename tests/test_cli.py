@@ -81,7 +81,8 @@ def test_prompts_reads_stdin_and_reports_the_plan_on_stderr() -> None:
     ("[review]\nbogus = 1\n", "bogus"),
     ("[nope]\n", "[nope]"),
     ("[model\n", "not valid TOML"),
-    ("[model]\nendpoint = 'http://127.0.0.1:8080'\n", "set api = 'hf', 'openai' or 'openai-chat'"),  # api defaults to llama-cpp
+    # api defaults to llama-cpp
+    ("[model]\nendpoint = 'http://127.0.0.1:8080'\n", "set api = 'hf', 'openai' or 'openai-chat'"),
     ("[model]\ngguf = 'starcoder2-3b.Q4_K_M.gguf'\n", "expected REPO/FILE.gguf@REVISION"),
 ])
 def test_config_errors_name_the_file_and_key(tmp_path: Path, config: str, expected: str) -> None:

@@ -52,6 +52,7 @@ def test_html_tags_stripped_but_generics_kept() -> None:
     ("mail me at dev@example.com", "mail me at dev@example.com"),  # no mention: GitHub ignores it too
     ("decorate with `@property`", f"decorate with `@{ZWSP}property`"),  # reads the same in code
     ("see #123 and GH-7", f"see #{ZWSP}123 and GH-{ZWSP}7"),
+    ("_GH-7_", f"_GH-{ZWSP}7_"),  # emphasis: the reference inside it is live (found by hypothesis)
     ("other/repo#45", f"other/repo#{ZWSP}45"),
     ("`#123` in code", f"`#{ZWSP}123` in code"),
     ("the #define macro", "the #define macro"),

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.backends.base import Backend, GenerationParams, Prompt
-from bot.errors import ConfigError
+from bot.errors import ConfigError, ModelError
 from bot.types import Completion
 
 CACHE_VERSION = 1
@@ -35,8 +35,9 @@ def answer_key(model: str, prompt: Prompt, params: GenerationParams) -> str:
 class CachingBackend:
     """Answers from `folder` when it has them, else from `inner` (and then kept)."""
 
-    def __init__(self, inner: Backend, folder: str | Path, model: str) -> None:
+    def __init__(self, inner: Backend, folder: str | Path, model: str, read_only: bool = False) -> None:
         self.inner = inner
+        self.read_only = read_only  # a miss is an error, not a model call (re-scoring a stored table)
         self.folder = Path(folder)
         self.model = model
         self.name = inner.name
@@ -71,6 +72,9 @@ class CachingBackend:
                 self.hits += 1
                 self.model_seconds += stored[1]
             return stored[0]
+        if self.read_only:
+            raise ModelError(f"no stored answer for this prompt in {self.folder} (--cache-only); run without "
+                             "--cache-only to ask the model")
         started = time.monotonic()
         completion = self.inner.complete(prompt, params)
         seconds = time.monotonic() - started

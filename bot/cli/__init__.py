@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="review each case inside unrelated hunks from this corpus (e.g. ../shared/corpus/jinja)")
     evaluate.add_argument("--haystack-hunks", type=int, metavar="K", help="unrelated hunks per case (default 4)")
     evaluate.add_argument("--cache", metavar="DIR", help="keep model answers here and reuse them")
+    evaluate.add_argument("--cache-only", action="store_true",
+                          help="score only the answers stored in --cache; a missing one fails its case")
     _add_common(evaluate)
     return parser
 

@@ -49,7 +49,9 @@ def eval_command(args: argparse.Namespace, env: Mapping[str, str], progress: Pro
     mixed = f", each inside unrelated hunks of {args.haystack}" if args.haystack else ""
     progress.info(f"eval: {len(cases)} cases from {args.eval_set}, templates {', '.join(names)}, "
                   f"model {first.model_label}{where}{mixed}")
-    rows = [model_row(name, cases, settings_for[name], env, progress, args.cache) for name in names]
+    if args.cache_only and not args.cache:
+        raise InputError("--cache-only needs --cache DIR: the folder of stored answers to score")
+    rows = [model_row(name, cases, settings_for[name], env, progress, args.cache, args.cache_only) for name in names]
     rows += reference_rows(cases)
     report = build_report(str(args.eval_set), cases, rows, first)
     write_output(dump_json(report) if first.output.format == "json" else render_markdown(report), first)

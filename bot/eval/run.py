@@ -17,7 +17,7 @@ GIVE_UP_AFTER = 5  # failures in a row, before any success, that stop a template
 
 
 def model_row(template_name: str, cases: Sequence[Case], settings: Settings, env: Mapping[str, str],
-              progress: Progress, cache: str | None = None) -> Row:
+              progress: Progress, cache: str | None = None, cache_only: bool = False) -> Row:
     from bot.backends import make_backend
     from bot.backends.base import Backend
     from bot.backends.cache import CachingBackend
@@ -26,7 +26,8 @@ def model_row(template_name: str, cases: Sequence[Case], settings: Settings, env
 
     template, estimator = load_stages(settings)
     plain = make_backend(settings, env)
-    cached = CachingBackend(plain, cache, f"{settings.model.api}:{settings.model_label}") if cache else None
+    cached = (CachingBackend(plain, cache, f"{settings.model.api}:{settings.model_label}", read_only=cache_only)
+              if cache else None)
     backend: Backend = cached or plain
     on_event = progress.model_event if progress.verbosity >= 1 else None
     results: list[CaseResult] = []

@@ -50,7 +50,8 @@ _UNSAFE_REF_DEF = re.compile(rf"^[ ]{{0,3}}\[[^\]\n]+\]:\s*<?{_UNSAFE_SCHEME}.*$
                              re.IGNORECASE | re.MULTILINE)
 _MENTION = re.compile(r"(?<![A-Za-z0-9])@(?=[A-Za-z0-9])")  # `_@x_` renders as <em>@x</em>: live
 # `owner/repo#12` links too, so any `#` before a digit (entities like `&#60;` are broken anyway).
-_ISSUE_REF = re.compile(r"#(?=\d)|\b(GH-)(?=\d)", re.IGNORECASE)
+# `GH-7` after `_` too: `_GH-7_` renders as emphasis, and the reference inside it is live.
+_ISSUE_REF = re.compile(r"#(?=\d)|(?<![A-Za-z0-9])(GH-)(?=\d)", re.IGNORECASE)
 _MARKER = re.compile(r"review-bot\s*:", re.IGNORECASE)
 _FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 _BACKTICKS = re.compile(r"`+")
