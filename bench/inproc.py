@@ -167,12 +167,19 @@ def run(config: BenchConfig) -> list[Row]:
         why = ("needs llama-cpp-python (scripts/install_local_extra.sh)" if model is not None
                else "needs the test model (scripts/fetch_test_model.sh)")
         return [Row(FAMILY, name, 0.0, 0.0, why, skipped=True) for name in NAMES]
-    from bot.pipeline import generation_params, prepare
+    from bot.backends.llama_cpp import GgufVocabulary
+    from bot.pipeline import fit_to_model, generation_params, prepare
     from bot.run import load_stages
 
     settings = _settings(model, config)
     template, estimator = load_stages(settings)
-    prepared = prepare(read_diff_file(str(CASE / "pr.diff")), settings, template, estimator)
+    # The prompts the bot's run makes: planned, as it plans, with the model's own token counts.
+    vocabulary = GgufVocabulary(str(model), settings.model.context_window)
+    try:
+        fitted, counter = fit_to_model(settings, vocabulary, estimator)
+        prepared = prepare(read_diff_file(str(CASE / "pr.diff")), fitted, template, counter)
+    finally:
+        vocabulary.close()
     prompts = [r.prompt for r in prepared.requests]
     stop = generation_params(settings, template).stop
     ours = llama_kwargs()
