@@ -27,16 +27,22 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def llama_model_path() -> Path:
-    """The test GGUF, after checking llama_cpp is importable; skip or fail if either is missing."""
+def _model_path(env_var: str, file_name: str, what: str, script: str) -> Path:
+    """A GGUF from `env_var` or the model cache, after checking llama_cpp is importable; skip or
+    fail (REVIEW_BOT_REQUIRE_E2E) if either is missing."""
     if importlib.util.find_spec("llama_cpp") is None:
         _missing("llama-cpp-python is not installed: run scripts/install_local_extra.sh <python>")
-    explicit = os.environ.get("REVIEW_BOT_TEST_MODEL")
-    path = Path(explicit) if explicit else model_cache_dir() / MODEL_FILE
+    explicit = os.environ.get(env_var)
+    path = Path(explicit) if explicit else model_cache_dir() / file_name
     if not path.is_file():
-        _missing(f"test model not found at {path}: run scripts/fetch_test_model.sh")
+        _missing(f"{what} not found at {path}: run {script}")
     return path
+
+
+@pytest.fixture(scope="session")
+def llama_model_path() -> Path:
+    """The small test GGUF (SmolLM2-135M)."""
+    return _model_path("REVIEW_BOT_TEST_MODEL", MODEL_FILE, "test model", "scripts/fetch_test_model.sh")
 
 
 QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -44,11 +50,5 @@ QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 
 @pytest.fixture(scope="session")
 def qwen_model_path() -> Path:
-    """Qwen2.5-Coder-1.5B-Instruct (scripts/fetch_qwen_model.sh); skip or fail if it is missing."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        _missing("llama-cpp-python is not installed: run scripts/install_local_extra.sh <python>")
-    explicit = os.environ.get("REVIEW_BOT_QWEN_MODEL")
-    path = Path(explicit) if explicit else model_cache_dir() / QWEN_FILE
-    if not path.is_file():
-        _missing(f"Qwen2.5-Coder GGUF not found at {path}: run scripts/fetch_qwen_model.sh")
-    return path
+    """Qwen2.5-Coder-1.5B-Instruct, the real code model."""
+    return _model_path("REVIEW_BOT_QWEN_MODEL", QWEN_FILE, "Qwen2.5-Coder GGUF", "scripts/fetch_qwen_model.sh")

@@ -17,12 +17,10 @@ import pytest
 
 from bot.config import DEFAULT_GGUF
 from tests.conftest import CORPUS, REPO_ROOT
-from tests.e2e.conftest import _missing, model_cache_dir
 from tests.e2e.test_real_model import assert_grounded
 from tests.servers.hub_server import HubServer
 
 CASE = CORPUS / "jinja" / "e8da6267f8"  # one Python hunk: one short request
-QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 
 
 def bare_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -86,14 +84,9 @@ def test_the_default_gguf_is_fetched_once_then_used_from_the_cache(llama_model_p
     assert "review-bot" not in quiet.stderr and "downloading" not in quiet.stderr and "%|" not in quiet.stderr
 
 
-def test_qwen_reviews_in_process_with_no_account(llama_model_path: Path, tmp_path: Path,
+def test_qwen_reviews_in_process_with_no_account(qwen_model_path: Path, tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    del llama_model_path
-    explicit = os.environ.get("REVIEW_BOT_QWEN_MODEL")
-    qwen = Path(explicit) if explicit else model_cache_dir() / QWEN_FILE
-    if not qwen.is_file():
-        _missing(f"Qwen2.5-Coder-1.5B GGUF not found at {qwen}: run scripts/fetch_qwen_model.sh")
-    done = review_bot(["--model-path", str(qwen), "--format", "json", "--max-requests", "1",
+    done = review_bot(["--model-path", str(qwen_model_path), "--format", "json", "--max-requests", "1",
                        "--min-severity", "info"], bare_env(tmp_path, HF_HUB_OFFLINE="1"), tmp_path, timeout=900)
     result = check_review(done, 1)
     with capsys.disabled():
