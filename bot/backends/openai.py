@@ -27,10 +27,6 @@ def api_url(endpoint: str, route: str = "completions") -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
 
-def completions_url(endpoint: str) -> str:
-    return api_url(endpoint, "completions")
-
-
 def server_root(endpoint: str) -> str:
     """The server's base URL: llama.cpp's /props and the /v1 routes hang below it."""
     parts = urlsplit(api_url(endpoint, "x"))
@@ -64,10 +60,16 @@ def parse_openai_answer(body: Any, where: str) -> Completion:
     if not isinstance(choice, dict) or not isinstance(choice.get("text"), str):
         raise RetryableModelError(f"{where} answered without choices[0].text: is --api right "
                                   "(openai expects /v1/completions answers)?", "bad_response")
+    return openai_completion(choice["text"], choice, body)
+
+
+def openai_completion(text: str, choice: Mapping[str, Any], body: Mapping[str, Any]) -> Completion:
+    """The Completion of an OpenAI-shaped answer (completion or chat): its text, the choice's
+    finish_reason and the body's usage, each only when the server sent it well-formed."""
     finish = choice.get("finish_reason")
     usage = body.get("usage")
     usage = usage if isinstance(usage, dict) else {}
-    return Completion(text=choice["text"], finish_reason=finish if isinstance(finish, str) else None,
+    return Completion(text=text, finish_reason=finish if isinstance(finish, str) else None,
                       prompt_tokens=usage_count(usage.get("prompt_tokens")),
                       completion_tokens=usage_count(usage.get("completion_tokens")))
 
@@ -76,17 +78,24 @@ class OpenAIBackend:
     name = "openai"
     modes = frozenset({COMPLETION})
 
+    route = "completions"  # below /v1 of the server
+
     def __init__(self, transport: HttpTransport) -> None:
         self._transport = transport
-        self._url = completions_url(transport.url)
+        self._url = api_url(transport.url, self.route)
 
     @property
     def endpoint(self) -> str:
         return self._transport.display
 
     def complete(self, prompt: Prompt, params: GenerationParams, *, wait_for_model: bool = False) -> Completion:
-        payload = openai_payload(self._transport.model, completion_text(prompt, self.name), params)
-        body = self._transport.post_json(self._url, payload, wait_for_model=wait_for_model)
+        body = self._transport.post_json(self._url, self._payload(prompt, params), wait_for_model=wait_for_model)
+        return self._parse(body)
+
+    def _payload(self, prompt: Prompt, params: GenerationParams) -> dict[str, Any]:
+        return openai_payload(self._transport.model, completion_text(prompt, self.name), params)
+
+    def _parse(self, body: Any) -> Completion:
         return parse_openai_answer(body, self._transport.display)
 
     def context_limit(self) -> int | None:

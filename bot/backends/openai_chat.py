@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.backends.base import CHAT, GenerationParams, Prompt, RetryableModelError, chat_messages, usage_count
+from bot.backends.base import CHAT, GenerationParams, Prompt, RetryableModelError, chat_messages
 from bot.backends.http import HttpTransport
-from bot.backends.openai import api_url, openai_context_limit
+from bot.backends.openai import OpenAIBackend, openai_completion
 from bot.config import Settings
 from bot.types import Completion
 
@@ -33,36 +33,21 @@ def parse_chat_answer(body: Any, where: str) -> Completion:
     if not isinstance(content, str) or not isinstance(choice, dict):
         raise RetryableModelError(f"{where} answered without choices[0].message.content: is --api right "
                                   "(openai-chat expects /v1/chat/completions answers)?", "bad_response")
-    finish = choice.get("finish_reason")
-    usage = body.get("usage")
-    usage = usage if isinstance(usage, dict) else {}
-    return Completion(text=content, finish_reason=finish if isinstance(finish, str) else None,
-                      prompt_tokens=usage_count(usage.get("prompt_tokens")),
-                      completion_tokens=usage_count(usage.get("completion_tokens")))
+    return openai_completion(content, choice, body)
 
 
-class OpenAIChatBackend:
+class OpenAIChatBackend(OpenAIBackend):
+    """The same server as `openai`, its chat route: only the payload and the answer differ."""
+
     name = "openai-chat"
     modes = frozenset({CHAT})
+    route = "chat/completions"
 
-    def __init__(self, transport: HttpTransport) -> None:
-        self._transport = transport
-        self._url = api_url(transport.url, "chat/completions")
+    def _payload(self, prompt: Prompt, params: GenerationParams) -> dict[str, Any]:
+        return chat_payload(self._transport.model, chat_messages(prompt, self.name), params)
 
-    @property
-    def endpoint(self) -> str:
-        return self._transport.display
-
-    def complete(self, prompt: Prompt, params: GenerationParams, *, wait_for_model: bool = False) -> Completion:
-        payload = chat_payload(self._transport.model, chat_messages(prompt, self.name), params)
-        body = self._transport.post_json(self._url, payload, wait_for_model=wait_for_model)
+    def _parse(self, body: Any) -> Completion:
         return parse_chat_answer(body, self._transport.display)
-
-    def context_limit(self) -> int | None:
-        return openai_context_limit(self._transport)
-
-    def close(self) -> None:
-        self._transport.close()
 
 
 def make(settings: Settings, env: Mapping[str, str]) -> OpenAIChatBackend:
