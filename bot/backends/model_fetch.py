@@ -71,6 +71,13 @@ def _import_hub() -> Any:
     return huggingface_hub
 
 
+def _in_cache(hub_lib: Any, hub: HubEnv, spec: GgufSpec) -> str | None:
+    """The cached file of `spec` at its pinned revision, if the Hugging Face cache has it."""
+    cached = hub_lib.try_to_load_from_cache(spec.repo_id, spec.filename, cache_dir=hub.cache_dir,
+                                            revision=spec.revision)
+    return cached if isinstance(cached, str) else None
+
+
 def sha256_of(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -185,9 +192,8 @@ def fetch_gguf(spec: GgufSpec, env: Mapping[str, str], show_progress: bool = Tru
     from huggingface_hub import errors as hub_errors
 
     hub = hub_env(env)
-    cached = hub_lib.try_to_load_from_cache(spec.repo_id, spec.filename, cache_dir=hub.cache_dir,
-                                            revision=spec.revision)
-    if isinstance(cached, str):
+    cached = _in_cache(hub_lib, hub, spec)
+    if cached is not None:
         sha = _cached_sha(cached)
         if sha is not None:
             return _verify(hub, spec, cached, sha, fresh=False)
@@ -239,11 +245,7 @@ def cached_model_path(model_path: str | None, gguf: str, env: Mapping[str, str])
         hub_lib = _import_hub()
     except ConfigError:
         return None
-    hub = hub_env(env)
-    spec = parse_gguf_spec(gguf)
-    cached = hub_lib.try_to_load_from_cache(spec.repo_id, spec.filename, cache_dir=hub.cache_dir,
-                                            revision=spec.revision)
-    return cached if isinstance(cached, str) else None
+    return _in_cache(hub_lib, hub_env(env), parse_gguf_spec(gguf))
 
 
 def resolve_model_path(model_path: str | None, gguf: str, env: Mapping[str, str], show_progress: bool) -> str:
