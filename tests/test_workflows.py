@@ -275,7 +275,7 @@ def test_the_warm_job_runs_on_push_to_the_default_branch_and_on_a_schedule(sourc
     minute, hour, day, month, weekdays = entry["cron"].split()
     assert (day, month) == ("*", "*") and minute.isdigit() and hour.isdigit()
     days = sorted(int(d) for d in weekdays.split(","))
-    gaps = [(b - a) % 7 or 7 for a, b in zip(days, days[1:] + days[:1])]
+    gaps = [(b - a) % 7 or 7 for a, b in zip(days, days[1:] + days[:1], strict=True)]
     assert max(gaps) < 7, gaps
     warm, review = warm_and_review(workflow)
     assert events_of(warm["if"]) == {"push", "schedule"}

@@ -27,11 +27,13 @@ def _add_common(parser: argparse.ArgumentParser, formats: Sequence[str] = FORMAT
     group = parser.add_argument_group("settings (override .github/review-bot.toml)")
     group.add_argument("--config", metavar="PATH", help="config file (default .github/review-bot.toml)")
     group.add_argument("--api", choices=("llama-cpp", "hf", "openai", "openai-chat"), help="model wire format")
-    group.add_argument("--endpoint", metavar="URL", help="model server endpoint, for --api hf, openai or openai-chat")
+    group.add_argument("--endpoint", metavar="URL",
+                       help="model server endpoint, for a remote api (hf, openai or openai-chat)")
     group.add_argument("--model", metavar="ID", help="model id sent to a server (default bigcode/starcoder2-15b)")
     group.add_argument("--model-path", metavar="GGUF", help="a GGUF file on disk for the in-process model "
                        "(default: [model] gguf, StarCoder2-3B from the Hugging Face Hub, fetched once)")
-    group.add_argument("--template", metavar="NAME", help="prompt template: review, review-instruct, starcoder2-pr")
+    group.add_argument("--template", metavar="NAME", help="prompt template, one of: review, review-chat, "
+                       "review-instruct or starcoder2-pr; or NAME.j2 of your own in [review] prompts_dir")
     group.add_argument("--max-requests", type=int, metavar="N", help="model requests per run")
     group.add_argument("--concurrency", type=int, metavar="N", help="model requests at once")
     group.add_argument("--rpm", type=float, metavar="N", help="model requests per minute")
@@ -81,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(prompts, PROMPTS_FORMATS)
     evaluate = commands.add_parser("eval", help="measure review quality on a labelled set")
     evaluate.add_argument("--set", dest="eval_set", metavar="DIR", required=True, help="labelled cases")
-    evaluate.add_argument("--templates", metavar="A,B", help="templates to compare (default: all four)")
+    evaluate.add_argument("--templates", metavar="A,B", help="templates to compare (default: every packaged one)")
     evaluate.add_argument("--limit", type=int, metavar="N", help="only the first N cases")
     evaluate.add_argument("--skip", type=int, default=0, metavar="N", help="leave out the first N cases")
     evaluate.add_argument("--haystack", metavar="CORPUS_DIR",
