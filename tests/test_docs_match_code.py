@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 from functools import cache
@@ -22,7 +23,7 @@ import pytest
 import yaml
 
 from bot.backends import API_MODES, BACKENDS
-from bot.cli import PROMPTS_FORMATS
+from bot.cli import PROMPTS_FORMATS, build_parser
 from bot.config import FailOn, load_settings
 from bot.prompts.templates import packaged_templates
 from bot.sinks import FORMATTERS
@@ -256,3 +257,32 @@ def test_no_figure_went_missing_from_a_sentence(page: Path) -> None:
     hedge, unit = "about|roughly|around|nearly|some|budget", "minutes|seconds|hours|tokens|requests|GB|MB"
     lost = re.findall(rf"\b(?:{hedge}) (?:{unit})\b", text)
     assert not lost, lost
+
+
+def shown_command_lines() -> list[tuple[str, list[str]]]:
+    """Every `review-bot COMMAND ...` a page shows in a ```sh block (continuations joined;
+    synopses with [optional] parts left out: those are the command block's, checked above)."""
+    found: list[tuple[str, list[str]]] = []
+    for page in DOC_PAGES:
+        for block in re.findall(r"```sh\n(.*?)```", page.read_text(encoding="utf-8"), re.S):
+            for line in block.replace("\\\n", " ").splitlines():
+                match = re.search(r"(?:^|[\s/])review-bot (" + "|".join(COMMANDS) + r")\b(.*)", line.split(" #")[0])
+                if match and "[" not in match.group(2) and "..." not in match.group(2):
+                    found.append((page.name, [match.group(1), *shlex.split(match.group(2))]))
+    return found
+
+
+def test_the_pages_show_commands() -> None:
+    pages = {page for page, _ in shown_command_lines()}
+    assert {"README.md", "local-models.md", "quality.md"} <= pages
+
+
+@pytest.mark.parametrize("page,argv", shown_command_lines(), ids=lambda v: v if isinstance(v, str) else " ".join(v))
+def test_every_command_a_page_shows_is_accepted(page: str, argv: list[str]) -> None:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:
+        pytest.fail(f"{page}: `review-bot {' '.join(argv)}` is refused (exit {stop.code})")
+    named = [args.template] if args.template else []
+    named += getattr(args, "templates", None) and args.templates.split(",") or []
+    assert set(named) <= TEMPLATES, (page, argv)
