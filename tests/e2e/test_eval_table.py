@@ -29,7 +29,7 @@ def table_rows(markdown: str) -> list[str]:
 
 
 @pytest.mark.parametrize("templates", list(RUNS))
-def test_the_readme_table_is_the_stored_answers_scored_now(templates: str, qwen_model_path: Path,
+def test_the_quality_page_tables_are_the_stored_answers_scored_now(templates: str, qwen_model_path: Path,
                                                           tmp_path: Path) -> None:
     if not FULL_CORPUS:
         pytest.skip(f"{JINJA_CORPUS} is the vendored subset: the haystack needs the whole corpus (as the page's)")
