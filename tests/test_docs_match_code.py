@@ -24,7 +24,7 @@ import yaml
 
 from bot.backends import API_MODES, BACKENDS
 from bot.cli import PROMPTS_FORMATS, build_parser
-from bot.config import FailOn, load_settings
+from bot.config import FailOn, Settings, load_settings
 from bot.prompts.templates import packaged_templates
 from bot.sinks import FORMATTERS
 from bot.types import SEVERITIES
@@ -286,3 +286,22 @@ def test_every_command_a_page_shows_is_accepted(page: str, argv: list[str]) -> N
     named = [args.template] if args.template else []
     named += getattr(args, "templates", None) and args.templates.split(",") or []
     assert set(named) <= TEMPLATES, (page, argv)
+
+
+# Inputs whose description names the config key's default: "(default from the config file, else X)".
+INPUT_KEYS = {"api": ("model", "api"), "model": ("model", "model"), "template": ("review", "template"),
+              "max-requests": ("budget", "max_requests"), "max-minutes": ("budget", "max_minutes"),
+              "fail-on": ("review", "fail_on")}
+
+
+@pytest.mark.parametrize("name", list(INPUT_KEYS))
+def test_the_defaults_the_action_and_docs_state_are_the_codes(name: str) -> None:
+    section, key = INPUT_KEYS[name]
+    default = str(getattr(getattr(Settings(), section), key))
+    description = " ".join(str(action()["inputs"][name]["description"]).split())
+    stated = re.search(r"default from the config file, else ([\w./-]+)", description)
+    if name != "fail-on":  # its description says what it does, the table says the default
+        assert stated is not None and stated.group(1) == default, (name, description)
+    text = (REPO_ROOT / "docs" / "github.md").read_text(encoding="utf-8")
+    row = re.search(rf"^\| `{re.escape(name)}` \| config file, else `?([\w./-]+)`? \|", text, re.M)
+    assert row is not None and row.group(1) == default, name
