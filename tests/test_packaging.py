@@ -63,7 +63,8 @@ def test_every_package_under_bot_is_listed_for_the_wheel() -> None:
 def test_every_hint_and_doc_line_names_our_distribution() -> None:
     wrong = re.compile(r"(?<![\w-])review-bot\[[a-z]")  # review-bot[local] etc.: someone else's package
     texts = [*REPO_ROOT.joinpath("bot").rglob("*.py"), *REPO_ROOT.joinpath("scripts").glob("*.sh"),
-             REPO_ROOT / "README.md", REPO_ROOT / "action.yml", *REPO_ROOT.joinpath(".github").rglob("*.yml")]
+             REPO_ROOT / "README.md", *REPO_ROOT.joinpath("docs").glob("*.md"), REPO_ROOT / "action.yml",
+              *REPO_ROOT.joinpath(".github").rglob("*.yml")]
     for path in texts:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             assert not wrong.search(line), f"{path.relative_to(REPO_ROOT)}:{number}: {line.strip()}"

@@ -1,4 +1,4 @@
-"""The eval's table: one row a reviewer, as markdown (the README's table comes from here)."""
+"""The eval's table: one row a reviewer, as markdown (docs/quality.md's tables come from here)."""
 
 from __future__ import annotations
 
