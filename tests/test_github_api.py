@@ -136,3 +136,21 @@ def test_an_exhausted_primary_limit_on_a_read_waits_until_the_reset() -> None:
                       {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "2000000040"})
         assert api_for(srv, options=options).pull(3)["number"] == 3
     assert slept == [41.0]
+
+
+def test_only_trusted_skips_leave_a_file_reviewed_and_any_other_reason_does_not() -> None:
+    from bot.github.baseline import TRUSTED_SKIPS, coverage, status_payload
+    from bot.github.markers import path_key
+    from bot.types import SKIP_REASONS, Skipped
+
+    # Every reason, including ones added later (a wall-clock budget), is untrusted unless listed.
+    for reason in (*SKIP_REASONS, "time_budget", "some_new_reason"):
+        cover = coverage([Skipped("a.py", None, reason)])
+        assert cover.complete == (reason in TRUSTED_SKIPS), reason
+        assert cover.unreviewed == (frozenset() if reason in TRUSTED_SKIPS else {path_key("a.py")})
+    assert TRUSTED_SKIPS == {"excluded", "deleted", "mode", "incremental"}
+    described = status_payload(3, coverage([Skipped("a.py", None, "generated"), Skipped("b", "@@", "budget")]))
+    assert described["description"].startswith("partly reviewed: 2 files not sent to the model (list ")
+    assert len(described["description"]) <= 140  # GitHub's limit for a status description
+    assert coverage([Skipped("(12 more files)", None, "too_large")]).partial
+    assert coverage([Skipped(f"f{i}.py", None, "binary") for i in range(201)]).partial

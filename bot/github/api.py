@@ -39,6 +39,7 @@ MAX_REPO_TEXT_BYTES = 2 * 1024 * 1024  # a config or template larger than this i
 API_VERSION = "2022-11-28"
 USER_AGENT = "review-bot (+https://github.com/features/actions)"
 MAX_PR_FILES = 3000  # GitHub lists at most 3,000 files of a pull request
+_UNLISTED = re.compile(r"\(\d+ more files\)")
 PER_PAGE = 100
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
@@ -60,6 +61,15 @@ class ClientOptions:
     def waits(self) -> Waits:
         return Waits(max_wait_s=self.max_wait_s, secondary_wait_s=self.secondary_rate_wait_s,
                      sleep=self.sleep, clock=self.clock)
+
+
+def unlisted_files(missing: int) -> str:
+    """The `path` of the Skipped that stands for the files past MAX_PR_FILES, which no diff shows."""
+    return f"({missing} more files)"
+
+
+def is_unlisted_files(path: str) -> bool:
+    return _UNLISTED.fullmatch(path) is not None
 
 
 def make_retry(options: ClientOptions) -> CappedRetry:
