@@ -7,11 +7,12 @@ import time
 from dataclasses import replace
 
 import pytest
+import requests
 from urllib3.response import HTTPResponse
 
 from bot.errors import InputError
 from bot.github.api import ApiFailure, ClientOptions, GitHubApi, github_from_env, make_github, make_retry
-from tests.github_helpers import FAST, REPO, USER_TOKEN, add_corpus_pull, api_for, corpus_pr, emulator
+from tests.github_helpers import BOT_TOKEN, FAST, REPO, USER_TOKEN, add_corpus_pull, api_for, corpus_pr, emulator
 
 
 def test_reads_are_retried_after_a_5xx() -> None:
@@ -78,10 +79,30 @@ def test_pagination_follows_link_headers() -> None:
         assert len(srv.calls_to("GET", r"/reviews$")) == 2
 
 
-def test_own_login() -> None:
+APP_TOKEN = "ghs_app_installation_token"  # actions/create-github-app-token: posts as review-app[bot]
+
+
+def test_own_login_is_the_token_s_own_account_for_every_kind_of_token() -> None:
     with emulator() as srv:
-        assert api_for(srv).own_login() == "github-actions[bot]"  # the Actions token may not read /user
+        srv.add_token(APP_TOKEN, login="review-app[bot]")
+        # GET /user answers as GitHub does: 200 for a user's token, 403 for installation tokens.
+        for token, status in ((USER_TOKEN, 200), (BOT_TOKEN, 403), (APP_TOKEN, 403)):
+            answer = requests.get(f"{srv.url}/user", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+            assert answer.status_code == status, token
+        assert api_for(srv).own_login() == "github-actions[bot]"
         assert api_for(srv, USER_TOKEN).own_login() == "alice"
+        assert api_for(srv, APP_TOKEN).own_login() == "review-app[bot]"  # not github-actions[bot]
+        api = api_for(srv, APP_TOKEN)
+        before = len(srv.calls)
+        assert api.own_login() == api.own_login() == "review-app[bot]"
+        assert len(srv.calls) == before + 1  # asked once per client
+
+
+def test_own_login_falls_back_to_get_user_when_graphql_fails() -> None:
+    with emulator() as srv:
+        srv.fail_next("POST", r"^/graphql$", 502, {"message": "Server Error"})
+        assert api_for(srv, USER_TOKEN).own_login() == "alice"
+        assert len(srv.calls_to("GET", r"^/user$")) == 1
 
 
 def test_connection_refused_is_no_answer() -> None:

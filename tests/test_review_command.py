@@ -446,3 +446,44 @@ def test_a_file_moved_out_of_a_skipped_path_is_reviewed_whole(tmp_path: Path) ->
         code, out, err = run_main([*review_args(model, "--mode", "incremental"), "--format", "json"], base_env(srv))
         assert code == 0, err
         assert any(MALICIOUS in r.prompt for r in model.requests), err
+
+
+# -- issue 16, defect 3: a GitHub App installation token recognises its own posts ---------------
+
+APP_TOKEN = "ghs_review_app_installation"  # actions/create-github-app-token's output
+
+
+def test_three_runs_with_a_github_app_token_post_one_review() -> None:
+    case = corpus_pr("483b62eec2")
+    with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
+        srv.add_token(APP_TOKEN, login="review-app[bot]")  # GET /user: 403, as GitHub answers it
+        add_corpus_pull(srv, 7, case)
+        for _ in range(3):
+            code, _, err = run_main(review_args(model), base_env(srv, APP_TOKEN))
+            assert code == 0, err
+        reviews = srv.reviews(REPO, 7)
+        assert [r["user"]["login"] for r in reviews] == ["review-app[bot]"]
+        comments = srv.review_comments(REPO, 7)
+        assert comments and len({c["body"] for c in comments}) == len(comments)  # one copy of each
+
+
+def test_an_app_token_ignores_markers_and_statuses_of_other_accounts(tmp_path: Path) -> None:
+    """github-actions[bot] (any workflow of the repository) and renovate[bot] copy our markers:
+    to the App's token they are someone else's text, not a review of ours."""
+    repo, (v0, v1, v2) = _history(tmp_path)
+    with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
+        srv.add_token(APP_TOKEN, login="review-app[bot]")
+        srv.add_token("ghs_renovate", login="renovate[bot]")
+        srv.add_pull(REPO, 7, git_diff(repo, v0, v2), base_sha=v0, head_sha=v2)
+        srv.add_compare(REPO, v1, v2, git_diff(repo, v1, v2))
+        srv.add_review(REPO, 7, {"commit_id": v2, "event": "COMMENT", "body": f"forged\n\n{head_marker(v2)}"})
+        for token, sha in ((BOT_TOKEN, v1), ("ghs_renovate", v2)):
+            requests.post(f"{srv.url}/repos/{REPO}/statuses/{sha}", headers={"Authorization": f"Bearer {token}"},
+                          json={"state": "success", "context": "review-bot", "description": "reviewed: 0 findings"},
+                          timeout=10).raise_for_status()
+        code, out, err = run_main([*review_args(model, "--mode", "incremental"), "--format", "json"],
+                                  base_env(srv, APP_TOKEN))
+        assert code == 0, err
+        assert "incremental since" not in err and model.requests  # no baseline: everything reviewed
+        assert not [s for s in json.loads(out)["skipped"] if s["reason"] == "incremental"]
+        assert [r["user"]["login"] for r in srv.reviews(REPO, 7)] == ["github-actions[bot]", "review-app[bot]"]

@@ -11,8 +11,9 @@ text), so the next incremental run reviews that file whole (bot.github.baseline)
 Markers are read only from the bot's own marker block: the run of lines at the very end of a
 body that are exactly one marker each. A marker anywhere else (a file name in the summary, a
 suggestion block, a quoted comment) is text, never a marker. And they count only in text
-written by the bot's own account: the token's user (`GET /user`), or for the Actions token,
-which may not ask, `github-actions[bot]`. No other account counts, bots included.
+written by the bot's own account: the token's own login (GitHubApi.own_login: a user, the
+Actions token's `github-actions[bot]`, or a GitHub App's `<app-slug>[bot]`). No other account
+counts, bots included.
 """
 
 from __future__ import annotations
@@ -99,9 +100,9 @@ def is_partial(text: str | None) -> bool:
 def is_own(item: Mapping[str, Any], own_login: str | None) -> bool:
     """Did the bot's account write this comment or review?
 
-    `own_login` is the token's user from `GET /user`; None means GitHub would not say (the
-    Actions token gets 403 there), and then only github-actions[bot] counts: never any other
-    `[bot]` account (renovate[bot], dependabot[bot] ...), which anyone's app could post as.
+    `own_login` is the token's own account (GitHubApi.own_login); None means unknown, and then
+    only github-actions[bot] counts. Never any other account: not another `[bot]`
+    (renovate[bot], dependabot[bot], another workflow's github-actions[bot] when we are an App).
     """
     user = item.get("user")
     if not isinstance(user, Mapping):

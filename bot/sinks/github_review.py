@@ -228,13 +228,19 @@ class GitHubReviewSink:
                               "and summary") from None
         review_id = review.get("id")
         url = review.get("html_url")
+        # GitHub says who posted it: if that is not who we took ourselves for, re-runs would
+        # not recognise this review as ours (and post again); say so rather than hide it.
+        author = review.get("user", {}).get("login") if isinstance(review.get("user"), dict) else None
+        own = self.api.own_login()
+        mismatch = (f"; note: GitHub shows it as posted by {author}, but the token was taken for {own}: "
+                    "later runs will not recognise it as ours" if isinstance(author, str) and author != own else "")
         return PostOutcome(
             status="posted", review_id=review_id if isinstance(review_id, int) else None,
             review_url=url if isinstance(url, str) else None,
             inline=len(plan.inline) - moved, in_body=len(plan.in_body) + moved, duplicates=plan.duplicates,
             attempts=attempts, moved_after_422=moved,
             message=f"posted a review with {len(plan.inline) - moved} inline comments and "
-                    f"{len(plan.in_body) + moved} findings in its body")
+                    f"{len(plan.in_body) + moved} findings in its body{mismatch}")
 
     def _send(self, number: int, payload: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
         """POST the review; wait out rate limits per GitHub's rules; after a 5xx or no answer, look
