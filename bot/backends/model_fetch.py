@@ -201,8 +201,11 @@ def _hub_pin(hub_lib: Any, hub: HubEnv, spec: GgufSpec, why: str) -> tuple[Pin, 
             type(err), "repository")
         raise ConfigError(f"[model] gguf {spec}: {hub.endpoint} has no such {what}; check the name") from None
     except _network_errors() as err:
+        ways_out = _ways_out(spec) if why == "fetch" else (
+            "set [model] gguf_sha256 to the sha256 the Hub lists for it (then the Hub is not needed), "
+            "or pass --model-path FILE")
         raise ModelError(f"cannot reach {hub.endpoint} to {why} {spec.filename} ({describe_size(None, spec)}): "
-                         f"{one_line(err, limit=160)}; {_ways_out(spec)}") from None
+                         f"{one_line(err, limit=160)}; {ways_out}") from None
     stated = (meta.etag or "").lower()
     if not _SHA256.fullmatch(stated):
         raise ModelError(f"{hub.endpoint} states no sha256 for {spec} (ETag {meta.etag!r}), so it cannot be "
