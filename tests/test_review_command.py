@@ -487,3 +487,14 @@ def test_an_app_token_ignores_markers_and_statuses_of_other_accounts(tmp_path: P
         assert "incremental since" not in err and model.requests  # no baseline: everything reviewed
         assert not [s for s in json.loads(out)["skipped"] if s["reason"] == "incremental"]
         assert [r["user"]["login"] for r in srv.reviews(REPO, 7)] == ["github-actions[bot]", "review-app[bot]"]
+
+
+def test_when_github_will_not_say_who_the_token_is_the_log_says_who_posted() -> None:
+    case = corpus_pr("483b62eec2")
+    with emulator() as srv, ModelServer(responder=diagnostics_for) as model:
+        srv.add_token(APP_TOKEN, login="review-app[bot]")
+        add_corpus_pull(srv, 7, case)
+        srv.fail_next("POST", r"^/graphql$", 502, {"message": "Server Error"})  # and GET /user: 403
+        code, _, err = run_main(review_args(model), base_env(srv, APP_TOKEN))
+        assert code == 0, err
+        assert "GitHub shows it as posted by review-app[bot], but the token was taken for github-actions[bot]" in err
