@@ -233,8 +233,8 @@ def test_a_pin_the_hub_disagrees_with_downloads_nothing(tmp_path: Path, hub: Hub
 def test_the_default_is_pinned_beside_its_revision_and_a_user_pin_wins() -> None:
     assert pin_for(DEFAULT_GGUF, "a" * 64) == Pin("a" * 64, "[model] gguf_sha256")
     assert pin_for("me/mine/m.gguf@v1", None) is None  # a user's own file: its pin or the Hub's word
-    if DEFAULT_GGUF_SHA256 is not None:
-        assert pin_for(DEFAULT_GGUF, None) == Pin(DEFAULT_GGUF_SHA256, "the sha256 pinned for the default model")
+    built_in = Pin(DEFAULT_GGUF_SHA256, "the sha256 pinned for the default model") if DEFAULT_GGUF_SHA256 else None
+    assert pin_for(DEFAULT_GGUF, None) == built_in
 
 
 def test_a_model_path_is_checked_when_a_sha_is_given(tmp_path: Path, small_gguf: Path) -> None:
