@@ -6,6 +6,7 @@ the wrong type, is a ConfigError naming the file, the key and what was expected.
 
 from __future__ import annotations
 
+import re
 import sys
 import types
 from collections.abc import Mapping
@@ -28,6 +29,12 @@ OPENAI_LOCAL_ENDPOINT = "http://127.0.0.1:8080"
 # The in-process default: StarCoder2-3B, 4-bit (Q4_K_M), on the Hugging Face Hub, pinned to a revision.
 DEFAULT_GGUF = ("QuantFactory/starcoder2-3b-GGUF/starcoder2-3b.Q4_K_M.gguf"
                 "@f1d94bb41d6559d2b340396fcadcfab80627ac49")
+# The sha256 of the default's bytes (the Hub's LFS oid, also its X-Linked-Etag), pinned beside the
+# revision so that a cached copy is checked against this, not against its own file name. None:
+# not known to this build (it could not be looked up offline); then `gguf_sha256` must carry it
+# for a cached copy to be used without asking the Hub (bot.backends.model_fetch).
+DEFAULT_GGUF_SHA256: str | None = None
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 @dataclass(frozen=True)
 class GgufSpec:
@@ -74,6 +81,7 @@ class ModelSettings:
     tokenizer_file: str | None = None  # a local StarCoder2 tokenizer.json for exact counts
     model_path: str | None = None  # GGUF file on disk for api = "llama-cpp"; wins over `gguf`
     gguf: str = DEFAULT_GGUF  # REPO/FILE@REVISION on the Hub for api = "llama-cpp", fetched once and cached
+    gguf_sha256: str | None = None  # sha256 of the GGUF loaded (`gguf` or `model_path`); None: the default's pin
 
 
 @dataclass(frozen=True)
@@ -149,6 +157,7 @@ ENV_OVERRIDES = {
     "REVIEW_BOT_API": ("model", "api"),
     "REVIEW_BOT_ENDPOINT": ("model", "endpoint"),
     "REVIEW_BOT_GGUF": ("model", "gguf"),
+    "REVIEW_BOT_GGUF_SHA256": ("model", "gguf_sha256"),
     "REVIEW_BOT_MODEL": ("model", "model"),
     "REVIEW_BOT_TEMPLATE": ("review", "template"),
 }
@@ -228,6 +237,10 @@ def _check_ranges(settings: Settings, origin: str) -> None:
             parse_gguf_spec(settings.model.gguf)
         except ConfigError as err:
             raise ConfigError(f"{origin}: {err}") from None
+    pin = settings.model.gguf_sha256
+    if pin is not None and not _SHA256_HEX.fullmatch(pin):
+        raise ConfigError(f"{origin}: [model] gguf_sha256 {pin[:80]!r}: expected 64 lowercase hex digits "
+                          "(the sha256 the Hub lists for the file)")
     if settings.model.max_new_tokens >= settings.window:
         raise ConfigError(f"{origin}: [model] max_new_tokens must be smaller than context_window")
 

@@ -7,11 +7,12 @@ import time
 from dataclasses import replace
 
 import pytest
+import requests
 from urllib3.response import HTTPResponse
 
 from bot.errors import InputError
 from bot.github.api import ApiFailure, ClientOptions, GitHubApi, github_from_env, make_github, make_retry
-from tests.github_helpers import FAST, REPO, USER_TOKEN, add_corpus_pull, api_for, corpus_pr, emulator
+from tests.github_helpers import BOT_TOKEN, FAST, REPO, USER_TOKEN, add_corpus_pull, api_for, corpus_pr, emulator
 
 
 def test_reads_are_retried_after_a_5xx() -> None:
@@ -78,10 +79,30 @@ def test_pagination_follows_link_headers() -> None:
         assert len(srv.calls_to("GET", r"/reviews$")) == 2
 
 
-def test_own_login() -> None:
+APP_TOKEN = "ghs_app_installation_token"  # actions/create-github-app-token: posts as review-app[bot]
+
+
+def test_own_login_is_the_token_s_own_account_for_every_kind_of_token() -> None:
     with emulator() as srv:
-        assert api_for(srv).own_login() == "github-actions[bot]"  # the Actions token may not read /user
+        srv.add_token(APP_TOKEN, login="review-app[bot]")
+        # GET /user answers as GitHub does: 200 for a user's token, 403 for installation tokens.
+        for token, status in ((USER_TOKEN, 200), (BOT_TOKEN, 403), (APP_TOKEN, 403)):
+            answer = requests.get(f"{srv.url}/user", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+            assert answer.status_code == status, token
+        assert api_for(srv).own_login() == "github-actions[bot]"
         assert api_for(srv, USER_TOKEN).own_login() == "alice"
+        assert api_for(srv, APP_TOKEN).own_login() == "review-app[bot]"  # not github-actions[bot]
+        api = api_for(srv, APP_TOKEN)
+        before = len(srv.calls)
+        assert api.own_login() == api.own_login() == "review-app[bot]"
+        assert len(srv.calls) == before + 1  # asked once per client
+
+
+def test_own_login_falls_back_to_get_user_when_graphql_fails() -> None:
+    with emulator() as srv:
+        srv.fail_next("POST", r"^/graphql$", 502, {"message": "Server Error"})
+        assert api_for(srv, USER_TOKEN).own_login() == "alice"
+        assert len(srv.calls_to("GET", r"^/user$")) == 1
 
 
 def test_connection_refused_is_no_answer() -> None:
@@ -136,3 +157,21 @@ def test_an_exhausted_primary_limit_on_a_read_waits_until_the_reset() -> None:
                       {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "2000000040"})
         assert api_for(srv, options=options).pull(3)["number"] == 3
     assert slept == [41.0]
+
+
+def test_only_trusted_skips_leave_a_file_reviewed_and_any_other_reason_does_not() -> None:
+    from bot.github.baseline import TRUSTED_SKIPS, coverage, status_payload
+    from bot.github.markers import path_key
+    from bot.types import SKIP_REASONS, Skipped
+
+    # Every reason, including ones added later (a wall-clock budget), is untrusted unless listed.
+    for reason in (*SKIP_REASONS, "time_budget", "some_new_reason"):
+        cover = coverage([Skipped("a.py", None, reason)])
+        assert cover.complete == (reason in TRUSTED_SKIPS), reason
+        assert cover.unreviewed == (frozenset() if reason in TRUSTED_SKIPS else {path_key("a.py")})
+    assert TRUSTED_SKIPS == {"excluded", "deleted", "mode", "incremental"}
+    described = status_payload(3, coverage([Skipped("a.py", None, "generated"), Skipped("b", "@@", "budget")]))
+    assert described["description"].startswith("partly reviewed: 2 files not sent to the model (list ")
+    assert len(described["description"]) <= 140  # GitHub's limit for a status description
+    assert coverage([Skipped("(12 more files)", None, "too_large")]).partial
+    assert coverage([Skipped(f"f{i}.py", None, "binary") for i in range(201)]).partial

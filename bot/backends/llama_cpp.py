@@ -243,7 +243,8 @@ def make_llama_cpp_backend(settings: Settings, env: Mapping[str, str]) -> Backen
     prepare_openmp(os.environ)  # before libgomp loads with llama_cpp; see llama_tuning
     llama_cpp = import_llama_cpp()
     path = check_model_file(resolve_model_path(settings.model.model_path, settings.model.gguf, env,
-                                               show_progress=settings.output.verbosity >= 0))
+                                               show_progress=settings.output.verbosity >= 0,
+                                               sha256=settings.model.gguf_sha256))
 
     def n_ctx_train(llama: Any) -> int:
         return int(llama_cpp.llama_model_n_ctx_train(llama.model))

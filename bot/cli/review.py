@@ -176,14 +176,12 @@ def _post(api: GitHubApi, diff: ParsedDiff, result: RunResult, settings: Setting
 
 def _record_head(api: GitHubApi, result: RunResult, progress: Progress) -> None:
     """The incremental baseline: a commit status on the reviewed head (bot.github.baseline)."""
-    from bot.github.baseline import record_reviewed_head
-    from bot.sinks.github_review import INCOMPLETE_REASONS
+    from bot.github.baseline import coverage, record_reviewed_head
 
     head = result.source_info.head_sha
     if not head:
         return
-    complete = not any(s.reason in INCOMPLETE_REASONS for s in result.skipped)
-    failed = record_reviewed_head(api, head, len(result.findings), complete)
+    failed = record_reviewed_head(api, head, len(result.findings), coverage(result.skipped))
     if failed:
         progress.info(f"the reviewed head was not recorded as a commit status ({failed}); the next "
                       "incremental run starts from the last posted review (grant `statuses: write`)")

@@ -39,8 +39,10 @@ MAX_REPO_TEXT_BYTES = 2 * 1024 * 1024  # a config or template larger than this i
 API_VERSION = "2022-11-28"
 USER_AGENT = "review-bot (+https://github.com/features/actions)"
 MAX_PR_FILES = 3000  # GitHub lists at most 3,000 files of a pull request
+_UNLISTED = re.compile(r"\(\d+ more files\)")
 PER_PAGE = 100
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+VIEWER_QUERY = "query { viewer { login } }"
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
 
@@ -60,6 +62,15 @@ class ClientOptions:
     def waits(self) -> Waits:
         return Waits(max_wait_s=self.max_wait_s, secondary_wait_s=self.secondary_rate_wait_s,
                      sleep=self.sleep, clock=self.clock)
+
+
+def unlisted_files(missing: int) -> str:
+    """The `path` of the Skipped that stands for the files past MAX_PR_FILES, which no diff shows."""
+    return f"({missing} more files)"
+
+
+def is_unlisted_files(path: str) -> bool:
+    return _UNLISTED.fullmatch(path) is not None
 
 
 def make_retry(options: ClientOptions) -> CappedRetry:
@@ -228,19 +239,39 @@ class GitHubApi:
     # -- reads --------------------------------------------------------------------------------
 
     def own_login(self) -> str:
-        """The token's user; github-actions[bot] when GitHub won't say (the Actions token gets
-        403 on /user: it posts as github-actions[bot])."""
+        """The account this token posts as: only text it wrote counts as the bot's (markers.is_own).
+
+        GraphQL's `viewer` names it for every kind of token: a user's login for a personal token,
+        `<app-slug>[bot]` for a GitHub App installation token (actions/create-github-app-token),
+        `github-actions[bot]` for the Actions token. REST `GET /user` answers 403 "Resource not
+        accessible by integration" for the last two, and `GET /app` needs the App's JWT
+        (fullsend-ai/fullsend#1953, pingdotgg/t3code#11273, actions/github-script#39). So: viewer
+        first, `GET /user` if GraphQL fails, and only if both fail the Actions token's account.
+        """
         if not self._own_login_known:
-            try:
-                _, data = self._request("GET", "/user", "GET /user")
-            except ApiFailure as err:
-                if err.status not in (401, 403, 404):
-                    raise
-                data = None
-            login = data.get("login") if isinstance(data, dict) else None
-            self._own_login = login if isinstance(login, str) and login else ACTIONS_BOT_LOGIN
+            login = self._viewer_login() or self._user_login()
+            self._own_login = login or ACTIONS_BOT_LOGIN
             self._own_login_known = True
         return self._own_login or ACTIONS_BOT_LOGIN
+
+    def _viewer_login(self) -> str | None:
+        try:
+            _, data = self.github.requester.graphql_query(VIEWER_QUERY, {})
+        except (GithubException, requests.exceptions.RequestException, ValueError):
+            return None  # GraphQL off or refused (an old GitHub Enterprise): ask REST
+        viewer = (data.get("data") or {}).get("viewer") if isinstance(data, dict) else None
+        login = viewer.get("login") if isinstance(viewer, dict) else None
+        return login if isinstance(login, str) and login else None
+
+    def _user_login(self) -> str | None:
+        try:
+            _, data = self._request("GET", "/user", "GET /user")
+        except ApiFailure as err:
+            if err.status not in (401, 403, 404):
+                raise
+            return None
+        login = data.get("login") if isinstance(data, dict) else None
+        return login if isinstance(login, str) and login else None
 
     def pull(self, number: int) -> dict[str, Any]:
         _, data = self._request("GET", self._pull_path(number), f"GET pull request #{number}")

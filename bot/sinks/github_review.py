@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.errors import GitHubError, InputError
 from bot.findings.sanitize import MAX_MESSAGE_CHARS, sanitize_message
 from bot.github.api import ApiFailure, GitHubApi
+from bot.github.baseline import coverage
 from bot.github.markers import (
     PARTIAL_MARKER,
     fingerprint_marker,
@@ -32,6 +33,7 @@ from bot.github.markers import (
     is_own,
     own_fingerprints,
     run_marker,
+    unreviewed_marker,
 )
 from bot.github.retry import SECONDARY_WAIT_S, Waits, rate_limit_wait
 from bot.sinks.annotations import AnnotationsFormatter
@@ -40,10 +42,9 @@ from bot.types import SEVERITY_RANK, FileDiff, Finding, ParsedDiff, RunResult
 
 MAX_INLINE_COMMENTS = 30  # more than this in one review buries the PR; the rest go in the body
 MAX_BODY_CHARS = 60_000  # GitHub refuses review bodies over 65,536 characters
+MAX_POSTED_CHARS = 65_000  # the body and its marker block together
 MAX_LISTED_IN_BODY = 30  # findings the body lists by name (summary.md.j2 lists 30)
 EVENT = "COMMENT"  # never APPROVE or REQUEST_CHANGES, whatever any text says
-# Skip reasons after which the head doesn't count as reviewed for incremental runs.
-INCOMPLETE_REASONS = frozenset({"budget", "model_error"})
 
 Status = Literal["posted", "nothing_new", "read_only"]
 BodyRenderer = Callable[[RunResult, Sequence[Finding], Sequence[Finding]], str]
@@ -175,14 +176,17 @@ class GitHubReviewSink:
     def payload(self, result: RunResult, inline: Sequence[Finding],
                 in_body: Sequence[Finding]) -> dict[str, Any]:
         head = result.source_info.head_sha or ""
-        body = self.render_body(result, inline, in_body)
-        if len(body) > MAX_BODY_CHARS:
-            body = body[:MAX_BODY_CHARS] + "\n\n... (cut; the job summary has everything)"
         markers = [head_marker(head), run_marker(self.nonce)]
-        if any(s.reason in INCOMPLETE_REASONS for s in result.skipped):
-            markers.append(PARTIAL_MARKER)
+        # The files the model did not see: the next incremental run reviews them whole (bot.github.baseline).
+        cover = coverage(result.skipped)
+        markers += [PARTIAL_MARKER] if cover.partial else [unreviewed_marker(k) for k in sorted(cover.unreviewed)]
         markers += [fingerprint_marker(f.fingerprint) for f in list(in_body)[:MAX_LISTED_IN_BODY]]
-        return {"commit_id": head, "body": body + "\n\n" + "\n".join(markers), "event": EVENT,
+        block = "\n".join(markers)
+        body = self.render_body(result, inline, in_body)
+        limit = min(MAX_BODY_CHARS, MAX_POSTED_CHARS - len(block) - 100)
+        if len(body) > limit:
+            body = body[:limit] + "\n\n... (cut; the job summary has everything)"
+        return {"commit_id": head, "body": body + "\n\n" + block, "event": EVENT,
                 "comments": [review_comment(f) for f in inline]}
 
     # -- posting -----------------------------------------------------------------------------
@@ -224,13 +228,19 @@ class GitHubReviewSink:
                               "and summary") from None
         review_id = review.get("id")
         url = review.get("html_url")
+        # GitHub says who posted it: if that is not who we took ourselves for, re-runs would
+        # not recognise this review as ours (and post again); say so rather than hide it.
+        author = review.get("user", {}).get("login") if isinstance(review.get("user"), dict) else None
+        own = self.api.own_login()
+        mismatch = (f"; note: GitHub shows it as posted by {author}, but the token was taken for {own}: "
+                    "later runs will not recognise it as ours" if isinstance(author, str) and author != own else "")
         return PostOutcome(
             status="posted", review_id=review_id if isinstance(review_id, int) else None,
             review_url=url if isinstance(url, str) else None,
             inline=len(plan.inline) - moved, in_body=len(plan.in_body) + moved, duplicates=plan.duplicates,
             attempts=attempts, moved_after_422=moved,
             message=f"posted a review with {len(plan.inline) - moved} inline comments and "
-                    f"{len(plan.in_body) + moved} findings in its body")
+                    f"{len(plan.in_body) + moved} findings in its body{mismatch}")
 
     def _send(self, number: int, payload: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
         """POST the review; wait out rate limits per GitHub's rules; after a 5xx or no answer, look

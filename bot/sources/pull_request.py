@@ -17,8 +17,9 @@ from typing import Any, Literal
 
 from bot.diff.parse import parse_diff, parse_file_patch
 from bot.errors import GitHubError, InputError
-from bot.github.api import MAX_PR_FILES, MAX_REPO_TEXT_BYTES, ApiFailure, GitHubApi
+from bot.github.api import MAX_PR_FILES, MAX_REPO_TEXT_BYTES, ApiFailure, GitHubApi, unlisted_files
 from bot.github.baseline import baseline_head
+from bot.github.markers import path_key
 from bot.sources import ReviewInput
 from bot.types import FileDiff, Hunk, ParsedDiff, Skipped, SourceInfo
 
@@ -139,7 +140,7 @@ def diff_from_files(files: list[dict[str, Any]], changed_files: int = 0) -> Pars
                                    detail="GitHub's patch for this file is malformed"))
     missing = changed_files - len(files)
     if len(files) >= MAX_PR_FILES and missing > 0:
-        skipped.append(Skipped(path=f"({missing} more files)", hunk=None, reason="too_large",
+        skipped.append(Skipped(path=unlisted_files(missing), hunk=None, reason="too_large",
                                detail=f"GitHub lists at most {MAX_PR_FILES} files of a pull request"))
     return ParsedDiff(files=tuple(parsed), skipped=tuple(skipped))
 
@@ -204,7 +205,10 @@ def changed_since(api: GitHubApi, old_head: str, new_head: str) -> ChangedLines 
         path, patch = _str(entry.get("filename")), entry.get("patch")
         if not path:
             continue
-        if not isinstance(patch, str) or not patch:
+        # A file at another path at the baseline is reviewed whole: what was skipped at the old
+        # path (exclude, vendored, binary by name) was never seen, whatever this patch touches.
+        renamed = bool(_str(entry.get("previous_filename"))) and entry.get("previous_filename") != path
+        if not isinstance(patch, str) or not patch or renamed:
             changed[path] = None
             continue
         try:
@@ -223,12 +227,17 @@ def _touches(hunk: Hunk, lines: frozenset[int]) -> bool:
     return any(low <= n <= high for n in lines)
 
 
-def narrow_to_changes(diff: ParsedDiff, changed: ChangedLines) -> tuple[ParsedDiff, tuple[Skipped, ...]]:
-    """Keep the hunks that overlap `changed`; the rest become Skipped(reason="incremental")."""
+def narrow_to_changes(diff: ParsedDiff, changed: ChangedLines, unreviewed: frozenset[str] = frozenset()
+                      ) -> tuple[ParsedDiff, tuple[Skipped, ...]]:
+    """Keep the hunks that overlap `changed`; the rest become Skipped(reason="incremental").
+
+    A file the baseline left unreviewed (`unreviewed`: path_key of each) is kept whole: the model
+    never saw its hunks, however little changed since.
+    """
     files: list[FileDiff] = []
     skipped: list[Skipped] = []
     for file in diff.files:
-        if file.path in changed and changed[file.path] is None:
+        if (file.path in changed and changed[file.path] is None) or path_key(file.path) in unreviewed:
             files.append(file)
             continue
         lines = changed.get(file.path) or frozenset()
@@ -253,11 +262,12 @@ def load_pull_request(api: GitHubApi, meta: PullRequestMeta, *,
     skipped: tuple[Skipped, ...] = ()
     narrowed = False
     if incremental:
-        last_head = baseline_head(api, meta.number)
-        if last_head is not None:
+        baseline = baseline_head(api, meta.number)
+        if baseline is not None:
+            last_head = baseline.sha
             changed = changed_since(api, last_head, meta.head_sha)
             if changed is not None:
-                review_diff, skipped = narrow_to_changes(full, changed)
+                review_diff, skipped = narrow_to_changes(full, changed, baseline.unreviewed)
                 narrowed = True
     return PullRequestSource(meta=meta, review_input=ReviewInput(info=meta.info, diff=review_diff,
                                                                  skipped=skipped),

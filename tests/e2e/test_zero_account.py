@@ -7,8 +7,10 @@ from a loopback stand-in for the Hub (HF_ENDPOINT) into a temporary HF_HOME.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -65,10 +67,20 @@ def test_offline_with_an_empty_cache_exits_3_with_one_line(llama_model_path: Pat
     assert "--model-path FILE" in lines[0] and "run once with network" in lines[0]
 
 
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def test_the_default_gguf_is_fetched_once_then_used_from_the_cache(llama_model_path: Path, tmp_path: Path) -> None:
-    # The stand-in serves SmolLM2 under the pinned StarCoder2 path: the run is the real default route.
+    # The stand-in serves SmolLM2 under the pinned StarCoder2 path: the run is the real default route,
+    # with the sha256 of what the stand-in serves pinned (the built-in pin is the real StarCoder2's).
     with HubServer({DEFAULT_GGUF: llama_model_path}) as hub:
-        env = bare_env(tmp_path, HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf"))
+        env = bare_env(tmp_path, HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf"),
+                       REVIEW_BOT_GGUF_SHA256=sha256_file(llama_model_path))
         first = review_bot(["--format", "json", "--max-requests", "1"], env, tmp_path)
         check_review(first, 1)
         assert "downloading starcoder2-3b.Q4_K_M.gguf (98.4 MB)" in first.stderr
@@ -91,3 +103,30 @@ def test_qwen_reviews_in_process_with_no_account(qwen_model_path: Path, tmp_path
     result = check_review(done, 1)
     with capsys.disabled():
         print(f"\n[e2e qwen, no account] findings={len(result['findings'])} stats={result['stats']}")
+
+
+def test_a_swapped_model_in_the_cache_is_refused_offline_with_one_line(llama_model_path: Path,
+                                                                        tmp_path: Path) -> None:
+    """Issue 16, defect 6: whoever writes the runner's cache (a poisoned `actions/cache` entry) puts
+    other weights in a blob named after their own sha256, linked from snapshots/<pinned revision>/."""
+    pin = sha256_file(llama_model_path)
+    with HubServer({DEFAULT_GGUF: llama_model_path}) as hub:
+        env = bare_env(tmp_path, HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf"), REVIEW_BOT_GGUF_SHA256=pin)
+        check_review(review_bot(["--format", "json", "--max-requests", "1"], env, tmp_path), 1)
+    [link] = (tmp_path / "hf" / "hub").glob("models--*/snapshots/*/starcoder2-3b.Q4_K_M.gguf")
+    swapped = tmp_path / "swapped.gguf"
+    shutil.copyfile(llama_model_path, swapped)
+    with swapped.open("r+b") as handle:  # still a loadable GGUF: only weights at the end change
+        handle.seek(-4096, os.SEEK_END)
+        handle.write(os.urandom(4096))
+    evil = sha256_file(swapped)
+    blob = link.resolve().parent / evil
+    swapped.replace(blob)
+    link.unlink()
+    link.symlink_to(os.path.relpath(blob, link.parent))
+    done = review_bot(["--format", "json", "--max-requests", "1"], {**env, "HF_HUB_OFFLINE": "1"}, tmp_path)
+    assert done.returncode == 3 and done.stdout == "", done.stderr[-2000:]
+    [line] = done.stderr.splitlines()
+    assert f"cached starcoder2-3b.Q4_K_M.gguf has sha256 {evil[:12]}" in line
+    assert f"[model] gguf_sha256 is {pin[:12]}" in line and "states" not in line  # the Hub was never asked
+    assert not blob.exists()

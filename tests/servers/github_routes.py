@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode
 
-from tests.servers import github_statuses
+from tests.servers import github_graphql, github_statuses
 from tests.servers.github_diff import FilePatch, count_diff_lines
 from tests.servers.github_shapes import Views, compare_json
 from tests.servers.github_state import DOC_REVIEWS, DOCS, MAX_BODY, ApiError, IssueComment, Token, fake_sha, now_iso
@@ -323,6 +323,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     (m, re.compile(p), h) for m, p, h in (
         ("GET", r"/rate_limit", get_rate_limit),
         ("GET", r"/user", get_user),
+        ("POST", r"/graphql", github_graphql.post_graphql),
         ("GET", _R, get_repo),
         ("GET", _R + r"/pulls", list_pulls),
         ("GET", _P, get_pull),

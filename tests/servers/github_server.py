@@ -28,9 +28,12 @@ Setup API (all thread-safe):
   ``commit_id`` for reviews (validated against its own diff).
 - ``add_compare(repo, base, head, diff_text, status="ahead", ahead_by=1, behind_by=0)``; an
   unregistered pair answers 404 (force push).
-- ``add_token(token, scope="write"|"read", login="github-actions[bot]", installation=None)``:
-  installation tokens (default for ``[bot]`` logins) get 403 on ``GET /user`` like GitHub's
-  GITHUB_TOKEN. Unknown token -> 401 "Bad credentials"; no token -> 401 "Requires authentication".
+- ``add_token(token, scope="write"|"read", login="github-actions[bot]", installation=None)``: the
+  identity the token posts as (reviews, comments, statuses carry ``login``). Installation tokens
+  (default for ``[bot]`` logins: the Actions token, a GitHub App's ``<slug>[bot]``) get 403 on
+  ``GET /user`` as on GitHub; a user's token gets 200. ``POST /graphql`` answers ``viewer { login }``
+  for every kind (github_graphql.py). Unknown token -> 401 "Bad credentials"; no token -> 401
+  "Requires authentication".
 - ``add_review(repo, number, payload, login=...)`` / ``add_issue_comment(repo, number, body, login=...)``:
   seed state from an earlier run (same validation as the HTTP route; ValueError if refused).
 - Faults: ``fail_next(method, path_regex, status, body=None, headers=None, times=1, after_effect=False)``
@@ -47,7 +50,8 @@ Setup API (all thread-safe):
   ``calls_to(method, path_regex)``, ``reviews(repo, n)``, ``review_comments(repo, n)``,
   ``issue_comments(repo, n)`` (JSON as the API shows them to their author), ``statuses(repo, sha)``.
 
-Routes: GET /rate_limit, /user, /repos/{o}/{r}, /pulls, /pulls/{n} (JSON or diff), /pulls/{n}/files,
+Routes: GET /rate_limit, /user, POST /graphql (viewer only), GET /repos/{o}/{r}, /pulls,
+/pulls/{n} (JSON or diff), /pulls/{n}/files,
 /pulls/{n}/commits, /pulls/{n}/comments, GET+POST /pulls/{n}/reviews, GET+DELETE /reviews/{id},
 POST /reviews/{id}/events, GET /reviews/{id}/comments, GET+POST /issues/{n}/comments,
 GET+PATCH+DELETE /issues/comments/{id}, GET /contents/{path}?ref=, /compare/{a}...{b}, /commits/{ref},

@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import BudgetSettings, Settings
 from bot.errors import GitHubError
-from bot.github.markers import PARTIAL_MARKER, fingerprints_in, head_in, is_own
+from bot.github.markers import PARTIAL_MARKER, fingerprints_in, head_in, is_own, path_key, unreviewed_in
 from bot.sinks.github_review import MAX_INLINE_COMMENTS, GitHubReviewSink, PostOutcome
 from bot.sinks.step_summary import write_step_summary
 from bot.types import FileDiff, Finding, ParsedDiff, RunResult, Skipped
@@ -342,15 +342,21 @@ def test_findings_the_body_cannot_list_are_posted_by_the_next_run(case: CorpusPR
         assert third.status == "nothing_new" and third.duplicates == 80
 
 
-def test_a_run_that_skipped_parts_for_budget_is_marked_partial(case: CorpusPR) -> None:
-    budget = (Skipped(path="src/big.py", hunk="@@ -1,9 +1,9 @@", reason="budget"),)
+def test_a_run_that_skipped_parts_names_the_files_the_model_did_not_see(case: CorpusPR) -> None:
+    skipped = (Skipped(path="src/big.py", hunk="@@ -1,9 +1,9 @@", reason="budget"),
+               Skipped(path="gen.go", hunk=None, reason="generated"),
+               Skipped(path="docs/a.md", hunk=None, reason="excluded"),  # the base config's choice
+               Skipped(path="(4 more files)", hunk=None, reason="too_large"))
     with emulator() as srv:
         add_corpus_pull(srv, PR, case)
-        post(srv, case, run_result(findings_on(case.parsed, 1), case.head, PR, skipped=budget))
+        post(srv, case, run_result(findings_on(case.parsed, 1), case.head, PR, skipped=skipped[:3]))
         post(srv, case, run_result(findings_on(case.parsed, 2, tag="b"), case.head, PR))
-        first, second = (r["body"] for r in srv.reviews(REPO, PR))
-        assert PARTIAL_MARKER in first and PARTIAL_MARKER not in second
-        assert head_in(first) == head_in(second) == case.head
+        post(srv, case, run_result(findings_on(case.parsed, 3, tag="c"), case.head, PR, skipped=skipped))
+        first, second, third = (r["body"] for r in srv.reviews(REPO, PR))
+        assert unreviewed_in(first) == {path_key("src/big.py"), path_key("gen.go")}
+        assert PARTIAL_MARKER not in first and not unreviewed_in(second) and PARTIAL_MARKER not in second
+        assert PARTIAL_MARKER in third  # files no diff lists: this head is no baseline at all
+        assert head_in(first) == head_in(second) == head_in(third) == case.head
 
 
 def test_prepare_reads_but_never_writes(case: CorpusPR) -> None:
@@ -360,4 +366,5 @@ def test_prepare_reads_but_never_writes(case: CorpusPR) -> None:
         plan, payload = sink_for(srv, case.parsed).prepare(run_result(findings, case.head, PR))
         assert plan.post and payload is not None and len(payload["comments"]) == 3
         assert payload["event"] == "COMMENT" and payload["commit_id"] == case.head
-        assert all(c.method == "GET" for c in srv.calls)
+        # Reads only: GitHub's GraphQL takes its queries (`viewer`, who we are) as POST /graphql.
+        assert all(c.method == "GET" or c.path == "/graphql" for c in srv.calls)
