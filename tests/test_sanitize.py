@@ -65,8 +65,8 @@ def test_images_and_unsafe_links_dropped() -> None:
     out = sanitize_message("look ![pixel](https://evil.example/t.png) and [click](javascript:alert(1)) "
                            "[ok](https://example.com) <javascript:alert(2)> ![ref][img]")
     assert "evil.example" not in out and "javascript" not in out.lower() and "![" not in out
-    assert "[ok](https://example.com)" in out
-    assert "click" in out
+    assert "ok (<https://example.com>)" in out  # a link shows where it goes (issue 16, defect 4)
+    assert "click" in out and "pixel" in out  # the words stay
 
 
 def test_long_text_capped_with_ellipsis() -> None:
