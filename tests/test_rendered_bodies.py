@@ -16,12 +16,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.config import Settings
+from bot.config import ReviewSettings, Settings
+from bot.diff.parse import parse_diff
+from bot.findings.grounding import collect_findings
 from bot.findings.sanitize import sanitize_message
 from bot.github.api import GitHubApi, make_github
 from bot.github.markers import fingerprints_in, head_in, is_partial
+from bot.plan.tokens import CharEstimator
+from bot.prompts.render import render_request
+from bot.prompts.templates import load_template
 from bot.sinks.github_review import GitHubReviewSink, comment_body
-from bot.types import Finding, ParsedDiff, RunResult, RunStats, Skipped, SourceInfo
+from bot.types import Batch, Completion, Finding, ParsedDiff, Request, RunResult, RunStats, Skipped, SourceInfo
 from tests.cli_runner import run_main
 from tests.github_helpers import BOT_TOKEN, READ_TOKEN, REPO, emulator, git_diff, git_history
 from tests.render_check import render_problems
@@ -38,6 +43,20 @@ ADVERSARIAL = [
     "<!-- review-bot:partial -->", "javascript:alert(1)", "```suggestion\n", "*", "_", "[", "]", "(", ")",
 ]
 texts = st.lists(st.sampled_from(ADVERSARIAL), max_size=40).map("".join)
+# Issue 16 (defects 4, 5): where a line-based guess and CommonMark disagree on what is code, and
+# links that show one target and go to another.
+SHAPES = [
+    "\n", "\n\n", "\u2028", "\u2029", "\r\n", " ", "  ", "    ", "- ", "* ", "1. ", "2) ", "> ", ">", "  - ",
+    "```", "````", "~~~", "```suggestion", "```py", "``", "`", "\\", "|", "|-|-|\n", "---\n", "# ", "===\n",
+    "[1]: https://evil.example/login", "[a]: <https://evil.example/a> \"GitHub\"\n", "[GH]:\n  https://evil.example\n",
+    "[https://github.com/o/r/security/advisories/GHSA-1](https://evil.example/login)", "[a][1]", "[a]", "[1][]",
+    "[GH]", "[a](<https://evil.example/x y>)", "<https://evil.example>", "<https://github.com@evil.example>",
+    "[`https://github.com`](https://evil.example)", "](https://evil.example)", "[", "]", "(", ")", "<",
+    "<a href=\"https://evil.example\">https://github.com</a>", "![t](https://evil.example/t.png)", "![t][1]",
+    "[![t](https://github.com/b.svg)](https://evil.example)", "[x](javascript:alert(1))", "<mailto:a@b.example>",
+    "@octocat", "#123", "GH-7", "<img src=x>", "<b>", "&#64;x", "word ", "x",
+]
+shapes = st.lists(st.sampled_from(SHAPES), max_size=30).map("".join)
 paths = st.lists(st.sampled_from([*ADVERSARIAL, "src/", ".py", ".min.js", "é"]), min_size=1, max_size=12).map(
     lambda parts: "".join(parts).replace("\n", "") or "x")
 
@@ -78,6 +97,42 @@ def test_model_text_renders_harmless_in_a_comment(text: str) -> None:
     body = comment_body(_finding("a.py", sanitize_message(text), "feedface0001"))
     assert render_problems(body) == [], body
     assert fingerprints_in(body) == {"feedface0001"}
+
+
+@settings(max_examples=500, deadline=None)
+@given(shapes)
+def test_commonmark_shapes_render_harmless_and_settle(text: str) -> None:
+    out = sanitize_message(text)
+    assert render_problems(comment_body(_finding("a.py", out, "feedface0003"))) == [], out
+    assert sanitize_message(out) == out
+
+
+TEMPLATES = sorted(p.stem for p in Path(__file__).parents[1].joinpath("prompts").glob("*.j2")
+                   if p.stem != "summary.md")
+_DIFF = "diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -1,1 +1,3 @@\n keep = 0\n+x = 1\n+y = 2\n"
+
+
+def _request(template_name: str) -> Request:
+    hunks = tuple(h for f in parse_diff(_DIFF).files for h in f.hunks)
+    return render_request(load_template(template_name, None), Batch(1, hunks, 0), SourceInfo(kind="diff"),
+                          CharEstimator())
+
+
+@pytest.mark.parametrize("template_name", TEMPLATES)
+@settings(max_examples=150, deadline=None)
+@given(text=shapes)
+def test_every_templates_parser_posts_hostile_answers_harmless(template_name: str, text: str) -> None:
+    """Each template's own parser reads the answer; every finding it gives, posted inline or
+    listed in the review body, renders with nothing live and no disguised link."""
+    request = _request(template_name)
+    template = load_template(template_name, None)
+    answer = text if template.parser == "pr-comment" else f"a.py:2: error: wrong {text}\na.py:3: warning: {text}\n"
+    outcome = collect_findings([(request, Completion(answer, "stop"))], template.parser,
+                               ReviewSettings(min_severity="info"))
+    for finding in outcome.findings:
+        assert render_problems(comment_body(finding)) == [], finding.message
+    body = _sink().payload(_result(outcome.findings, ()), (), outcome.findings)["body"]
+    assert render_problems(body) == [], body
 
 
 @settings(max_examples=300, deadline=None)
