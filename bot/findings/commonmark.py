@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from markdown_it import MarkdownIt
-from markdown_it.common.utils import MD_TRIM_CHARS
 from markdown_it.rules_block import StateBlock, heading, lheading, paragraph, table
 from markdown_it.rules_inline import StateInline, autolink, backtick, html_inline, image, link
 from markdown_it.token import Token
@@ -105,10 +104,19 @@ def _getlines(state: StateBlock, begin: int, end: int, indent: int) -> tuple[str
     return "".join(text), where
 
 
-def _trimmed(text: str, where: list[int]) -> tuple[str, list[int]]:
-    lead = len(text) - len(text.lstrip(MD_TRIM_CHARS))
-    kept = text.strip(MD_TRIM_CHARS)
-    return kept, where[lead:lead + len(kept)]
+# What markdown-it-py trims off inline content: the CommonMark whitespace and, since its 4.0,
+# U+2000-U+200A, U+2028 and U+2029 (`mdTrim`); before that Python's `str.strip()`. The
+# content the parser kept tells which one ran.
+_TRIM_SETS = (" \t\n\x0b\x0c\r" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029", None)
+
+
+def _trimmed(text: str, where: list[int], want: str | None = None) -> tuple[str, list[int]]:
+    for chars in _TRIM_SETS:
+        kept = text.strip(chars)
+        if want is None or kept == want:
+            lead = len(text) - len(text.lstrip(chars))
+            return kept, where[lead:lead + len(kept)]
+    return "", []
 
 
 def _split_cells(text: str, where: list[int]) -> list[tuple[str, list[int]]]:
@@ -147,7 +155,7 @@ def _table_offsets(state: StateBlock, tokens: Sequence[Token]) -> None:
         if columns and columns[-1][0] == "":
             columns.pop()
         for token, (column, where) in zip(cells, columns, strict=False):  # a short row's missing cells are empty
-            content, offsets = _trimmed(column, where)
+            content, offsets = _trimmed(column, where, token.content)
             if content == token.content:
                 token.meta["offsets"] = offsets
 
@@ -178,7 +186,7 @@ def _mapping_block(name: str) -> Callable[[StateBlock, int, int, bool], bool]:
                     token.meta["offsets"] = list(range(at, at + len(token.content)))
                 continue
             for last in (token.map[1], token.map[1] - 1):  # a paragraph; a setext heading's text
-                content, offsets = _trimmed(*_getlines(state, token.map[0], last, state.blkIndent))
+                content, offsets = _trimmed(*_getlines(state, token.map[0], last, state.blkIndent), token.content)
                 if content == token.content:
                     token.meta["offsets"] = offsets
                     break
