@@ -62,18 +62,22 @@ def _recording_inline(name: str) -> Callable[[StateInline, bool], bool]:
 
     def run(state: StateInline, silent: bool) -> bool:
         start, before = state.pos, len(state.tokens)
-        label: tuple[int, int] | None = None
-        if not silent and kind in ("link", "image") and state.src.startswith("![" if kind == "image" else "[",
-                                                                               start):
-            opener = start + 1 if kind == "image" else start
-            end = state.md.helpers.parseLinkLabel(state, opener, kind == "link")
-            label = (opener + 1, end) if end >= 0 else None
         if not rule(state, silent):
             return False
-        if not silent:
-            token = next((t for t in state.tokens[before:] if t.type == first_type), None)
-            if token is not None:
-                token.meta["span"] = (start, state.pos, label)
+        if silent:
+            return True
+        label: tuple[int, int] | None = None
+        if kind in ("link", "image"):
+            # The rule parsed the label and let go of it: find it again (parseLinkLabel restores
+            # state.pos), only for a link that was made, so a line of "[" costs no more than before.
+            opener = start + 1 if kind == "image" else start
+            end, state.pos = state.pos, opener
+            label_end = state.md.helpers.parseLinkLabel(state, opener, kind == "link")
+            state.pos = end
+            label = (opener + 1, label_end) if label_end >= 0 else None
+        token = next((t for t in state.tokens[before:] if t.type == first_type), None)
+        if token is not None:
+            token.meta["span"] = (start, state.pos, label)
         return True
 
     return run

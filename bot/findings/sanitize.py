@@ -58,6 +58,10 @@ _TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
 _IMAGE_OPEN = re.compile(r"!(?=\[)")
 _ENTITY = re.compile(r"&(?=#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{1,31};)")
 _BLANK_RUNS = re.compile(r"\n{3,}")
+# A line that reads like a link definition ("[1]: https://…") is escaped even where this parse
+# saw none: a renderer that did would link every `[1]` to it (GitHub's cmark, say, on a line
+# markdown-it-py reads differently). The backslash does not show.
+_DEFINITION_START = re.compile(r"^([ >]*(?:(?:[-*+]|\d{1,9}[.)]) +)?[ >]*)\[(?=[^\]\n]*\]:)", re.MULTILINE)
 _PASSES = 8  # each pass undoes at least one level of nesting; deeper text is escaped whole
 
 
@@ -68,6 +72,10 @@ def _inert(text: str) -> str:
     text = _TAG_OPEN.sub("<" + ZWSP, text)
     text = _IMAGE_OPEN.sub("!" + ZWSP, text)
     return _ENTITY.sub("&" + ZWSP, text)
+
+
+def _prose(text: str) -> str:
+    return _DEFINITION_START.sub(lambda m: m.group(1) + "\\[", _inert(text))
 
 
 def _unmark(text: str) -> str:
@@ -130,11 +138,11 @@ class _Rewrite:
             while inner < len(self.items) and self.items[inner].end <= item.end \
                     and self.items[inner].start >= item.start:
                 inner += 1
-            out.append(_inert(self.text[pos:item.start]))
+            out.append(_prose(self.text[pos:item.start]))
             out.append(self.construct(item, inner))
             self.at = inner
             pos = item.end
-        out.append(_inert(self.text[pos:end]))
+        out.append(_prose(self.text[pos:end]))
         return "".join(out)
 
     def words(self, item: Construct, stop: int) -> str:
@@ -229,10 +237,11 @@ def _safe(text: str, limit: int) -> str | None:
 def sanitize_message(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     """Untrusted model text -> text safe for a GitHub comment, a report and an Actions log."""
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    "))
-    text = _HTML_COMMENT.sub("", text[: limit * 4])  # past 4x the limit nothing is kept anyway
+    # Past twice the limit little can be kept; the parse's cost grows faster than the text.
+    text = _HTML_COMMENT.sub("", text[: limit * 2])
     safe = _safe(text, limit)
-    if safe is None:
-        safe = md_text(text, limit)  # the parse could not settle it: nothing of it stays markdown
+    if safe is None:  # the parse could not settle it: nothing of it stays markdown
+        safe = _cap(md_text(text, None), limit)
     # Tag removal can join pieces into a new comment opener ("<!<b>--"): make any left inert.
     safe = _unmark(safe.replace("<!--", "<" + ZWSP + "!--"))
     return escape_log(safe)
