@@ -51,7 +51,11 @@ _MENTION = re.compile(r"(?<![A-Za-z0-9])@(?=[A-Za-z0-9])")  # `_@x_` renders as 
 # `GH-7` after `_` too: `_GH-7_` renders as emphasis, and the reference inside it is live.
 _ISSUE_REF = re.compile(r"#(?=\d)|(?<![A-Za-z0-9])(GH-)(?=\d)", re.IGNORECASE)
 _MARKER = re.compile(r"review-bot\s*:", re.IGNORECASE)
-_SUGGESTION = re.compile(r"^(\W*)suggestion", re.IGNORECASE)
+# Fenced blocks GitHub does not show as code: a suggestion (a one-click commit), math (MathJax:
+# `\href{…}{…}` would be a link) and the diagrams and maps it draws. From the model they are text.
+_RENDERED_FENCE = re.compile(r"^\W*(suggestion|math|mermaid|geojson|topojson|stl)\b", re.IGNORECASE)
+# MathJax links in `$…$` math: `\href` and `\url` break on a zero-width space after the backslash.
+_TEX_LINK = re.compile(r"\\(?=(?:href|url)(?![A-Za-z]))", re.IGNORECASE)
 # Invisible breaks: a tag / comment / declaration opener, an image, a character reference
 # (`&#64;` renders as `@`, which GitHub then links as a mention).
 _TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
@@ -71,6 +75,7 @@ def _inert(text: str) -> str:
     text = _ISSUE_REF.sub(lambda m: (m.group(1) or "#") + ZWSP, text)
     text = _TAG_OPEN.sub("<" + ZWSP, text)
     text = _IMAGE_OPEN.sub("!" + ZWSP, text)
+    text = _TEX_LINK.sub("\\\\" + ZWSP, text)
     return _ENTITY.sub("&" + ZWSP, text)
 
 
@@ -154,7 +159,7 @@ class _Rewrite:
         source = self.text[item.start:item.end]
         kind = item.kind
         if kind == "code_block":
-            return _disarm_suggestion(source, item.visible)
+            return _disarm_fence(source, item.visible)
         if kind == "code_span":
             return _inert(source)
         if kind == "definition":
@@ -178,14 +183,16 @@ class _Rewrite:
         return f"{words} ({_target(item.href)})" if words.strip() else _target(item.href)
 
 
-def _disarm_suggestion(block: str, info: str) -> str:
+def _disarm_fence(block: str, info: str) -> str:
     # A ```suggestion block in a review comment offers a one-click commit; only our own
-    # `suggestion` field may do that, never free text from the model.
-    if not _SUGGESTION.match(info):
+    # `suggestion` field may do that, never free text from the model. Math, diagrams and maps
+    # are drawn, not shown as code: from the model they are plain text blocks too.
+    found = _RENDERED_FENCE.match(info)
+    if found is None:
         return block
     first, newline, rest = block.partition("\n")
-    at = first.lower().find("suggestion")
-    return first[:at] + "text" + first[at + len("suggestion"):] + newline + rest
+    at = first.lower().find(found.group(1).lower())
+    return first[:at] + "text" + first[at + len(found.group(1)):] + newline + rest
 
 
 def _settle(text: str) -> str | None:
