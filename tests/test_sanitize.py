@@ -170,6 +170,13 @@ def test_code_commonmark_sees_keeps_its_text(text: str) -> None:
     assert sanitize_message(text) == text
 
 
+def test_tidying_is_parsed_again() -> None:
+    # found by hypothesis: stripping the U+2028 left by the removed tag made "```" a fence
+    # opener after the parse, and the fence swallowed the comment's marker
+    assert sanitize_message("<b>\u2028```") == "```\n```"
+    assert sanitize_message("    @octocat <img src=x>") == f"@{ZWSP}octocat"
+
+
 def test_text_the_parse_cannot_settle_is_escaped_whole() -> None:
     deep = "> " * 30 + "```\n" + "> " * 30 + "[https://github.com](https://evil.example) @octocat"
     out = sanitize_message(deep)

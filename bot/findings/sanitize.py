@@ -196,8 +196,10 @@ def _disarm_fence(block: str, info: str) -> str:
 
 
 def _settle(text: str) -> str | None:
-    """Rewrite until a parse of the text finds nothing to rewrite; None if it never does."""
+    """Rewrite until a parse of the text finds nothing to rewrite; None if it never does.
+    Tidying is part of each pass: taking space off a line can make or unmake a code block."""
     for _ in range(_PASSES):
+        text = _tidy(text)
         found = scan(text)
         if not found.exact:
             return None
@@ -227,7 +229,7 @@ def _cap(text: str, limit: int) -> str:
 
 
 def _safe(text: str, limit: int) -> str | None:
-    settled = _settle(_tidy(text))
+    settled = _settle(text)
     if settled is None:
         return None
     capped = _cap(settled, limit)
@@ -238,7 +240,7 @@ def _safe(text: str, limit: int) -> str | None:
     fence = open_fence(settled)
     if fence is not None:
         settled = _settle(f"{settled}\n{fence}")
-    return None if settled is None else _tidy(settled)
+    return settled
 
 
 def sanitize_message(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
