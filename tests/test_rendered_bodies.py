@@ -151,8 +151,9 @@ HOSTILE_COMMENTS = [
     # issue 16, defect 5: where the sanitiser thought a fence opened, CommonMark sees none
     "This is wrong, see x\u2028```\u2028@octocat <img src=https://evil.example/p.png> fixes #123 "
     "![t](https://evil.example/t.png)",
-    "- wrong item\n  ```\n@octocat <img src=https://evil.example/p.png> fixes #123 ![t](https://evil.example/t.png)",
-    "> wrong:\n> ```\n@octocat <img src=https://evil.example/p.png> fixes #123",
+    # (a list or quote on the first line would follow the comment's "**warning**: " prefix: not one)
+    "Wrong:\n\n- item\n  ```\n@octocat <img src=https://evil.example/p.png> fixes #123 ![t](https://evil.example/t.png)",
+    "wrong:\n> quote\n> ```\n@octocat <img src=https://evil.example/p.png> fixes #123",
     "1. wrong\n\n   ~~~\n   x\n~~~\n@octocat <b>fixes</b> #123 ![t](https://evil.example/t.png)",
     "wrong\n    ```\n@octocat fixes #123 <img src=https://evil.example/p.png>",
     "wrong\u2029```\u2029@octocat fixes #123 <img src=https://evil.example/p.png>",
