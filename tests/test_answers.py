@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+from typing import Any
+
 from bot.config import ReviewSettings
 from bot.diff.parse import parse_diff
 from bot.findings.answers import parse_answer
@@ -10,6 +15,10 @@ from bot.plan.tokens import CharEstimator
 from bot.prompts.render import render_request
 from bot.prompts.templates import load_template
 from bot.types import Batch, Completion, Request, SourceInfo
+from tests.cli_runner import run_main
+from tests.github_helpers import BOT_TOKEN, REPO, emulator, git_diff, git_history
+from tests.servers.github_server import GitHubServer
+from tests.servers.model_server import ModelServer
 
 DIFF = """\
 diff --git a/src/app.py b/src/app.py
@@ -139,3 +148,58 @@ def test_the_quoted_code_places_a_finding_the_number_only_breaks_ties() -> None:
     assert [(line, message) for _, line, _, message in findings(request, answer)] == [
         (12, "`ctx12` context only"), (12, "`nowhere()` is not in the diff"), (13, "`new13` looks odd"),
         (14, "`handle = open(path)` is never closed"), (15, "`compute(value)` uses an undefined name")]
+
+
+# ---------------------------------------------------------------- through `review-bot review`
+
+_NESTED = {"a.py": "r = 0", "a/a.py": "r = 1", "b/a.py": "r = 2"}  # every file adds its line 12
+_NAMED = [  # what the model writes -> the file it means (issue 16, defect 8: an exact name wins)
+    ("b/a.py", "b/a.py"), ("a/a.py", "a/a.py"), ("a.py", "a.py"), ("`b/a.py`", "b/a.py"),
+    ("/b/a.py", "b/a.py"), ("./a/a.py", "a/a.py"), ("b/b/a.py", "b/a.py"), ("a/a/a.py", "a/a.py"),
+    ("b/a.py (line", "b/a.py"),
+]
+
+
+def _nested_pull(srv: GitHubServer, tmp_path: Path) -> str:
+    base = "".join(f"v{i} = {i}\n" for i in range(1, 11))
+    v0, v1 = git_history(tmp_path / "repo", [
+        {path: base for path in _NESTED},
+        {path: base + f"extra = 11\n{code}\nend = 13\n" for path, code in _NESTED.items()}])
+    srv.add_pull(REPO, 7, git_diff(tmp_path / "repo", v0, v1), base_sha=v0, head_sha=v1)
+    return v0
+
+
+def _named_answer(prompt: str, payload: dict[str, Any]) -> str:
+    lines = []
+    for i, (written, meant) in enumerate(_NAMED):
+        where = f"{written} 12)" if written.endswith("(line") else f"{written}:12"
+        lines.append(f"{where}: error: `{_NESTED[meant]}` is wrong ({i})")
+    return "\n".join(lines) + "\n"
+
+
+def test_review_places_a_finding_on_the_file_its_path_names_exactly(tmp_path: Path) -> None:
+    with emulator() as srv, ModelServer(responder=_named_answer) as model:
+        base = _nested_pull(srv, tmp_path)
+        srv.add_file(REPO, base, ".github/review-bot.toml", "[review]\nmax_comments_per_file = 20\n")
+        code, _, err = run_main(["review", "--repo", REPO, "--pr", "7", "--api", "hf", "--endpoint", model.url,
+                                 "--rpm", "6000"], {"GITHUB_API_URL": srv.url, "GITHUB_TOKEN": BOT_TOKEN})
+        assert code == 0, err
+        placed = sorted((c["path"], c["line"], re.search(r"\((\d+)\)", c["body"]).group(1))  # type: ignore[union-attr]
+                        for c in srv.review_comments(REPO, 7))
+        assert placed == sorted((meant, 12, str(i)) for i, (_, meant) in enumerate(_NAMED))
+
+
+def test_review_never_moves_a_finding_to_a_file_of_another_request(tmp_path: Path) -> None:
+    """One file a request: `b/a.py:12` in the request about a.py names another file of the diff."""
+    def answer(prompt: str, payload: dict[str, Any]) -> str:
+        return "b/a.py:12: error: `r = 2` is wrong\n" if "+++ b/a.py\n" in prompt else ""
+
+    with emulator() as srv, ModelServer(responder=answer) as model:
+        base = _nested_pull(srv, tmp_path)
+        srv.add_file(REPO, base, ".github/review-bot.toml", "[model]\ncontext_window = 900\nmax_new_tokens = 64\n")
+        code, out, err = run_main(["review", "--repo", REPO, "--pr", "7", "--api", "hf", "--endpoint", model.url,
+                                   "--rpm", "6000", "--dry-run", "--format", "json"],
+                                  {"GITHUB_API_URL": srv.url, "GITHUB_TOKEN": BOT_TOKEN})
+        assert code == 0, err
+        assert len(model.requests) == 3 and all(r.prompt.count("\n+++ b/") == 1 for r in model.requests)
+        assert [(f["path"], f["line"]) for f in json.loads(out)["findings"]] == []

@@ -65,8 +65,8 @@ def test_images_and_unsafe_links_dropped() -> None:
     out = sanitize_message("look ![pixel](https://evil.example/t.png) and [click](javascript:alert(1)) "
                            "[ok](https://example.com) <javascript:alert(2)> ![ref][img]")
     assert "evil.example" not in out and "javascript" not in out.lower() and "![" not in out
-    assert "[ok](https://example.com)" in out
-    assert "click" in out
+    assert "ok (<https://example.com>)" in out  # a link shows where it goes (issue 16, defect 4)
+    assert "click" in out and "pixel" in out  # the words stay
 
 
 def test_long_text_capped_with_ellipsis() -> None:
@@ -118,3 +118,66 @@ def test_properties_hold_for_any_text(text: str) -> None:
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", out)
     assert len(out) <= MAX_MESSAGE_CHARS + 8
     assert sanitize_message(out) == out
+
+
+# ---------------------------------------------------------------- issue 16: links and what is code
+
+@pytest.mark.parametrize("text, expected", [
+    ("see [https://github.com/o/r/security/advisories/GHSA-1](https://evil.example/login)",
+     "see https://github.com/o/r/security/advisories/GHSA-1 (<https://evil.example/login>)"),
+    ("see [the advisory][1].\n\n[1]: https://evil.example/login",
+     "see the advisory (<https://evil.example/login>).\n\n\\[1]: https://evil.example/login"),
+    ("see [GHSA].\n\n[GHSA]: <https://evil.example/a> \"GitHub\"",
+     f"see GHSA (<https://evil.example/a>).\n\n\\[GHSA]: <{ZWSP}https://evil.example/a> \"GitHub\""),
+    ("[`https://github.com`](https://evil.example)", "`https://github.com` (<https://evil.example>)"),
+    ("[https://github.com](https://github.com)", "<https://github.com>"),  # shows where it goes: a bare autolink
+    ("<https://github.com@evil.example/x>", "`https://github.com@evil.example/x`"),  # a user part disguises the host
+    ("[b](/relative) [c](#frag)", "b (`/relative`) c (`#frag`)"),  # not an autolink: the target as code
+    ("[x](javascript:alert(1)) [y](<https://a.example/p q>)", "x y (<https://a.example/p%20q>)"),
+    ("[![ci](https://github.com/b.svg)](https://evil.example)", "ci (<https://evil.example>)"),
+    ("<a href=\"https://evil.example\">https://github.com</a>", "https://github.com"),
+    ("- [1]: https://evil.example", "- \\[1]: https://evil.example"),
+])
+def test_links_show_where_they_go(text: str, expected: str) -> None:
+    out = sanitize_message(text)
+    assert out == expected
+    assert render_problems(out) == [] and sanitize_message(out) == out
+
+
+@pytest.mark.parametrize("text", [
+    "This is wrong, see x\u2028```\u2028@octocat <img src=x> fixes #123 ![t](https://evil.example/t.png)",
+    "wrong\u2029```\u2029@octocat <img src=x> fixes #123",
+    "- item\n  ```\n@octocat <img src=x> fixes #123",
+    "> quote\n> ```\n@octocat <img src=x> fixes #123",
+    "1. a\n\n   ~~~\n   x\n   ~~~\n@octocat <b>x</b> #123",
+    "wrong\n    ```\n@octocat <img src=x>",  # indented: not a fence (and no code block after a paragraph)
+    "````\n```\n````\n@octocat <img src=x>",
+])
+def test_text_commonmark_does_not_put_in_code_is_cleaned(text: str) -> None:
+    out = sanitize_message(text)
+    assert render_problems(out) == [], out
+    assert "<img" not in out and "@octocat" not in out
+
+
+@pytest.mark.parametrize("text", [
+    "- item\n  ```py\n  @decorator\n  x = a#1 <b>\n  ```\n- next",
+    "> quote\n> ```\n> <b>@x</b>\n> ```",
+    "text\n\n    @indented <b>\n\nafter",
+    "````\n```\n@in <img src=x>\n````",
+    "1. a\n\n   ~~~\n   x\n~~~\n@in <b>x</b> #123\n~~~",  # `~~~` ends the item and opens a fence
+])
+def test_code_commonmark_sees_keeps_its_text(text: str) -> None:
+    assert sanitize_message(text) == text
+
+
+def test_tidying_is_parsed_again() -> None:
+    # found by hypothesis: stripping the U+2028 left by the removed tag made "```" a fence
+    # opener after the parse, and the fence swallowed the comment's marker
+    assert sanitize_message("<b>\u2028```") == "```\n```"
+    assert sanitize_message("    @octocat <img src=x>") == f"@{ZWSP}octocat"
+
+
+def test_text_the_parse_cannot_settle_is_escaped_whole() -> None:
+    deep = "> " * 30 + "```\n" + "> " * 30 + "[https://github.com](https://evil.example) @octocat"
+    out = sanitize_message(deep)
+    assert render_problems(out) == [] and "\\[" in out and "@\u200boctocat" in out

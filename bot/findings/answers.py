@@ -31,6 +31,9 @@ class RawFinding:
     start_line: int | None
     severity: Severity
     message: str
+    # The path as the answer wrote it ("b/a.py" read as the request's "a.py"), "" when it wrote
+    # none: grounding checks it against every file of the run (an exact name wins).
+    written: str = ""
 
 
 # StarCoder2 special tokens: when a server leaves them in the text, the answer ends there.
@@ -117,18 +120,26 @@ class _Paths:
             shown.setdefault(path, path)
         self.by_shown = shown
         ordered = sorted(shown, key=len, reverse=True)
-        prefixes = r"(?:\./|/|[ab]/)?"
         alternatives = "|".join(map(re.escape, ordered))
+        # A path the request holds exactly wins; only then may a `./`, `/` or git's `a/`, `b/`
+        # be taken off ("b/a.py" is b/a.py when the diff has it, not a.py with git's prefix).
         # The path ends where a location or a wrapper starts: "a.pyx" is not "a.py".
         self.pattern = re.compile(
-            rf"[{re.escape(_WRAP)}]*{prefixes}(?P<path>{alternatives})(?=[\s:,(#`\"'*_]|$)") if ordered else None
+            rf"[{re.escape(_WRAP)}]*(?:(?P<path>{alternatives})|(?P<prefix>\./|/|[ab]/)(?P<stripped>{alternatives}))"
+            rf"(?=[\s:,(#`\"'*_]|$)") if ordered else None
 
-    def match(self, text: str) -> tuple[str, int] | None:
-        """(real path, end of the path) when `text` starts with one of the request's paths."""
+    def match(self, text: str) -> tuple[str, int, str] | None:
+        """(real path, end of the path, what was written when a prefix was taken off, else "")
+        when `text` starts with one of the request's paths."""
         if self.pattern is None:
             return None
         found = self.pattern.match(text)
-        return (self.by_shown[found.group("path")], found.end()) if found else None
+        if found is None:
+            return None
+        if found.group("path") is not None:
+            return self.by_shown[found.group("path")], found.end(), ""
+        path = self.by_shown[found.group("stripped")]
+        return path, found.end(), found.group("prefix") + path
 
     def heading(self, text: str) -> str | None:
         """The path a line names and nothing else (`### a.py`, `**a.py**:`, `File: a.py`)."""
@@ -149,12 +160,13 @@ def _location(text: str) -> tuple[int, int | None, str] | None:
     return line, start, found.group("rest")
 
 
-def _finding(path: str, where: tuple[int, int | None, str], needs_severity: bool) -> RawFinding | None:
+def _finding(path: str, where: tuple[int, int | None, str], needs_severity: bool,
+             written: str = "") -> RawFinding | None:
     line, start, rest = where
     severity, message, known = _split_severity(rest)
     if not _HAS_WORD.search(message) or (needs_severity and not known):
         return None
-    return RawFinding(path, line, start, severity, message)
+    return RawFinding(path, line, start, severity, message, written)
 
 
 def _file_with_line(request: Request, line: int) -> str:
@@ -174,13 +186,14 @@ def _parse_line(text: str, paths: _Paths, context: str, request: Request) -> Raw
         return _finding(context or _file_with_line(request, where[0]), where, needs_severity=False)
     named = paths.match(text)
     if named is not None:
-        path, end = named
+        path, end, written = named
         where = _location(text[end:])
-        return _finding(path, where, needs_severity=False) if where else None
+        return _finding(path, where, needs_severity=False, written=written) if where else None
     unknown = _UNKNOWN_PATH.match(text)
     if unknown is not None:
         where = _location(text[unknown.end("path"):])
-        return _finding(unknown.group("path"), where, needs_severity=False) if where else None
+        path = unknown.group("path")
+        return _finding(path, where, needs_severity=False, written=path) if where else None
     bare = _BARE.match(text)
     if bare is None:
         return None

@@ -47,7 +47,9 @@ def fingerprint(path: str, line_text: str, message: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
 
 
-def _resolve_path(path: str, known: Sequence[str]) -> str | None:
+def _resolve_path(path: str, known: Sequence[str] | frozenset[str]) -> str | None:
+    """The file of `known` a written path names: the path itself first, then without a leading
+    `/` or `./`, and only then without git's `a/` or `b/` (an exact name always wins)."""
     candidates = [path, path.lstrip("/")]
     bare = path.lstrip("/")
     while bare.startswith("./"):
@@ -86,9 +88,14 @@ def ground(raw: RawFinding, request: Request) -> Finding | None:
     return placed[0] if placed is not None else None
 
 
-def _ground(raw: RawFinding, request: Request, by_quote: bool = True) -> tuple[Finding, Hunk] | None:
+def _ground(raw: RawFinding, request: Request, by_quote: bool = True,
+            run_files: frozenset[str] = frozenset()) -> tuple[Finding, Hunk] | None:
     path = _resolve_path(raw.path, request.files) if raw.path else None
     if path is None:
+        return None
+    if raw.written and _resolve_path(raw.written, run_files | {path}) != path:
+        # "b/a.py" read as this request's a.py, while b/a.py is another file of the run: the
+        # model named a file it was not shown here; it is counted, never moved to a.py.
         return None
     hunks = [h for h in request.hunks if h.path == path]
     line, start = raw.line, raw.start_line
@@ -191,12 +198,13 @@ def collect_findings(results: Sequence[tuple[Request, Completion]], parser: str,
     """Every request's completion -> grounded, merged, filtered and capped findings."""
     grounded: list[Finding] = []
     ungrounded = echoed = 0
+    run_files = frozenset(path for request, _ in results for path in request.files)
     for request, completion in results:
         prompt = _normal_text(request.prompt).lower()
         said_in_hunk: set[tuple[str, str, str]] = set()
         for raw in parse_completion(_complete_lines(completion), parser, request):
             # A pr-comment answer sits where the prompt asked: only a model that chose its line is re-read.
-            placed = _ground(raw, request, by_quote=parser in QUOTE_PLACED)
+            placed = _ground(raw, request, by_quote=parser in QUOTE_PLACED, run_files=run_files)
             if placed is None:
                 ungrounded += 1
                 continue

@@ -2,23 +2,26 @@
 escape any untrusted text (paths, messages) for our own markdown (`md_text`, `md_code`).
 
 Model output is untrusted: it must not forge our hidden `<!-- review-bot:... -->` markers,
-notify people (@mentions), cross-reference issues (#123), load remote images, smuggle
-`javascript:` links or raw HTML, break out of the comment with an unclosed code fence, or
-start a workflow command in an Actions log.
+notify people (@mentions), cross-reference issues (#123), load remote images, show a link
+whose text is not where it goes, smuggle raw HTML, break out of the comment with an unclosed
+code fence, or start a workflow command in an Actions log.
 
-Two layers. Visible clean-ups (dropping HTML tags, images, unsafe links) apply to prose only,
-so fenced blocks keep their text. Invisible ones (a zero-width space after `@`, `#`, `<`, `!`
-and `&` where they would start a mention, reference, tag, image or entity) apply to prose AND
-inline code spans: deciding exactly where CommonMark puts a code span (backslash escapes,
-spans over several lines, block starts inside a paragraph) is easy to get wrong, and a
-zero-width space reads the same inside code, so a wrong guess can't make anything live.
+What is code is decided by a CommonMark parse (bot.findings.commonmark), never guessed:
+fenced and indented blocks keep their text; everything else is rewritten. Links become their
+words plus the target itself (`words (<https://…>)`, or the target as code when it can't be
+an autolink), link definitions and images lose their power and keep their words, HTML tags
+go. Invisible breaks (a zero-width space after `@`, `#`, `<`, `!` and `&` where they would
+start a mention, reference, tag, image or entity) apply to prose and code spans alike: a
+zero-width space reads the same inside code. The rewrite repeats until a parse of the result
+finds nothing left to rewrite; text the parse can't settle is escaped whole (`md_text`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from urllib.parse import urlsplit
 
+from bot.findings.commonmark import Construct, open_fence, scan
 from bot.logsafe import escape_log, one_line
 
 MAX_MESSAGE_CHARS = 1000
@@ -40,113 +43,30 @@ _HTML_ELEMENTS = (
     "thead|time|title|tr|track|tt|u|ul|var|video|wbr|math|xmp|plaintext|base|g-emoji"
 )
 _HTML_TAG = re.compile(rf"</?(?:{_HTML_ELEMENTS})(?:\s[^<>]*)?/?>", re.IGNORECASE)
-# Alt text and destination may run over several lines (not over a blank line).
-_NOT_BLANK = r"(?:[^\]\n]|\n(?![ \t]*\n))"
-_IMAGE = re.compile(rf"!\[{_NOT_BLANK}*\](?:\((?:[^)\n]|\n(?![ \t]*\n))*\)|\[{_NOT_BLANK}*\])?")
-_UNSAFE_SCHEME = r"(?:javascript|vbscript|data|file)\s*:"
-_UNSAFE_LINK = re.compile(rf"\[([^\]\n]*)\]\(\s*<?{_UNSAFE_SCHEME}[^)\n]*\)", re.IGNORECASE)
-_UNSAFE_AUTOLINK = re.compile(rf"<{_UNSAFE_SCHEME}[^>\n]*>", re.IGNORECASE)
-_UNSAFE_REF_DEF = re.compile(rf"^[ ]{{0,3}}\[[^\]\n]+\]:\s*<?{_UNSAFE_SCHEME}.*$",
-                             re.IGNORECASE | re.MULTILINE)
+_UNSAFE_SCHEME = re.compile(r"\s*(?:javascript|vbscript|data|file)\s*:", re.IGNORECASE)
+# A target shown as an autolink: http(s), no space, quote, backslash or angle bracket to end it early.
+_AUTOLINKABLE = re.compile(r"https?://[^\s<>\"'`\\\x00-\x1f\x7f]+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<![A-Za-z0-9])@(?=[A-Za-z0-9])")  # `_@x_` renders as <em>@x</em>: live
 # `owner/repo#12` links too, so any `#` before a digit (entities like `&#60;` are broken anyway).
 # `GH-7` after `_` too: `_GH-7_` renders as emphasis, and the reference inside it is live.
 _ISSUE_REF = re.compile(r"#(?=\d)|(?<![A-Za-z0-9])(GH-)(?=\d)", re.IGNORECASE)
 _MARKER = re.compile(r"review-bot\s*:", re.IGNORECASE)
-_FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
-_BACKTICKS = re.compile(r"`+")
-_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+# Fenced blocks GitHub does not show as code: a suggestion (a one-click commit), math (MathJax:
+# `\href{…}{…}` would be a link) and the diagrams and maps it draws. From the model they are text.
+_RENDERED_FENCE = re.compile(r"^\W*(suggestion|math|mermaid|geojson|topojson|stl)\b", re.IGNORECASE)
+# MathJax links in `$…$` math: `\href` and `\url` break on a zero-width space after the backslash.
+_TEX_LINK = re.compile(r"\\(?=(?:href|url)(?![A-Za-z]))", re.IGNORECASE)
 # Invisible breaks: a tag / comment / declaration opener, an image, a character reference
 # (`&#64;` renders as `@`, which GitHub then links as a mention).
 _TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
 _IMAGE_OPEN = re.compile(r"!(?=\[)")
 _ENTITY = re.compile(r"&(?=#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{1,31};)")
 _BLANK_RUNS = re.compile(r"\n{3,}")
-
-
-def _fence_open(line: str) -> tuple[str, int] | None:
-    match = _FENCE.match(line)
-    if match is None:
-        return None
-    fence = match.group(2)
-    if fence[0] == "`" and "`" in match.group(3):
-        return None  # CommonMark: a backtick fence's info string may not hold a backtick
-    return fence[0], len(fence)
-
-
-def _closes(line: str, fence: tuple[str, int]) -> bool:
-    stripped = line.strip()
-    return (len(line) - len(line.lstrip(" ")) <= 3 and len(stripped) >= fence[1]
-            and set(stripped) == {fence[0]})
-
-
-_ESCAPABLE = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
-
-
-def _inline_spans(chunk: str) -> list[tuple[int, int]]:
-    """Where CommonMark puts code spans in `chunk`: an unescaped run of N backticks up to the
-    next run of exactly N, within one paragraph (no blank line between)."""
-    spans: list[tuple[int, int]] = []
-    i = 0
-    while i < len(chunk):
-        char = chunk[i]
-        if char == "\\" and i + 1 < len(chunk) and chunk[i + 1] in _ESCAPABLE:
-            i += 2
-            continue
-        if char != "`":
-            i += 1
-            continue
-        run = _BACKTICKS.match(chunk, i)
-        if run is None:  # unreachable: chunk[i] is a backtick
-            break
-        blank = _BLANK_LINE.search(chunk, run.end())
-        limit = blank.start() if blank else len(chunk)
-        closer = next((m for m in _BACKTICKS.finditer(chunk, run.end(), limit)
-                       if len(m.group(0)) == len(run.group(0))), None)
-        if closer is None:
-            i = run.end()  # no closer: the run is literal backticks
-            continue
-        spans.append((i, closer.end()))
-        i = closer.end()
-    return spans
-
-
-def _split_code(text: str) -> tuple[list[tuple[str, str]], tuple[str, int] | None]:
-    """Cut text into (kind, piece) parts, kind "prose", "inline" (a one-line code span) or
-    "fence" (a fenced block); also return the fence left open at the end. A code span over
-    several lines counts as prose: block starts inside it make its extent uncertain."""
-    parts: list[tuple[str, str]] = []
-    prose: list[str] = []
-    fence: tuple[str, int] | None = None
-
-    def flush_prose() -> None:
-        chunk = "".join(prose)
-        prose.clear()
-        last = 0
-        for start, end in _inline_spans(chunk):
-            if "\n" in chunk[start:end]:
-                continue
-            parts.append(("prose", chunk[last:start]))
-            parts.append(("inline", chunk[start:end]))
-            last = end
-        parts.append(("prose", chunk[last:]))
-
-    for line in text.splitlines(keepends=True):
-        body = line.rstrip("\n")
-        if fence is None:
-            opened = _fence_open(body)
-            if opened is None:
-                prose.append(line)
-                continue
-            flush_prose()
-            fence = opened
-            parts.append(("fence", line))
-        else:
-            parts.append(("fence", line))
-            if _closes(body, fence):
-                fence = None
-    flush_prose()
-    return [p for p in parts if p[1]], fence
+# A line that reads like a link definition ("[1]: https://…") is escaped even where this parse
+# saw none: a renderer that did would link every `[1]` to it (GitHub's cmark, say, on a line
+# markdown-it-py reads differently). The backslash does not show.
+_DEFINITION_START = re.compile(r"^([ >]*(?:(?:[-*+]|\d{1,9}[.)]) +)?[ >]*)\[(?=[^\]\n]*\]:)", re.MULTILINE)
+_PASSES = 8  # each pass undoes at least one level of nesting; deeper text is escaped whole
 
 
 def _inert(text: str) -> str:
@@ -155,7 +75,12 @@ def _inert(text: str) -> str:
     text = _ISSUE_REF.sub(lambda m: (m.group(1) or "#") + ZWSP, text)
     text = _TAG_OPEN.sub("<" + ZWSP, text)
     text = _IMAGE_OPEN.sub("!" + ZWSP, text)
+    text = _TEX_LINK.sub("\\\\" + ZWSP, text)
     return _ENTITY.sub("&" + ZWSP, text)
+
+
+def _prose(text: str) -> str:
+    return _DEFINITION_START.sub(lambda m: m.group(1) + "\\[", _inert(text))
 
 
 def _unmark(text: str) -> str:
@@ -174,22 +99,123 @@ def inert_escaped(text: str) -> str:
     return _unmark(_ISSUE_REF.sub(lambda m: (m.group(1) or "#") + ZWSP, text))
 
 
-def _clean_prose(text: str) -> str:
-    text = _HTML_TAG.sub("", text)
-    text = _IMAGE.sub("", text)
-    text = _UNSAFE_LINK.sub(r"\1", text)
-    text = _UNSAFE_AUTOLINK.sub("", text)
-    text = _UNSAFE_REF_DEF.sub("", text)
-    return _inert(text)
+def _autolinkable(url: str) -> bool:
+    """A URL that can stand as `<url>` and shows where it goes: no user part ("github.com@evil")."""
+    if not _AUTOLINKABLE.fullmatch(url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return bool(parts.hostname) and "@" not in parts.netloc
 
 
-def _neutralise_suggestion(line: str) -> str:
+def _honest(visible: str, href: str) -> bool:
+    visible = visible.strip()
+    return visible == href or href == "mailto:" + visible
+
+
+def _target(href: str) -> str:
+    """Where a link goes, shown as itself: an autolink when it can be one, else code."""
+    return f"<{href}>" if _autolinkable(href) else md_code(href, limit=300)
+
+
+class _Rewrite:
+    """One pass: the text with every construct of one scan rewritten (see the module doc)."""
+
+    def __init__(self, text: str, constructs: tuple[Construct, ...]) -> None:
+        self.text = text
+        self.items = constructs
+        self.at = 0
+
+    def run(self) -> str:
+        return self.emit(0, len(self.text), len(self.items))
+
+    def emit(self, start: int, end: int, stop: int) -> str:
+        out: list[str] = []
+        pos = start
+        while self.at < stop:
+            item = self.items[self.at]
+            if item.start < pos or item.end > end:
+                raise ValueError("constructs overlap")  # a wrong parse: the caller escapes everything
+            self.at += 1
+            inner = self.at
+            while inner < len(self.items) and self.items[inner].end <= item.end \
+                    and self.items[inner].start >= item.start:
+                inner += 1
+            out.append(_prose(self.text[pos:item.start]))
+            out.append(self.construct(item, inner))
+            self.at = inner
+            pos = item.end
+        out.append(_prose(self.text[pos:end]))
+        return "".join(out)
+
+    def words(self, item: Construct, stop: int) -> str:
+        if item.label is None:
+            return ""
+        return self.emit(item.label[0], item.label[1], stop)
+
+    def construct(self, item: Construct, stop: int) -> str:
+        source = self.text[item.start:item.end]
+        kind = item.kind
+        if kind == "code_block":
+            return _disarm_fence(source, item.visible)
+        if kind == "code_span":
+            return _inert(source)
+        if kind == "definition":
+            return "\\["  # a definition no more: its words show as they are
+        if kind == "html_block":
+            return _inert(_HTML_TAG.sub("", source))
+        if kind == "html_inline":
+            return "" if _HTML_TAG.fullmatch(source) else _inert(source)
+        if kind == "image":
+            return self.words(item, stop)  # the alt text's words, no picture
+        if kind == "autolink":
+            if _UNSAFE_SCHEME.match(item.href):
+                return ""
+            honest = _autolinkable(item.href) or (item.href.startswith("mailto:") and _honest(item.visible, item.href))
+            return source if honest else md_code(item.visible, limit=300)
+        words = self.words(item, stop)  # a link
+        if _UNSAFE_SCHEME.match(item.href):
+            return words
+        if _honest(item.visible, item.href) and _autolinkable(item.href):
+            return f"<{item.href}>"
+        return f"{words} ({_target(item.href)})" if words.strip() else _target(item.href)
+
+
+def _disarm_fence(block: str, info: str) -> str:
     # A ```suggestion block in a review comment offers a one-click commit; only our own
-    # `suggestion` field may do that, never free text from the model.
-    match = _FENCE.match(line.rstrip("\n"))
-    if match and match.group(3).strip().lower().startswith("suggestion"):
-        return f"{match.group(1)}{match.group(2)}text" + ("\n" if line.endswith("\n") else "")
-    return line
+    # `suggestion` field may do that, never free text from the model. Math, diagrams and maps
+    # are drawn, not shown as code: from the model they are plain text blocks too.
+    found = _RENDERED_FENCE.match(info)
+    if found is None:
+        return block
+    first, newline, rest = block.partition("\n")
+    at = first.lower().find(found.group(1).lower())
+    return first[:at] + "text" + first[at + len(found.group(1)):] + newline + rest
+
+
+def _settle(text: str) -> str | None:
+    """Rewrite until a parse of the text finds nothing to rewrite; None if it never does.
+    Tidying is part of each pass: taking space off a line can make or unmake a code block."""
+    for _ in range(_PASSES):
+        text = _tidy(text)
+        found = scan(text)
+        if not found.exact:
+            return None
+        try:
+            rewritten = _Rewrite(text, found.constructs).run()
+        except ValueError:
+            return None
+        if rewritten == text:
+            return None if found.live_text else text
+        text = rewritten
+    return None
+
+
+def _tidy(text: str) -> str:
+    text = "\n".join(line.rstrip() for line in text.split("\n"))
+    return _BLANK_RUNS.sub("\n\n", text).strip()
 
 
 def _cap(text: str, limit: int) -> str:
@@ -202,25 +228,32 @@ def _cap(text: str, limit: int) -> str:
     return cut.rstrip() + ELLIPSIS
 
 
+def _safe(text: str, limit: int) -> str | None:
+    settled = _settle(text)
+    if settled is None:
+        return None
+    capped = _cap(settled, limit)
+    if capped != settled:
+        settled = _settle(capped)  # a cut can change what is code: parse again
+        if settled is None:
+            return None
+    fence = open_fence(settled)
+    if fence is not None:
+        settled = _settle(f"{settled}\n{fence}")
+    return settled
+
+
 def sanitize_message(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     """Untrusted model text -> text safe for a GitHub comment, a report and an Actions log."""
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    "))
-    text = _HTML_COMMENT.sub("", text)
-    parts, _ = _split_code(text)
-    clean: dict[str, Callable[[str], str]] = {"prose": _clean_prose, "inline": _inert, "fence": str}
-    text = "".join(clean[kind](piece) for kind, piece in parts)
+    # Past twice the limit little can be kept; the parse's cost grows faster than the text.
+    text = _HTML_COMMENT.sub("", text[: limit * 2])
+    safe = _safe(text, limit)
+    if safe is None:  # the parse could not settle it: nothing of it stays markdown
+        safe = _cap(md_text(text, None), limit)
     # Tag removal can join pieces into a new comment opener ("<!<b>--"): make any left inert.
-    text = text.replace("<!--", "<" + ZWSP + "!--")
-    text = _unmark(text)
-    text = "\n".join(line.rstrip() for line in text.split("\n"))
-    text = _BLANK_RUNS.sub("\n\n", text).strip()
-    text = _cap(text, limit)
-    lines = [_neutralise_suggestion(line) for line in text.splitlines(keepends=True)]
-    text = "".join(lines)
-    _, open_fence = _split_code(text)
-    if open_fence is not None:
-        text += "\n" + open_fence[0] * open_fence[1]
-    return escape_log(text)
+    safe = _unmark(safe.replace("<!--", "<" + ZWSP + "!--"))
+    return escape_log(safe)
 
 
 # ---------------------------------------------------------------- untrusted text in our own markdown
