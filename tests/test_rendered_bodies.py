@@ -21,7 +21,7 @@ from bot.diff.parse import parse_diff
 from bot.findings.grounding import collect_findings
 from bot.findings.sanitize import sanitize_message
 from bot.github.api import GitHubApi, make_github
-from bot.github.markers import fingerprints_in, head_in, is_partial
+from bot.github.markers import fingerprints_in, head_in, is_partial, path_key, unreviewed_in
 from bot.plan.tokens import CharEstimator
 from bot.prompts.render import render_request
 from bot.prompts.templates import load_template
@@ -142,7 +142,8 @@ def test_file_names_and_messages_render_harmless_in_the_review_body(path: str, t
     result = _result((finding,), (Skipped(path, None, "excluded"), Skipped(path, "@@ -1 +1 @@", "budget")))
     body = _sink().payload(result, (), (finding,))["body"]
     assert render_problems(body) == [], body
-    assert fingerprints_in(body) == {"feedface0002"} and head_in(body) == HEAD and is_partial(body)
+    assert fingerprints_in(body) == {"feedface0002"} and head_in(body) == HEAD
+    assert unreviewed_in(body) == {path_key(path)}  # the budget skip; `excluded` is the base config's choice
 
 
 # ---------------------------------------------------------------- through `review-bot review`
