@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.findings.grounding import collect_findings
 from bot.plan.filters import apply_filters
 from bot.plan.packing import make_plan, split_batch
-from bot.plan.tokens import CountingEstimator, TokenEstimator
+from bot.plan.tokens import CountingEstimator, MemoCounter, TokenEstimator
 from bot.prompts.render import TemplateCost, render_request, template_overhead
 from bot.prompts.templates import Template
 from bot.redact.scrub import RedactedInput, mark_secret_findings, redact_input
@@ -38,6 +38,8 @@ class Prepared:
 
 def prepare(review_input: ReviewInput, settings: Settings, template: Template,
             estimator: TokenEstimator) -> Prepared:
+    # Each text counted once for plan and render (the memo lives for this call only).
+    estimator = MemoCounter(estimator)
     # First, so no credential reaches a prompt, a finding, a log line or an output.
     redacted = redact_input(review_input, settings.review.redact_secrets)
     review_input = redacted.review_input

@@ -6,32 +6,39 @@ differences counted (`template_overhead`); the planner (bot.plan.packing) packs 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bot.diff.hunk_text import TARGET_TAIL_LINES, hunk_listing
-from bot.plan.tokens import TokenEstimator
+from bot.plan.tokens import TokenEstimator, count_joined
 from bot.prompts.context import file_language, probe_hunk, template_context
 from bot.prompts.templates import CHAT_ROLES, Template, join_messages
 from bot.types import Batch, Hunk, Line, Request, SourceInfo
 
 
-def _render(template: Template, hunks: Sequence[Hunk], source: SourceInfo,
-            languages: Callable[[str], str | None] = file_language) -> str:
-    return template.render(**template_context(hunks, source, languages, template.reads))
-
-
 def render_request(template: Template, batch: Batch, source: SourceInfo,
                    estimator: TokenEstimator) -> Request:
-    """Render one batch into the prompt sent to the model; est_tokens counts the whole prompt."""
+    """Render one batch into the prompt sent to the model; est_tokens counts the whole prompt.
+
+    Through the planner's MemoCounter (bot.pipeline.prepare) the hunk listings the prompt
+    prints are not counted again: only the template's text around them is (count_joined).
+    """
+    context = template_context(batch.hunks, source, file_language, template.reads)
     if template.is_chat:
-        context = template_context(batch.hunks, source, file_language, template.reads)
         messages = template.render_messages(**context)
         prompt = join_messages(messages)
-        return Request(id=batch.id, hunks=batch.hunks, prompt=prompt, messages=messages,
-                       est_tokens=estimator.count(prompt) + chat_overhead(len(messages)))
-    prompt = _render(template, batch.hunks, source)
-    return Request(id=batch.id, hunks=batch.hunks, prompt=prompt, est_tokens=estimator.count(prompt))
+        est_tokens = count_joined(estimator, prompt, _printed_listings(context)) + chat_overhead(len(messages))
+        return Request(id=batch.id, hunks=batch.hunks, prompt=prompt, messages=messages, est_tokens=est_tokens)
+    prompt = template.render(**context)
+    return Request(id=batch.id, hunks=batch.hunks, prompt=prompt,
+                   est_tokens=count_joined(estimator, prompt, _printed_listings(context)))
+
+
+def _printed_listings(context: dict[str, Any]) -> list[str]:
+    """The hunk listings the template read while rendering (a view makes its text when read)."""
+    return [text for file in context["files"] for hunk in file.hunks
+            if (text := hunk.__dict__.get("text")) is not None]
 
 
 CHAT_TOKENS_PER_MESSAGE = 8  # role markers a chat template wraps each message in (<|im_start|>user\n...)
