@@ -88,7 +88,8 @@ class BudgetSettings:
 
 @dataclass(frozen=True)
 class ReviewSettings:
-    template: str = "review"
+    # unset: by the model, review-chat for a chat model (api openai-chat, a GGUF with a chat template), else review
+    template: str | None = None
     prompts_dir: str | None = ".github/review-bot"
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()

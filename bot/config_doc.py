@@ -46,7 +46,9 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("budget", "requests_per_minute"): "shared pace of model requests",
     ("budget", "concurrency"): "model requests at once",
     ("budget", "safety_margin_tokens"): "tokens kept free in every prompt for estimate errors",
-    ("review", "template"): "review | review-instruct | starcoder2-pr | review-chat, or your own in prompts_dir",
+    ("review", "template"): "review | review-instruct | starcoder2-pr | review-chat, or your own in prompts_dir; "
+                            "unset: review-chat for a chat model (api openai-chat, a GGUF with a chat "
+                            "template), else review",
     ("review", "prompts_dir"): "folder of template overrides (read at the base commit in GitHub mode)",
     ("review", "include"): "only paths matching these globs (empty: all)",
     ("review", "exclude"): "skip paths matching these globs",
