@@ -128,6 +128,7 @@ def run(review_input: ReviewInput, backend: Backend, settings: Settings, templat
         elapsed_s=clock() - started, dropped_ungrounded=found.dropped_ungrounded,
         dropped_capped=found.dropped_capped,
         dropped_below_severity=found.dropped_below_severity, dropped_echo=found.dropped_echo,
+        dropped_vacuous=found.dropped_vacuous,
         secrets_redacted=prepared.redacted.count)
     return RunResult(findings=findings, skipped=skipped, stats=stats, source_info=review_input.info,
                      model=settings.model_label, template=template.name)

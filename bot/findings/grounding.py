@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from bot.config import ReviewSettings
 from bot.findings.answers import PARSERS, RawFinding, parse_answer
 from bot.findings.sanitize import sanitize_message
+from bot.findings.vacuous import says_nothing
 from bot.types import SEVERITY_RANK, Completion, Finding, Hunk, Request, Side
 
 __all__ = ["FindingsOutcome", "PARSERS", "RawFinding", "collect_findings", "fingerprint",
@@ -30,6 +31,7 @@ class FindingsOutcome:
     dropped_capped: int = 0
     dropped_below_severity: int = 0
     dropped_echo: int = 0  # messages that only repeat the prompt's own words
+    dropped_vacuous: int = 0  # messages that claim nothing (bot.findings.vacuous)
 
 
 def parse_completion(text: str, parser: str, request: Request) -> list[RawFinding]:
@@ -190,9 +192,10 @@ def collect_findings(results: Sequence[tuple[Request, Completion]], parser: str,
                      review: ReviewSettings) -> FindingsOutcome:
     """Every request's completion -> grounded, merged, filtered and capped findings."""
     grounded: list[Finding] = []
-    ungrounded = echoed = 0
+    ungrounded = echoed = vacuous = 0
     for request, completion in results:
         prompt = _normal_text(request.prompt).lower()
+        diff_lines = [ln.text for h in request.hunks for ln in h.lines]
         said_in_hunk: set[tuple[str, str, str]] = set()
         for raw in parse_completion(_complete_lines(completion), parser, request):
             # A pr-comment answer sits where the prompt asked: only a model that chose its line is re-read.
@@ -203,6 +206,9 @@ def collect_findings(results: Sequence[tuple[Request, Completion]], parser: str,
             finding, hunk = placed
             if _echoes(raw.message, prompt):
                 echoed += 1
+                continue
+            if says_nothing(raw.message, diff_lines):
+                vacuous += 1
                 continue
             # The same words on several lines of one hunk are one remark the model could not place:
             # the first line it named keeps it.
@@ -216,4 +222,5 @@ def collect_findings(results: Sequence[tuple[Request, Completion]], parser: str,
     capped = _cap(severe, review.max_comments_per_file, review.max_comments)
     return FindingsOutcome(findings=tuple(capped), dropped_ungrounded=ungrounded,
                            dropped_capped=len(severe) - len(capped),
-                           dropped_below_severity=len(merged) - len(severe), dropped_echo=echoed)
+                           dropped_below_severity=len(merged) - len(severe), dropped_echo=echoed,
+                           dropped_vacuous=vacuous)
