@@ -91,6 +91,8 @@ class ReviewSettings:
     # unset: by the model, review-chat for a chat model (api openai-chat, a GGUF with a chat template), else review
     template: str | None = None
     prompts_dir: str | None = ".github/review-bot"
+    # review-chat tells the model a deleted line can be the bug (unmeasured on held-out sets: off)
+    point_at_removals: bool = False
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     min_severity: SeverityName = "warning"

@@ -16,6 +16,7 @@ from bot.findings.grounding import collect_findings
 from bot.plan.filters import apply_filters
 from bot.plan.packing import make_plan, split_batch
 from bot.plan.tokens import CountingEstimator, MemoCounter, TokenEstimator
+from bot.prompts.context import PromptOptions
 from bot.prompts.render import TemplateCost, render_request, template_overhead
 from bot.prompts.templates import Template
 from bot.redact.scrub import RedactedInput, mark_secret_findings, redact_input
@@ -33,6 +34,7 @@ class Prepared:
     hunks: int
     request_budget: int
     overhead: TemplateCost  # the template's own cost, measured once; resplits reuse it
+    options: PromptOptions  # what the settings add to the template's variables; resplits reuse them
     redacted: RedactedInput  # the input as every later stage sees it: credentials replaced
 
 
@@ -45,13 +47,15 @@ def prepare(review_input: ReviewInput, settings: Settings, template: Template,
     review_input = redacted.review_input
     files = review_input.diff.files
     kept, filtered_out = apply_filters(files, settings.review)
-    overhead = template_overhead(template, review_input.info, estimator)
+    options = PromptOptions(point_at_removals=settings.review.point_at_removals)
+    overhead = template_overhead(template, review_input.info, estimator, options)
     plan = make_plan(kept, settings, overhead, estimator)
-    requests = tuple(render_request(template, batch, review_input.info, estimator) for batch in plan.batches)
+    requests = tuple(render_request(template, batch, review_input.info, estimator, options)
+                     for batch in plan.batches)
     skipped = review_input.diff.skipped + review_input.skipped + filtered_out + plan.skipped
     hunks = sum(len(f.hunks) for f in files) + sum(1 for s in review_input.skipped if s.hunk is not None)
     return Prepared(requests=requests, skipped=skipped, files=len(files) + len(review_input.diff.skipped),
-                    hunks=hunks, request_budget=plan.request_budget, overhead=overhead,
+                    hunks=hunks, request_budget=plan.request_budget, overhead=overhead, options=options,
                     redacted=redacted)
 
 
@@ -113,7 +117,7 @@ def run(review_input: ReviewInput, backend: Backend, settings: Settings, templat
         parts = split_batch(batch, estimator, budget, prepared.overhead)
         if len(parts) < 2:  # cannot be cut further: the client gives up on it
             return []
-        return [render_request(template, part, review_input.info, estimator) for part in parts]
+        return [render_request(template, part, review_input.info, estimator, prepared.options) for part in parts]
 
     outcome = run_requests(prepared.requests, backend, generation_params(settings, template), settings,
                            on_event=on_event, resplit=resplit)

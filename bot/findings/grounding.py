@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from bot.config import ReviewSettings
 from bot.findings.answers import PARSERS, RawFinding, parse_answer
+from bot.findings.removals import removed_line_anchor
 from bot.findings.sanitize import sanitize_message
 from bot.findings.vacuous import says_nothing
 from bot.types import SEVERITY_RANK, Completion, Finding, Hunk, Request, Side
@@ -122,8 +123,9 @@ def _quoted_line(hunks: Sequence[Hunk], message: str, cited: int) -> int | None:
     """Where the code the message quotes first sits, when the model quoted it.
 
     Models cite line numbers a line or two off, but copy the code they mean exactly: the
-    new line holding that code wins (added lines first), the cited number breaking ties.
-    None when the message quotes nothing that is on the diff (the number alone decides).
+    new line holding that code wins (added lines first), the cited number breaking ties; code
+    only a deleted line holds goes on the nearest new line (bot.findings.removals). None when
+    the message quotes nothing that is on the diff (the number alone decides).
     """
     found = _QUOTE.search(message)
     if found is None or not found.group(1).strip():
@@ -134,7 +136,7 @@ def _quoted_line(hunks: Sequence[Hunk], message: str, cited: int) -> int | None:
                    if ln.kind in kinds and ln.new_no is not None and quote in " ".join(ln.text.split())]
         if matches:
             return cited if cited in matches else min(matches, key=lambda n: (abs(n - cited), n))
-    return None
+    return removed_line_anchor(hunks, quote, cited)  # a deleted line: the nearest new line of its hunk
 
 
 def _merge(findings: Sequence[Finding]) -> list[Finding]:

@@ -12,19 +12,19 @@ from typing import Any
 
 from bot.diff.hunk_text import TARGET_TAIL_LINES, hunk_listing
 from bot.plan.tokens import TokenEstimator, count_joined
-from bot.prompts.context import file_language, probe_hunk, template_context
+from bot.prompts.context import DEFAULT_OPTIONS, PromptOptions, file_language, probe_hunk, template_context
 from bot.prompts.templates import CHAT_ROLES, Template, join_messages
 from bot.types import Batch, Hunk, Line, Request, SourceInfo
 
 
 def render_request(template: Template, batch: Batch, source: SourceInfo,
-                   estimator: TokenEstimator) -> Request:
+                   estimator: TokenEstimator, options: PromptOptions = DEFAULT_OPTIONS) -> Request:
     """Render one batch into the prompt sent to the model; est_tokens counts the whole prompt.
 
     Through the planner's MemoCounter (bot.pipeline.prepare) the hunk listings the prompt
     prints are not counted again: only the template's text around them is (count_joined).
     """
-    context = template_context(batch.hunks, source, file_language, template.reads)
+    context = template_context(batch.hunks, source, file_language, template.reads, options)
     if template.is_chat:
         messages = template.render_messages(**context)
         prompt = join_messages(messages)
@@ -88,7 +88,8 @@ def _longprobe_hunk(path: str, start: int) -> Hunk:
                 header=f"@@ -{start - 1},0 +{start},{len(lines)} @@", lines=lines)
 
 
-def template_overhead(template: Template, source: SourceInfo, estimator: TokenEstimator) -> TemplateCost:
+def template_overhead(template: Template, source: SourceInfo, estimator: TokenEstimator,
+                      options: PromptOptions = DEFAULT_OPTIONS) -> TemplateCost:
     """Measure `template`'s token cost for this PR's text by rendering five probe batches.
 
     Probes: no files; one hunk; two hunks of one file; two files; one hunk longer than
@@ -104,7 +105,7 @@ def template_overhead(template: Template, source: SourceInfo, estimator: TokenEs
     other_file = probe_hunk(q, 999_995, "qzxqlineb")
 
     def render(hunks: Sequence[Hunk]) -> tuple[int, str]:
-        text = template.render(**template_context(hunks, source, lambda path: _PROBE_LANGUAGE))
+        text = template.render(**template_context(hunks, source, lambda path: _PROBE_LANGUAGE, options=options))
         return estimator.count(text), text
 
     count = estimator.count
