@@ -93,6 +93,8 @@ class ReviewSettings:
     prompts_dir: str | None = ".github/review-bot"
     # review-chat tells the model a deleted line can be the bug (unmeasured on held-out sets: off)
     point_at_removals: bool = False
+    # one short yes/no request per finding; a "no" drops it (unmeasured on held-out sets: off)
+    confirm_findings: bool = False
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     min_severity: SeverityName = "warning"

@@ -10,8 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.backends.base import Backend, GenerationParams, InputTooLongError, KnowsContext, check_mode
-from bot.backends.client import ModelEvent, run_requests
+from bot.backends.client import ModelEvent, ModelRunOutcome, run_requests
 from bot.config import Settings
+from bot.findings.confirm import CONFIRM_PARAMS, confirmation_requests, says_no
 from bot.findings.grounding import collect_findings
 from bot.plan.filters import apply_filters
 from bot.plan.packing import make_plan, split_batch
@@ -21,7 +22,7 @@ from bot.prompts.render import TemplateCost, render_request, template_overhead
 from bot.prompts.templates import Template
 from bot.redact.scrub import RedactedInput, mark_secret_findings, redact_input
 from bot.sources import ReviewInput
-from bot.types import Batch, Hunk, Request, RunResult, RunStats, Skipped
+from bot.types import Batch, Finding, Hunk, Request, RunResult, RunStats, Skipped
 
 
 @dataclass(frozen=True)
@@ -123,19 +124,43 @@ def run(review_input: ReviewInput, backend: Backend, settings: Settings, templat
                            on_event=on_event, resplit=resplit)
     found = collect_findings(outcome.completions, template.parser, settings.review)
     findings = mark_secret_findings(found.findings, prepared.redacted.secret_lines)
+    checks: ModelRunOutcome | None = None
+    if settings.review.confirm_findings and findings:
+        findings, checks = _confirm(findings, outcome, backend, settings, template, estimator, on_event)
     skipped = prepared.skipped + outcome.skipped
     reviewed = _count_reviewed(review_input, [r for r, _ in outcome.completions])
+    extra = checks or ModelRunOutcome((), (), 0, 0, 0.0, 0, 0)
     stats = RunStats(
         files=prepared.files, hunks=prepared.hunks, hunks_reviewed=reviewed,
-        requests=outcome.requests_sent, retries=outcome.retries, waited_s=outcome.waited_s,
-        prompt_tokens=outcome.prompt_tokens, completion_tokens=outcome.completion_tokens,
+        requests=outcome.requests_sent + extra.requests_sent, retries=outcome.retries + extra.retries,
+        waited_s=outcome.waited_s + extra.waited_s, prompt_tokens=outcome.prompt_tokens + extra.prompt_tokens,
+        completion_tokens=outcome.completion_tokens + extra.completion_tokens,
         elapsed_s=clock() - started, dropped_ungrounded=found.dropped_ungrounded,
         dropped_capped=found.dropped_capped,
         dropped_below_severity=found.dropped_below_severity, dropped_echo=found.dropped_echo,
         dropped_vacuous=found.dropped_vacuous,
+        dropped_unconfirmed=len(found.findings) - len(findings) if checks else 0,
         secrets_redacted=prepared.redacted.count)
     return RunResult(findings=findings, skipped=skipped, stats=stats, source_info=review_input.info,
                      model=settings.model_label, template=template.name)
+
+
+def _confirm(findings: tuple[Finding, ...], outcome: ModelRunOutcome, backend: Backend, settings: Settings,
+             template: Template, estimator: TokenEstimator,
+             on_event: Callable[[ModelEvent], None] | None) -> tuple[tuple[Finding, ...], ModelRunOutcome | None]:
+    """[review] confirm_findings: one short yes/no request per finding, within what is left of
+    max_requests; a finding the model answers no to is dropped (bot.findings.confirm)."""
+    left = settings.budget.max_requests - outcome.requests_sent
+    hunks = [h for request, _ in outcome.completions for h in request.hunks]  # what the model saw
+    first_id = max((r.id for r, _ in outcome.completions), default=0) + 1
+    asked = confirmation_requests(findings[:max(left, 0)], hunks, template.is_chat, estimator, first_id)
+    if not asked:
+        return findings, None
+    budget = replace(settings, budget=replace(settings.budget, max_requests=len(asked)))
+    checks = run_requests([r for _, r in asked], backend, CONFIRM_PARAMS, budget, on_event=on_event)
+    answers = {request.id: completion for request, completion in checks.completions}
+    denied = {f for f, r in asked if r.id in answers and says_no(answers[r.id])}
+    return tuple(f for f in findings if f not in denied), checks
 
 
 def _count_reviewed(review_input: ReviewInput, done: Sequence[Request]) -> int:
