@@ -99,7 +99,7 @@ def test_a_tokenizer_file_counts_exactly(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- counting each text once, quickly
 
 # The shape count as it was defined first: one regex match a token, a second pass for hex words.
-# The quicker count (translate and count passes, bot.plan.tokens._shape_count) must equal it.
+# The quicker count (translate and count passes, bot.plan.tokens._shape_counts) must equal it.
 _SPEC_SHAPES = re.compile(r"[A-Za-z]{1,4}|[!-/:-@\[-`{-~]{1,2}|[ \t]{1,16}|.", re.S)
 _SPEC_HEX = re.compile(r"(?<![A-Za-z])[a-fA-F]{3,4}(?![A-Za-z])")
 
@@ -127,6 +127,8 @@ def test_the_quick_shape_count_equals_the_regex_definition() -> None:
     long_texts = ["\n".join(texts[:400]), "\n".join(texts)]  # above the regex's short-text cutoff
     mismatched = [t[:60] for t in [*texts, *long_texts] if shape.count(t) != spec_count(t)]
     assert mismatched == []
+    # Counted together (as the planner counts every hunk), each text still counts alone.
+    assert shape.count_many([*texts, *long_texts]) == [spec_count(t) for t in [*texts, *long_texts]]
     assert sum(len(t) >= 64 for t in texts) > 1000  # most of them take the quick path
 
 

@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.config import ModelSettings
+from bot.diff.hunk_text import hunk_listing
 from bot.errors import ConfigError
+from bot.types import Hunk
 
 _NO_TOKENIZER = "counting with it needs the 'tokenizers' package: pip install 'starcoder-review-bot[tokenizer]'"
 
@@ -99,14 +101,14 @@ _LETTERS = _classes([(string.ascii_letters, "a")])
 _BLANKS = _classes([(" \t", "b")])
 _PUNCTUATION = _classes([(string.punctuation, "p")])  # the same 32 characters as the class above
 _HEX = _classes([(string.ascii_letters, "g"), ("abcdefABCDEF", "h")])
-_SHORT = 64  # below this the regex is quicker than the dozen passes of _shape_count
+_SHORT = 64  # below this the regex is quicker than the dozen passes of _shape_counts
 
 
 _LEVELS = 16  # runs longer than this many chunks (a base64 blob) are counted the other way
 
 
-def _runs(classes: bytes, letter: bytes, size: int) -> int:
-    """Sum over the runs of `letter` in `classes` (which ends with "x") of ceil(length / size).
+def _runs(classes: bytes, letter: bytes, size: int, start: int, end: int) -> int:
+    """Sum over the runs of `letter` in classes[start:end] (which ends with "x") of ceil(length / size).
 
     ceil(n / size) is the number of j >= 0 with n >= j * size + 1, so the sum counts the runs
     at least 1, size + 1, 2 * size + 1, ... long: that many letters and an "x" marks each run
@@ -114,40 +116,50 @@ def _runs(classes: bytes, letter: bytes, size: int) -> int:
     few such counts do it; with longer ones, 1 + floor((n - 1) / size) per run, from the runs
     without their last letter.
     """
-    if letter * (_LEVELS * size + 1) in classes:
-        end = letter + b"x"
-        return classes.count(end) + classes.replace(end, b"x").count(letter * size)
+    if classes.find(letter * (_LEVELS * size + 1), start, end) >= 0:
+        part, last = classes[start:end], letter + b"x"
+        return part.count(last) + part.replace(last, b"x").count(letter * size)
     total = 0
     for level in range(_LEVELS):
-        found = classes.count(letter * (level * size + 1) + b"x")
+        found = classes.count(letter * (level * size + 1) + b"x", start, end)
         if not found:
             break
         total += found
     return total
 
 
-def _shape_count(data: bytes) -> int:
-    """_TOKEN_SHAPES's count of a text's UTF-8 bytes, as a dozen C passes instead of one match a
-    token (two to three times quicker on a diff). Each byte of a non-ASCII character is a token
-    of its own here, which is what the regex's one token per character plus the extra bytes adds
-    up to. tests/test_tokens.py checks it against the regex on the corpus and on random texts.
+def _shape_counts(texts: Sequence[str]) -> list[int]:
+    """_TOKEN_SHAPES's count of each text, as a dozen C passes instead of one match a token (two
+    to three times quicker on a diff). The texts are joined by newlines ("x" in every class, so
+    every run starts and ends next to one) and classified once; each is then counted in its own
+    range. Each byte of a non-ASCII character is a token here, which is what the regex's one
+    token per character plus the extra bytes adds up to. tests/test_tokens.py checks it against
+    the regex on the corpus and on random texts.
     """
-    data = b"\n" + data + b"\n"  # "x" in every class: every run starts and ends next to one
+    encoded = [t.encode("utf-8") for t in texts]
+    data = b"\n" + b"\n".join(encoded) + b"\n"
     letters, blanks, punctuation = data.translate(_LETTERS), data.translate(_BLANKS), data.translate(_PUNCTUATION)
-    n_letters, n_blanks, n_punctuation = letters.count(b"a"), blanks.count(b"b"), punctuation.count(b"p")
-    tokens = len(data) - 2 - n_letters - n_blanks - n_punctuation  # digits, newlines, other bytes: one each
-    if n_letters:
-        tokens += _runs(letters, b"a", 4)
-        # A word of exactly 3 or 4 hex letters is one token more: words ending in three hex
-        # letters, less those with a non-hex letter before them, or with two more letters.
-        hexes = data.translate(_HEX)
-        tokens += (hexes.count(b"hhhx") - hexes.count(b"ghhhx") - hexes.count(b"hhhhhx")
-                   - hexes.count(b"ghhhhx"))
-    if n_blanks:
-        tokens += _runs(blanks, b"b", 16)
-    if n_punctuation:  # ceil(n / 2) = n - floor(n / 2)
-        tokens += n_punctuation - punctuation.count(b"pp")
-    return tokens
+    hexes = data.translate(_HEX)
+    counts, start = [], 0
+    for text in encoded:
+        end = start + len(text) + 2  # the text with the newline before and after it
+        n_letters = letters.count(b"a", start, end)
+        n_blanks = blanks.count(b"b", start, end)
+        n_punctuation = punctuation.count(b"p", start, end)
+        tokens = len(text) - n_letters - n_blanks - n_punctuation  # digits, newlines, other bytes: one each
+        if n_letters:
+            tokens += _runs(letters, b"a", 4, start, end)
+            # A word of exactly 3 or 4 hex letters is one token more: words ending in three hex
+            # letters, less those with a non-hex letter before them, or with two more letters.
+            tokens += (hexes.count(b"hhhx", start, end) - hexes.count(b"ghhhx", start, end)
+                       - hexes.count(b"hhhhhx", start, end) - hexes.count(b"ghhhhx", start, end))
+        if n_blanks:
+            tokens += _runs(blanks, b"b", 16, start, end)
+        if n_punctuation:  # ceil(n / 2) = n - floor(n / 2)
+            tokens += n_punctuation - punctuation.count(b"pp", start, end)
+        counts.append(tokens)
+        start = end - 1  # the newline after this text is the one before the next
+    return counts
 
 
 class ShapeEstimator:
@@ -159,11 +171,15 @@ class ShapeEstimator:
 
     def count(self, text: str) -> int:
         if len(text) >= _SHORT:  # the planner counts every hunk: most of the offline pipeline's time
-            return _shape_count(text.encode("utf-8"))
+            return _shape_counts([text])[0]
         tokens = _TOKEN_SHAPES.subn("", text)[1]  # subn counts matches in C without a list of them
         if not text.isascii():  # each byte of a non-ASCII character may be a token of its own
             tokens += len(text.encode("utf-8")) - len(text)
         return tokens
+
+    def count_many(self, texts: Sequence[str]) -> list[int]:
+        """count() of each text, classified together (the planner counts every hunk at once)."""
+        return _shape_counts(texts) if texts else []
 
 
 class MemoCounter:
@@ -179,7 +195,15 @@ class MemoCounter:
     def __init__(self, estimator: TokenEstimator) -> None:
         self.estimator = estimator
         self._memo: dict[str, int] = {}
+        self._listings: dict[int, tuple[Hunk, str]] = {}  # by id; the hunk is kept so its id stays its own
         self._additive = getattr(estimator, "additive_at_newlines", False) is True
+
+    def listing(self, hunk: Hunk) -> str:
+        """hunk_listing(hunk), made once for the planner and the prompt alike."""
+        known = self._listings.get(id(hunk))
+        if known is None:
+            known = self._listings[id(hunk)] = (hunk, hunk_listing(hunk))
+        return known[1]
 
     def count(self, text: str) -> int:
         known = self._memo.get(text)
@@ -216,6 +240,12 @@ class MemoCounter:
         gaps.append(text[at:])
         # Each gap but the last ends with a newline, so the joined gaps count what they did in place.
         return total + self.estimator.count("".join(gaps))
+
+
+def listing_of(estimator: TokenEstimator) -> Callable[[Hunk], str]:
+    """What makes a hunk's listing: the memo's, so each is made once a run, else hunk_listing."""
+    listing = getattr(estimator, "listing", None)
+    return listing if callable(listing) else hunk_listing
 
 
 def count_joined(estimator: TokenEstimator, text: str, pieces: Sequence[str]) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.diff.hunk_text import defuse
+from bot.diff.hunk_text import defuse, hunk_listing
 from bot.diff.languages import language_for
 from bot.logsafe import one_line
 from bot.prompts.views import group_files
@@ -55,12 +55,14 @@ DEFAULT_OPTIONS = PromptOptions()
 
 
 def template_context(hunks: Sequence[Hunk], source: SourceInfo, languages: Callable[[str], str | None],
-                     reads: frozenset[str] | None = None, options: PromptOptions = DEFAULT_OPTIONS) -> dict[str, Any]:
+                     reads: frozenset[str] | None = None, options: PromptOptions = DEFAULT_OPTIONS,
+                     listing: Callable[[Hunk], str] = hunk_listing) -> dict[str, Any]:
     """The variables every template gets: files (views of the hunks), PR title and description, repo,
-    the comment target, and the options the settings choose."""
+    the comment target, and the options the settings choose. `listing` makes a hunk's listing
+    (the planner's memo hands over the ones it counted)."""
     # Only comment_target costs a pass over the lines; a template that never reads it gets None.
     target = _target_view(hunks) if reads is None or "comment_target" in reads else None
-    return {"files": group_files(hunks, languages), "title": truncate_title(source.title),
+    return {"files": group_files(hunks, languages, listing), "title": truncate_title(source.title),
             "description": truncate_description(source.body), "repo": source.repo,
             "comment_target": target, "point_at_removals": options.point_at_removals}
 

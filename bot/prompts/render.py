@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.diff.hunk_text import TARGET_TAIL_LINES, hunk_listing
-from bot.plan.tokens import TokenEstimator, count_joined
+from bot.plan.tokens import TokenEstimator, count_joined, listing_of
 from bot.prompts.context import DEFAULT_OPTIONS, PromptOptions, file_language, probe_hunk, template_context
 from bot.prompts.templates import CHAT_ROLES, Template, join_messages
 from bot.types import Batch, Hunk, Line, Request, SourceInfo
@@ -24,7 +24,7 @@ def render_request(template: Template, batch: Batch, source: SourceInfo,
     Through the planner's MemoCounter (bot.pipeline.prepare) the hunk listings the prompt
     prints are not counted again: only the template's text around them is (count_joined).
     """
-    context = template_context(batch.hunks, source, file_language, template.reads, options)
+    context = template_context(batch.hunks, source, file_language, template.reads, options, listing_of(estimator))
     if template.is_chat:
         messages = template.render_messages(**context)
         prompt = join_messages(messages)
