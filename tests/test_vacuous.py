@@ -67,12 +67,18 @@ def _answer(prompt: str, payload: dict[str, object]) -> str:
             "jinja2/debug.py:201: error: `locals = ctx.get_all()` hands out the context's own dict\n")
 
 
-def test_dry_run_drops_and_counts_findings_that_say_nothing() -> None:
-    """Before: 3 findings, the two empty ones among them; after: 1 finding, dropped_vacuous 2."""
-    with ModelServer(responder=_answer) as srv:
-        code, out, err = run_main(["dry-run", "--diff", str(CASE / "pr.diff"), "--api", "hf",
-                                   "--endpoint", srv.url, "--format", "json", "--min-severity", "info"])
-    assert code == 0, err
-    result = json.loads(out)
-    assert [f["message"] for f in result["findings"]] == ["`locals = ctx.get_all()` hands out the context's own dict"]
-    assert result["stats"]["dropped_vacuous"] == 2
+def test_dry_run_drops_and_counts_findings_that_say_nothing_when_asked(tmp_path: Path) -> None:
+    """Before: 3 findings, the two empty ones among them; with drop_vacuous: 1, dropped_vacuous 2."""
+    config = tmp_path / "review-bot.toml"
+    config.write_text("[review]\ndrop_vacuous = true\n", encoding="utf-8")
+    results = []
+    for extra in (["--config", str(config)], []):
+        with ModelServer(responder=_answer) as srv:
+            code, out, err = run_main(["dry-run", "--diff", str(CASE / "pr.diff"), "--api", "hf", *extra,
+                                       "--endpoint", srv.url, "--format", "json", "--min-severity", "info"])
+        assert code == 0, err
+        results.append(json.loads(out))
+    asked, default = results
+    assert [f["message"] for f in asked["findings"]] == ["`locals = ctx.get_all()` hands out the context's own dict"]
+    assert asked["stats"]["dropped_vacuous"] == 2
+    assert len(default["findings"]) == 3 and default["stats"]["dropped_vacuous"] == 0  # off by default

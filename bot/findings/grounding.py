@@ -209,7 +209,7 @@ def collect_findings(results: Sequence[tuple[Request, Completion]], parser: str,
             if _echoes(raw.message, prompt):
                 echoed += 1
                 continue
-            if says_nothing(raw.message, diff_lines):
+            if review.drop_vacuous and says_nothing(raw.message, diff_lines):
                 vacuous += 1
                 continue
             # The same words on several lines of one hunk are one remark the model could not place:
