@@ -74,7 +74,7 @@ def gguf_string(path: str, key: str) -> str | None:
     try:
         with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
             return _find(_Reader(data), key.encode("utf-8"))
-    except (OSError, ValueError, struct.error, _Malformed, UnicodeDecodeError):
+    except (OSError, ValueError, struct.error, RecursionError, _Malformed, UnicodeDecodeError):
         return None
 
 
