@@ -68,7 +68,8 @@ def test_the_chat_template_is_read_from_the_header_past_the_vocabulary(tmp_path:
     gguf_header(INSTRUCT, version=1),  # uint32 counts: older than chat templates
     b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + _string("x") + struct.pack("<I", 99),  # unknown type
     b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", 1 << 60),  # a key longer than the file
-    b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + _string("x") + struct.pack("<IIQ", 9, 9, 1) * 5000,  # arrays in arrays
+    # an array of arrays of arrays ..., deeper than Python's recursion limit
+    b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + _string("x") + struct.pack("<I", 9) + struct.pack("<IQ", 9, 1) * 5000,
 ])
 def test_a_header_that_does_not_parse_reads_as_no_chat_template(tmp_path: Path, data: bytes) -> None:
     assert not has_chat_template(write(tmp_path, "bad.gguf", data))
