@@ -74,11 +74,13 @@ def test_a_gguf_without_a_chat_template_keeps_the_completion_prompt(llama_model_
 
 
 def test_a_run_in_process_chooses_as_prompts_does(llama_model_path: Path, tmp_path: Path) -> None:
-    """dry-run with SmolLM2 and no template: the run sends review-chat's messages and completes."""
+    """dry-run with SmolLM2 and no template sends review-chat's messages; its base copy, review's prompt."""
     config = tmp_path / "review-bot.toml"
-    config.write_text("[model]\nmax_new_tokens = 48\ntemperature = 0.0\n", encoding="utf-8")
-    child = bot("dry-run", "--diff", str(CASE / "pr.diff"), "--config", str(config),
-                "--model-path", str(llama_model_path), "--format", "json", cwd=tmp_path)
-    assert child.returncode == 0, child.stderr[-2000:]
-    assert "template review-chat" in child.stderr and "Traceback" not in child.stderr
-    assert json.loads(child.stdout)["stats"]["requests"] == 1
+    config.write_text("[model]\nmax_new_tokens = 32\ntemperature = 0.0\n", encoding="utf-8")
+    base = without_chat_template(llama_model_path, tmp_path)
+    for model, chosen in ((llama_model_path, "template review-chat$"), (base, "template review$")):
+        child = bot("dry-run", "--diff", str(CASE / "pr.diff"), "--config", str(config),
+                    "--model-path", str(model), "--format", "json", cwd=tmp_path)
+        assert child.returncode == 0, child.stderr[-2000:]
+        assert re.search(chosen, child.stderr, re.M) and "Traceback" not in child.stderr, child.stderr
+        assert json.loads(child.stdout)["stats"]["requests"] == 1
