@@ -22,12 +22,12 @@ from bot.diff.parse import parse_diff
 from bot.pipeline import Prepared, prepare
 from bot.plan.filters import apply_filters
 from bot.plan.packing import make_plan
-from bot.plan.tokens import TokenEstimator
-from bot.prompts.render import render_request, template_overhead
+from bot.plan.tokens import MemoCounter, TokenEstimator
+from bot.prompts.render import TemplateCost, render_request, template_overhead
 from bot.prompts.templates import Template
 from bot.run import load_stages
 from bot.sources import ReviewInput
-from bot.types import SourceInfo
+from bot.types import FileDiff, Plan, SourceInfo
 
 GOAL = 3.0  # the whole offline pipeline within 3x of unidiff's bare parse
 SYNTHETIC_LINES = 20_000
@@ -103,9 +103,16 @@ def _stages(text: str, settings: Settings, template: Template, estimator: TokenE
     files = redacted.review_input.diff.files
     filter_s, (kept, _) = best_of(lambda: apply_filters(files, settings.review), repeats)
     cost = template_overhead(template, info, estimator)
-    plan_s, plan = best_of(lambda: make_plan(kept, settings, cost, estimator), repeats)
-    render_s, _ = best_of(lambda: [render_request(template, b, info, estimator) for b in plan.batches], repeats)
+    # As prepare does: one memo per plan, which render then reads (each text counted once).
+    plan_s, (plan, memo) = best_of(lambda: _plan(kept, settings, cost, estimator), repeats)
+    render_s, _ = best_of(lambda: [render_request(template, b, info, memo) for b in plan.batches], repeats)
     return {"parse": parse_s, "redact": redact_s, "filter": filter_s, "plan": plan_s, "render": render_s}
+
+
+def _plan(files: list[FileDiff], settings: Settings, cost: TemplateCost,
+          estimator: TokenEstimator) -> tuple[Plan, MemoCounter]:
+    memo = MemoCounter(estimator)
+    return make_plan(files, settings, cost, memo), memo
 
 
 def measure(label: str, text: str, config: BenchConfig) -> Row:

@@ -49,7 +49,9 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("budget", "concurrency"): "model requests at once",
     ("budget", "safety_margin_tokens"): "tokens kept free in every prompt for estimate errors",
     # From the template registry (the packaged prompts/*.j2), so a new template shows up here.
-    ("review", "template"): " | ".join(packaged_templates()) + ", or your own in prompts_dir",
+    ("review", "template"): (" | ".join(packaged_templates()) + ", or your own in prompts_dir; unset: "
+                             "review-chat for a chat model (api openai-chat, a GGUF with a chat template), "
+                             "else review"),
     ("review", "prompts_dir"): "folder of template overrides (read at the base commit in GitHub mode)",
     ("review", "include"): "only paths matching these globs (empty: all)",
     ("review", "exclude"): "skip paths matching these globs",

@@ -10,17 +10,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.backends.base import Backend, GenerationParams, InputTooLongError, KnowsContext, check_mode
-from bot.backends.client import ModelEvent, run_requests
+from bot.backends.client import ModelEvent, ModelRunOutcome, run_requests
 from bot.config import Settings
+from bot.findings.confirm import CONFIRM_PARAMS, confirmation_requests, says_no
 from bot.findings.grounding import collect_findings
 from bot.plan.filters import apply_filters
 from bot.plan.packing import make_plan, split_batch
-from bot.plan.tokens import CountingEstimator, TokenEstimator
+from bot.plan.tokens import CountingEstimator, MemoCounter, TokenEstimator
+from bot.prompts.context import PromptOptions
 from bot.prompts.render import TemplateCost, render_request, template_overhead
 from bot.prompts.templates import Template
 from bot.redact.scrub import RedactedInput, mark_secret_findings, redact_input
 from bot.sources import ReviewInput
-from bot.types import Batch, Hunk, Request, RunResult, RunStats, Skipped
+from bot.types import Batch, Finding, Hunk, Request, RunResult, RunStats, Skipped
 
 
 @dataclass(frozen=True)
@@ -33,23 +35,28 @@ class Prepared:
     hunks: int
     request_budget: int
     overhead: TemplateCost  # the template's own cost, measured once; resplits reuse it
+    options: PromptOptions  # what the settings add to the template's variables; resplits reuse them
     redacted: RedactedInput  # the input as every later stage sees it: credentials replaced
 
 
 def prepare(review_input: ReviewInput, settings: Settings, template: Template,
             estimator: TokenEstimator) -> Prepared:
+    # Each text counted once for plan and render (the memo lives for this call only).
+    estimator = MemoCounter(estimator)
     # First, so no credential reaches a prompt, a finding, a log line or an output.
     redacted = redact_input(review_input, settings.review.redact_secrets)
     review_input = redacted.review_input
     files = review_input.diff.files
     kept, filtered_out = apply_filters(files, settings.review)
-    overhead = template_overhead(template, review_input.info, estimator)
+    options = PromptOptions(point_at_removals=settings.review.point_at_removals)
+    overhead = template_overhead(template, review_input.info, estimator, options)
     plan = make_plan(kept, settings, overhead, estimator)
-    requests = tuple(render_request(template, batch, review_input.info, estimator) for batch in plan.batches)
+    requests = tuple(render_request(template, batch, review_input.info, estimator, options)
+                     for batch in plan.batches)
     skipped = review_input.diff.skipped + review_input.skipped + filtered_out + plan.skipped
     hunks = sum(len(f.hunks) for f in files) + sum(1 for s in review_input.skipped if s.hunk is not None)
     return Prepared(requests=requests, skipped=skipped, files=len(files) + len(review_input.diff.skipped),
-                    hunks=hunks, request_budget=plan.request_budget, overhead=overhead,
+                    hunks=hunks, request_budget=plan.request_budget, overhead=overhead, options=options,
                     redacted=redacted)
 
 
@@ -111,24 +118,49 @@ def run(review_input: ReviewInput, backend: Backend, settings: Settings, templat
         parts = split_batch(batch, estimator, budget, prepared.overhead)
         if len(parts) < 2:  # cannot be cut further: the client gives up on it
             return []
-        return [render_request(template, part, review_input.info, estimator) for part in parts]
+        return [render_request(template, part, review_input.info, estimator, prepared.options) for part in parts]
 
     outcome = run_requests(prepared.requests, backend, generation_params(settings, template), settings,
                            on_event=on_event, resplit=resplit)
     found = collect_findings(outcome.completions, template.parser, settings.review)
     findings = mark_secret_findings(found.findings, prepared.redacted.secret_lines)
+    checks: ModelRunOutcome | None = None
+    if settings.review.confirm_findings and findings:
+        findings, checks = _confirm(findings, outcome, backend, settings, template, estimator, on_event)
     skipped = prepared.skipped + outcome.skipped
     reviewed = _count_reviewed(review_input, [r for r, _ in outcome.completions])
+    extra = checks or ModelRunOutcome((), (), 0, 0, 0.0, 0, 0)
     stats = RunStats(
         files=prepared.files, hunks=prepared.hunks, hunks_reviewed=reviewed,
-        requests=outcome.requests_sent, retries=outcome.retries, waited_s=outcome.waited_s,
-        prompt_tokens=outcome.prompt_tokens, completion_tokens=outcome.completion_tokens,
+        requests=outcome.requests_sent + extra.requests_sent, retries=outcome.retries + extra.retries,
+        waited_s=outcome.waited_s + extra.waited_s, prompt_tokens=outcome.prompt_tokens + extra.prompt_tokens,
+        completion_tokens=outcome.completion_tokens + extra.completion_tokens,
         elapsed_s=clock() - started, dropped_ungrounded=found.dropped_ungrounded,
         dropped_capped=found.dropped_capped,
         dropped_below_severity=found.dropped_below_severity, dropped_echo=found.dropped_echo,
+        dropped_vacuous=found.dropped_vacuous,
+        dropped_unconfirmed=len(found.findings) - len(findings) if checks else 0,
         secrets_redacted=prepared.redacted.count)
     return RunResult(findings=findings, skipped=skipped, stats=stats, source_info=review_input.info,
                      model=settings.model_label, template=template.name)
+
+
+def _confirm(findings: tuple[Finding, ...], outcome: ModelRunOutcome, backend: Backend, settings: Settings,
+             template: Template, estimator: TokenEstimator,
+             on_event: Callable[[ModelEvent], None] | None) -> tuple[tuple[Finding, ...], ModelRunOutcome | None]:
+    """[review] confirm_findings: one short yes/no request per finding, within what is left of
+    max_requests; a finding the model answers no to is dropped (bot.findings.confirm)."""
+    left = settings.budget.max_requests - outcome.requests_sent
+    hunks = [h for request, _ in outcome.completions for h in request.hunks]  # what the model saw
+    first_id = max((r.id for r, _ in outcome.completions), default=0) + 1
+    asked = confirmation_requests(findings[:max(left, 0)], hunks, template.is_chat, estimator, first_id)
+    if not asked:
+        return findings, None
+    budget = replace(settings, budget=replace(settings.budget, max_requests=len(asked)))
+    checks = run_requests([r for _, r in asked], backend, CONFIRM_PARAMS, budget, on_event=on_event)
+    answers = {request.id: completion for request, completion in checks.completions}
+    denied = {f for f, r in asked if r.id in answers and says_no(answers[r.id])}
+    return tuple(f for f in findings if f not in denied), checks
 
 
 def _count_reviewed(review_input: ReviewInput, done: Sequence[Request]) -> int:

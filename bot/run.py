@@ -8,9 +8,10 @@ share it instead of importing each other.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from bot.config import Settings
+from bot.config import DEFAULT_GGUF, Settings
 from bot.progress import Progress
 from bot.sources import ReviewInput
 
@@ -20,12 +21,48 @@ if TYPE_CHECKING:  # imported lazily at run time: `--help` must stay fast
     from bot.types import RunResult
 
 
+COMPLETION_TEMPLATE = "review"  # the default for a base model (StarCoder2) or a completion api
+CHAT_TEMPLATE = "review-chat"  # the default for a chat model
+
+
+def choose_template(settings: Settings, model_file: str | None) -> str:
+    """The template a run uses: the configured one, else by the model.
+
+    A chat model answers its own chat format far better than a made-up document: api
+    openai-chat sends messages, so review-chat; in process, a GGUF whose metadata carries a
+    chat template (tokenizer.chat_template: Qwen2.5-Coder-Instruct, SmolLM2-Instruct) gets
+    review-chat, a base model's (StarCoder2) review; the pinned default GGUF is StarCoder2-3B, a
+    base model, unread. `model_file` is the GGUF when it is on disk; None reads as a base model
+    (`prompts` says so when the file is not fetched yet).
+    """
+    if settings.review.template:
+        return settings.review.template
+    if settings.model.api == "openai-chat":
+        return CHAT_TEMPLATE
+    if settings.model.api == "llama-cpp" and model_file and (settings.model.model_path
+                                                               or settings.model.gguf != DEFAULT_GGUF):
+        from bot.backends.gguf_meta import has_chat_template
+
+        if has_chat_template(model_file):
+            return CHAT_TEMPLATE
+    return COMPLETION_TEMPLATE
+
+
+def with_template(settings: Settings, model_file: str | None) -> Settings:
+    """`settings` with review.template set to choose_template's answer (logs and summaries name it)."""
+    name = choose_template(settings, model_file)
+    return settings if name == settings.review.template else \
+        replace(settings, review=replace(settings.review, template=name))
+
+
 def load_stages(settings: Settings) -> tuple[Template, TokenEstimator]:
-    """The template and token estimator every command needs, from Settings."""
+    """The template and token estimator every command needs, from Settings (with_template first
+    when the template may be unset: unset, it is the completion default)."""
     from bot.plan.tokens import make_estimator
     from bot.prompts.templates import load_template
 
-    return load_template(settings.review.template, settings.review.prompts_dir), make_estimator(settings.model)
+    name = settings.review.template or COMPLETION_TEMPLATE
+    return load_template(name, settings.review.prompts_dir), make_estimator(settings.model)
 
 
 def run_review(review_input: ReviewInput, settings: Settings, env: Mapping[str, str],
@@ -34,8 +71,13 @@ def run_review(review_input: ReviewInput, settings: Settings, env: Mapping[str, 
     from bot.backends import make_backend
     from bot.pipeline import run
 
-    template, estimator = load_stages(settings)
+    configured = bool(settings.review.template)
+    if configured:  # a wrong template name fails before a model is fetched
+        template, estimator = load_stages(settings)
     backend = make_backend(settings, env)
+    if not configured:  # chosen by the model, whose file the backend has just found (or fetched)
+        settings = with_template(settings, getattr(backend, "model_path", None))
+        template, estimator = load_stages(settings)
     progress.info(f"reviewing with {settings.model_label} ({settings.model.api}) template {template.name}")
     result = run(review_input, backend, settings, template, estimator, on_event=progress.model_event)
     if result.stats.secrets_redacted:

@@ -67,7 +67,7 @@ def test_only_grounded_findings_survive(case: Path) -> None:
     with ModelServer(responder=responder) as srv:
         settings = lifted(load_settings(config_path=None, env={},
                                         overrides={"model": {"api": "hf", "endpoint": srv.url}}))
-        template = load_template(settings.review.template, None)
+        template = load_template(settings.review.template or "review", None)
         result = run(ReviewInput(info=SourceInfo(kind="diff"), diff=diff), make_backend(settings, {}), settings,
                      template, make_estimator(settings.model))
         expected = {spot for request in srv.requests for spot in planted(request.prompt)}

@@ -275,7 +275,7 @@ def test_prepare_renders_prompts_without_the_secrets() -> None:
         diff_of("app/settings.py", [f'GITHUB_TOKEN = "{GHP}"', f'password = "{PASSWORD_VALUE}"', "DEBUG = True"]),
         info=SourceInfo(kind="pull_request", title=f"use {HF}", body=f"aws {AWS_ID} / {SLACK}"))
     settings = Settings()
-    template = load_template(settings.review.template, None)
+    template = load_template(settings.review.template or "review", None)
     prepared = prepare(review_input, settings, template, make_estimator(settings.model))
     prompts = "\n".join(r.prompt for r in prepared.requests)
     for secret in (GHP, PASSWORD_VALUE, HF, AWS_ID, SLACK):

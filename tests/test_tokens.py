@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from bot.config import ModelSettings
 from bot.diff.hunk_text import hunk_listing
 from bot.diff.parse import parse_diff
 from bot.errors import InputError
-from bot.plan.tokens import CharEstimator, ShapeEstimator, TokenizerEstimator, make_estimator
+from bot.plan.tokens import CharEstimator, MemoCounter, ShapeEstimator, TokenizerEstimator, make_estimator
 from tests.conftest import EVAL_SET, JINJA_CASES, UNIDIFF_SAMPLES
 
 QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -93,3 +94,81 @@ def test_a_tokenizer_file_counts_exactly(tmp_path: Path) -> None:
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     tokenizer.save(str(tmp_path / "tokenizer.json"))
     assert TokenizerEstimator(str(tmp_path / "tokenizer.json")).count("a b a c") == 4
+
+
+# ---------------------------------------------------------------- counting each text once, quickly
+
+# The shape count as it was defined first: one regex match a token, a second pass for hex words.
+# The quicker count (translate and count passes, bot.plan.tokens._shape_counts) must equal it.
+_SPEC_SHAPES = re.compile(r"[A-Za-z]{1,4}|[!-/:-@\[-`{-~]{1,2}|[ \t]{1,16}|.", re.S)
+_SPEC_HEX = re.compile(r"(?<![A-Za-z])[a-fA-F]{3,4}(?![A-Za-z])")
+
+
+def spec_count(text: str) -> int:
+    return (_SPEC_SHAPES.subn("", text)[1] + _SPEC_HEX.subn("", text)[1]
+            + len(text.encode("utf-8")) - len(text))
+
+
+def random_texts(count: int, seed: int = 7) -> list[str]:
+    """Short texts over every class the count tells apart, with runs across each chunk size."""
+    rng = random.Random(seed)
+    alphabet = "abcdefghxyzABCDEFXYZ0123456789 \t\n\r!.,;:-_()[]{}'\"\\/`~é中\x00\x7f"
+    texts = []
+    for _ in range(count):
+        parts = [rng.choice(alphabet) * rng.choice((1, 1, 1, 2, 3, 4, 5, 15, 16, 17, 33, 70))
+                 if rng.random() < 0.2 else rng.choice(alphabet) for _ in range(rng.randint(0, 80))]
+        texts.append("".join(parts))
+    return texts
+
+
+def test_the_quick_shape_count_equals_the_regex_definition() -> None:
+    shape = ShapeEstimator()
+    texts = [*corpus_texts(), *random_texts(5000), "a" * 70 + " " * 300, "deadbeef cafe fbed abc ab abcde"]
+    long_texts = ["\n".join(texts[:400]), "\n".join(texts)]  # above the regex's short-text cutoff
+    mismatched = [t[:60] for t in [*texts, *long_texts] if shape.count(t) != spec_count(t)]
+    assert mismatched == []
+    # Counted together (as the planner counts every hunk), each text still counts alone.
+    assert shape.count_many([*texts, *long_texts]) == [spec_count(t) for t in [*texts, *long_texts]]
+    assert sum(len(t) >= 64 for t in texts) > 1000  # most of them take the quick path
+
+
+def test_a_memo_counts_a_prompt_as_its_listings_plus_the_text_between_them() -> None:
+    shape = ShapeEstimator()
+    listings = [t for t in corpus_texts() if t][:50]
+    memo = MemoCounter(shape)
+    assert memo.count_many(listings) == [shape.count(t) for t in listings]
+    prompt = "Header: fbed\n" + "\n\nFile: x.py\n".join(listings) + "\nabc"
+    assert memo.count_joined(prompt, listings) == shape.count(prompt)
+    # A listing glued to other text on its line is not taken apart: the count stays exact.
+    glued = "x" + "\n".join(listings) + "abc"
+    assert memo.count_joined(glued, listings) == shape.count(glued)
+    words = MemoCounter(shape)
+    words.count_many(["zw", "ef 12"])  # "xy" "zw" apart are two tokens, "xyzw" is one
+    for text in ("xyzw\nef 12", "xy\nzwx\nef 12", "zw\nef 12ab", "zw\nef 12\n", "zw\nef 12"):
+        assert words.count_joined(text, ["zw", "ef 12"]) == shape.count(text), text
+    # An estimator that is not additive at newlines (characters / 2.5) counts the prompt whole.
+    chars = MemoCounter(CharEstimator(2.5))
+    chars.count_many(listings)
+    assert chars.count_joined(prompt, listings) == CharEstimator(2.5).count(prompt)
+
+
+@pytest.mark.parametrize("name", ["review", "review-chat", "review-instruct", "starcoder2-pr"])
+def test_prepared_requests_count_what_a_fresh_count_of_the_prompt_gives(name: str) -> None:
+    """The planner's memo makes render count only the template's own text: the totals must not move."""
+    from bot.config import Settings
+    from bot.pipeline import prepare
+    from bot.prompts.render import chat_overhead
+    from bot.prompts.templates import load_template
+    from bot.sources import ReviewInput
+    from bot.types import SourceInfo
+
+    template, shape = load_template(name, None), ShapeEstimator()
+    checked = 0
+    for case in JINJA_CASES:
+        info = SourceInfo(kind="diff", title="Fix fbed handling", body="abc\n\ndef")
+        review_input = ReviewInput(info=info, diff=parse_diff((case / "pr.diff").read_bytes()))
+        for request in prepare(review_input, Settings(), template, shape).requests:
+            extra = chat_overhead(len(request.messages)) if request.messages else 0
+            assert request.est_tokens == shape.count(request.prompt) + extra
+            checked += 1
+    assert checked >= len(JINJA_CASES)

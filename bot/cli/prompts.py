@@ -11,23 +11,31 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from bot.cli.shared import dump_json, read_local_source, settings_from_args, write_output
-from bot.config import Settings
+from bot.config import DEFAULT_GGUF, Settings
 from bot.progress import Progress
-from bot.run import load_stages
+from bot.run import CHAT_TEMPLATE, COMPLETION_TEMPLATE, load_stages, with_template
 
 if TYPE_CHECKING:  # imported lazily at run time: `--help` must stay fast
     from bot.backends.llama_cpp import GgufVocabulary
 
 
-def local_vocabulary(settings: Settings, env: Mapping[str, str], progress: Progress) -> GgufVocabulary | None:
+def local_model_file(settings: Settings, env: Mapping[str, str]) -> str | None:
+    """For api = llama-cpp, the GGUF a run would use when it is on disk (a given path, or the
+    pinned file in the Hugging Face cache); None otherwise."""
+    if settings.model.api != "llama-cpp":
+        return None
+    from bot.backends.model_fetch import cached_model_path
+
+    return cached_model_path(settings.model.model_path, settings.model.gguf, env)
+
+
+def local_vocabulary(settings: Settings, path: str | None, progress: Progress) -> GgufVocabulary | None:
     """For api = llama-cpp, the model's vocabulary and context when its file is on disk, so that
     `prompts` plans exactly as a run does; None (and a note) when a run would first fetch it."""
     if settings.model.api != "llama-cpp":
         return None
     from bot.backends.llama_cpp import GgufVocabulary, check_model_file
-    from bot.backends.model_fetch import cached_model_path
 
-    path = cached_model_path(settings.model.model_path, settings.model.gguf, env)
     note = "planned with the token estimate and a window of {window}; a run plans with the model's own ({why})"
     if path is None:
         progress.info(note.format(window=settings.window, why="the model is not fetched yet"))
@@ -43,8 +51,14 @@ def prompts_command(args: argparse.Namespace, env: Mapping[str, str], progress: 
 
     settings = settings_from_args(args, env)
     review_input = read_local_source(args)
+    model_file = local_model_file(settings, env)
+    if not settings.review.template:  # as a run chooses it: by the model's own metadata
+        if settings.model.api == "llama-cpp" and model_file is None and settings.model.gguf != DEFAULT_GGUF:
+            progress.info(f"template {COMPLETION_TEMPLATE}: the model is not fetched yet, so its metadata "
+                          f"is unread; a run uses {CHAT_TEMPLATE} if the GGUF carries a chat template")
+        settings = with_template(settings, model_file)
     template, estimator = load_stages(settings)
-    vocabulary = local_vocabulary(settings, env, progress)
+    vocabulary = local_vocabulary(settings, model_file, progress)
     if vocabulary is not None:
         from bot.pipeline import fit_to_model
 

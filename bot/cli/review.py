@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.errors import BotError, GitHubError, InputError, redact_tokens
 from bot.github import actions
 from bot.progress import Progress
-from bot.run import run_review
+from bot.run import CHAT_TEMPLATE, COMPLETION_TEMPLATE, run_review
 from bot.types import ParsedDiff, RunResult
 
 if TYPE_CHECKING:  # imported lazily at run time: `--help` must stay fast
@@ -59,7 +59,9 @@ class _NothingToDo(Exception):
 def _templates_from_base(api: GitHubApi, settings: Settings, base_sha: str) -> Iterator[Settings]:
     """Use the repository's template overrides (review and summary) only as they are at the base commit."""
     prompts_dir = settings.review.prompts_dir
-    names = (f"{settings.review.template}.j2", "summary.md.j2")
+    # Unset, the template is chosen by the model once its file is found: either default may be used.
+    chosen = (settings.review.template,) if settings.review.template else (COMPLETION_TEMPLATE, CHAT_TEMPLATE)
+    names = (*(f"{name}.j2" for name in chosen), "summary.md.j2")
     folder_in_repo = prompts_dir.rstrip("/") if prompts_dir else None
     from bot.github.api import MAX_REPO_TEXT_BYTES
 

@@ -17,7 +17,9 @@ from dataclasses import dataclass, replace
 
 from bot.config import ReviewSettings
 from bot.findings.answers import PARSERS, RawFinding, parse_answer
+from bot.findings.removals import removed_line_anchor
 from bot.findings.sanitize import sanitize_message
+from bot.findings.vacuous import says_nothing
 from bot.types import SEVERITY_RANK, Completion, Finding, Hunk, Request, Side
 
 __all__ = ["FindingsOutcome", "PARSERS", "RawFinding", "collect_findings", "fingerprint",
@@ -30,6 +32,7 @@ class FindingsOutcome:
     dropped_capped: int = 0
     dropped_below_severity: int = 0
     dropped_echo: int = 0  # messages that only repeat the prompt's own words
+    dropped_vacuous: int = 0  # messages that claim nothing (bot.findings.vacuous)
 
 
 def parse_completion(text: str, parser: str, request: Request) -> list[RawFinding]:
@@ -127,8 +130,9 @@ def _quoted_line(hunks: Sequence[Hunk], message: str, cited: int) -> int | None:
     """Where the code the message quotes first sits, when the model quoted it.
 
     Models cite line numbers a line or two off, but copy the code they mean exactly: the
-    new line holding that code wins (added lines first), the cited number breaking ties.
-    None when the message quotes nothing that is on the diff (the number alone decides).
+    new line holding that code wins (added lines first), the cited number breaking ties; code
+    only a deleted line holds goes on the nearest new line (bot.findings.removals). None when
+    the message quotes nothing that is on the diff (the number alone decides).
     """
     found = _QUOTE.search(message)
     if found is None or not found.group(1).strip():
@@ -139,7 +143,7 @@ def _quoted_line(hunks: Sequence[Hunk], message: str, cited: int) -> int | None:
                    if ln.kind in kinds and ln.new_no is not None and quote in " ".join(ln.text.split())]
         if matches:
             return cited if cited in matches else min(matches, key=lambda n: (abs(n - cited), n))
-    return None
+    return removed_line_anchor(hunks, quote, cited)  # a deleted line: the nearest new line of its hunk
 
 
 def _merge(findings: Sequence[Finding]) -> list[Finding]:
@@ -197,10 +201,11 @@ def collect_findings(results: Sequence[tuple[Request, Completion]], parser: str,
                      review: ReviewSettings) -> FindingsOutcome:
     """Every request's completion -> grounded, merged, filtered and capped findings."""
     grounded: list[Finding] = []
-    ungrounded = echoed = 0
+    ungrounded = echoed = vacuous = 0
     run_files = frozenset(path for request, _ in results for path in request.files)
     for request, completion in results:
         prompt = _normal_text(request.prompt).lower()
+        diff_lines = [ln.text for h in request.hunks for ln in h.lines]
         said_in_hunk: set[tuple[str, str, str]] = set()
         for raw in parse_completion(_complete_lines(completion), parser, request):
             # A pr-comment answer sits where the prompt asked: only a model that chose its line is re-read.
@@ -211,6 +216,9 @@ def collect_findings(results: Sequence[tuple[Request, Completion]], parser: str,
             finding, hunk = placed
             if _echoes(raw.message, prompt):
                 echoed += 1
+                continue
+            if review.drop_vacuous and says_nothing(raw.message, diff_lines):
+                vacuous += 1
                 continue
             # The same words on several lines of one hunk are one remark the model could not place:
             # the first line it named keeps it.
@@ -224,4 +232,5 @@ def collect_findings(results: Sequence[tuple[Request, Completion]], parser: str,
     capped = _cap(severe, review.max_comments_per_file, review.max_comments)
     return FindingsOutcome(findings=tuple(capped), dropped_ungrounded=ungrounded,
                            dropped_capped=len(severe) - len(capped),
-                           dropped_below_severity=len(merged) - len(severe), dropped_echo=echoed)
+                           dropped_below_severity=len(merged) - len(severe), dropped_echo=echoed,
+                           dropped_vacuous=vacuous)

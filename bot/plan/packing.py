@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.config import Settings
-from bot.diff.hunk_text import display_path, hunk_listing, hunk_section, listing_length, number_width, render_line
+from bot.diff.hunk_text import display_path, hunk_section, listing_length, number_width, render_line
 from bot.diff.pathnames import base_name, components, suffix
 from bot.errors import ConfigError
-from bot.plan.tokens import CharEstimator, TokenEstimator
+from bot.plan.tokens import CharEstimator, TokenEstimator, listing_of
 from bot.plan.tokens import count_many as _count_many
 from bot.prompts.context import file_language
 from bot.prompts.render import TemplateCost
@@ -224,7 +224,8 @@ def _hunk_costs(hunks: Sequence[Hunk], estimator: TokenEstimator, cost: Template
     if type(estimator) is CharEstimator:  # counts only characters: no need to make the listings
         per_token = estimator.chars_per_token
         return [cost.per_hunk + math.ceil(listing_length(h) / per_token) for h in hunks]
-    return [cost.per_hunk + c for c in _count_many(estimator, [hunk_listing(h) for h in hunks])]
+    listing = listing_of(estimator)  # the memo's: render prints the same texts without making them again
+    return [cost.per_hunk + c for c in _count_many(estimator, [listing(h) for h in hunks])]
 
 
 def _tail_costs(hunks: Sequence[Hunk], estimator: TokenEstimator, cost: TemplateCost) -> list[int]:

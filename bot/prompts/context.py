@@ -4,9 +4,10 @@ StarCoder2's training data was (and only ever printed as data)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from bot.diff.hunk_text import defuse
+from bot.diff.hunk_text import defuse, hunk_listing
 from bot.diff.languages import language_for
 from bot.logsafe import one_line
 from bot.prompts.views import group_files
@@ -41,15 +42,29 @@ def file_language(path: str) -> str | None:
     return language_for(path)
 
 
+@dataclass(frozen=True)
+class PromptOptions:
+    """What the settings add to every template's variables (bot.pipeline.prepare makes them)."""
+
+    # [review] point_at_removals: the prompt says a deleted line can be the bug (review-chat
+    # reads it); findings quoting a deleted line are placed on the nearest new line either way.
+    point_at_removals: bool = False
+
+
+DEFAULT_OPTIONS = PromptOptions()
+
+
 def template_context(hunks: Sequence[Hunk], source: SourceInfo, languages: Callable[[str], str | None],
-             reads: frozenset[str] | None = None) -> dict[str, Any]:
+                     reads: frozenset[str] | None = None, options: PromptOptions = DEFAULT_OPTIONS,
+                     listing: Callable[[Hunk], str] = hunk_listing) -> dict[str, Any]:
     """The variables every template gets: files (views of the hunks), PR title and description, repo,
-    and the comment target."""
+    the comment target, and the options the settings choose. `listing` makes a hunk's listing
+    (the planner's memo hands over the ones it counted)."""
     # Only comment_target costs a pass over the lines; a template that never reads it gets None.
     target = _target_view(hunks) if reads is None or "comment_target" in reads else None
-    return {"files": group_files(hunks, languages), "title": truncate_title(source.title),
+    return {"files": group_files(hunks, languages, listing), "title": truncate_title(source.title),
             "description": truncate_description(source.body), "repo": source.repo,
-            "comment_target": target}
+            "comment_target": target, "point_at_removals": options.point_at_removals}
 
 
 def probe_hunk(path: str, start: int, text: str) -> Hunk:

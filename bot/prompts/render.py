@@ -6,32 +6,39 @@ differences counted (`template_overhead`); the planner (bot.plan.packing) packs 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bot.diff.hunk_text import TARGET_TAIL_LINES, hunk_listing
-from bot.plan.tokens import TokenEstimator
-from bot.prompts.context import file_language, probe_hunk, template_context
+from bot.plan.tokens import TokenEstimator, count_joined, listing_of
+from bot.prompts.context import DEFAULT_OPTIONS, PromptOptions, file_language, probe_hunk, template_context
 from bot.prompts.templates import CHAT_ROLES, Template, join_messages
 from bot.types import Batch, Hunk, Line, Request, SourceInfo
 
 
-def _render(template: Template, hunks: Sequence[Hunk], source: SourceInfo,
-            languages: Callable[[str], str | None] = file_language) -> str:
-    return template.render(**template_context(hunks, source, languages, template.reads))
-
-
 def render_request(template: Template, batch: Batch, source: SourceInfo,
-                   estimator: TokenEstimator) -> Request:
-    """Render one batch into the prompt sent to the model; est_tokens counts the whole prompt."""
+                   estimator: TokenEstimator, options: PromptOptions = DEFAULT_OPTIONS) -> Request:
+    """Render one batch into the prompt sent to the model; est_tokens counts the whole prompt.
+
+    Through the planner's MemoCounter (bot.pipeline.prepare) the hunk listings the prompt
+    prints are not counted again: only the template's text around them is (count_joined).
+    """
+    context = template_context(batch.hunks, source, file_language, template.reads, options, listing_of(estimator))
     if template.is_chat:
-        context = template_context(batch.hunks, source, file_language, template.reads)
         messages = template.render_messages(**context)
         prompt = join_messages(messages)
-        return Request(id=batch.id, hunks=batch.hunks, prompt=prompt, messages=messages,
-                       est_tokens=estimator.count(prompt) + chat_overhead(len(messages)))
-    prompt = _render(template, batch.hunks, source)
-    return Request(id=batch.id, hunks=batch.hunks, prompt=prompt, est_tokens=estimator.count(prompt))
+        est_tokens = count_joined(estimator, prompt, _printed_listings(context)) + chat_overhead(len(messages))
+        return Request(id=batch.id, hunks=batch.hunks, prompt=prompt, messages=messages, est_tokens=est_tokens)
+    prompt = template.render(**context)
+    return Request(id=batch.id, hunks=batch.hunks, prompt=prompt,
+                   est_tokens=count_joined(estimator, prompt, _printed_listings(context)))
+
+
+def _printed_listings(context: dict[str, Any]) -> list[str]:
+    """The hunk listings the template read while rendering (a view makes its text when read)."""
+    return [text for file in context["files"] for hunk in file.hunks
+            if (text := hunk.__dict__.get("text")) is not None]
 
 
 CHAT_TOKENS_PER_MESSAGE = 8  # role markers a chat template wraps each message in (<|im_start|>user\n...)
@@ -81,7 +88,8 @@ def _longprobe_hunk(path: str, start: int) -> Hunk:
                 header=f"@@ -{start - 1},0 +{start},{len(lines)} @@", lines=lines)
 
 
-def template_overhead(template: Template, source: SourceInfo, estimator: TokenEstimator) -> TemplateCost:
+def template_overhead(template: Template, source: SourceInfo, estimator: TokenEstimator,
+                      options: PromptOptions = DEFAULT_OPTIONS) -> TemplateCost:
     """Measure `template`'s token cost for this PR's text by rendering five probe batches.
 
     Probes: no files; one hunk; two hunks of one file; two files; one hunk longer than
@@ -97,7 +105,7 @@ def template_overhead(template: Template, source: SourceInfo, estimator: TokenEs
     other_file = probe_hunk(q, 999_995, "qzxqlineb")
 
     def render(hunks: Sequence[Hunk]) -> tuple[int, str]:
-        text = template.render(**template_context(hunks, source, lambda path: _PROBE_LANGUAGE))
+        text = template.render(**template_context(hunks, source, lambda path: _PROBE_LANGUAGE, options=options))
         return estimator.count(text), text
 
     count = estimator.count

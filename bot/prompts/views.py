@@ -28,6 +28,8 @@ class HunkView:
     new_start: int
     new_len: int
     _hunk: Hunk = field(repr=False)  # templates can't reach it: the sandbox hides "_" names
+    # hunk_listing, or the planner's memo of it (bot.plan.tokens.MemoCounter.listing): made once a run.
+    _listing: Callable[[Hunk], str] = field(default=hunk_listing, repr=False, compare=False)
 
     @cached_property
     def header(self) -> str:
@@ -42,7 +44,7 @@ class HunkView:
     @cached_property
     def text(self) -> str:
         """hunk_listing(): header and numbered lines."""
-        return hunk_listing(self._hunk)
+        return self._listing(self._hunk)
 
     @cached_property
     def diff(self) -> str:
@@ -69,7 +71,8 @@ class TargetView:
     diff: str
 
 
-def group_files(hunks: Sequence[Hunk], languages: Callable[[str], str | None]) -> tuple[FileView, ...]:
+def group_files(hunks: Sequence[Hunk], languages: Callable[[str], str | None],
+                listing: Callable[[Hunk], str] = hunk_listing) -> tuple[FileView, ...]:
     """Hunks grouped per file, files in order of first appearance, hunks in batch order."""
     grouped: dict[str, list[Hunk]] = {}
     for hunk in hunks:
@@ -78,7 +81,8 @@ def group_files(hunks: Sequence[Hunk], languages: Callable[[str], str | None]) -
     for path, group in grouped.items():
         shown = display_path(path)
         views.append(FileView(path=shown, language=languages(path), hunks=tuple(
-            HunkView(path=shown, ref=h.ref, new_start=h.new_start, new_len=h.new_len, _hunk=h) for h in group)))
+            HunkView(path=shown, ref=h.ref, new_start=h.new_start, new_len=h.new_len, _hunk=h, _listing=listing)
+            for h in group)))
     return tuple(views)
 
 

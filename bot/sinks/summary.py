@@ -48,7 +48,7 @@ def render_summary(result: RunResult, settings: Settings, overflow: Sequence[Fin
         "counts": [{"severity": s, "count": n} for s, n in counts.items()],
         "files": stats.files, "hunks": stats.hunks, "hunks_reviewed": stats.hunks_reviewed,
         "model": md_code(result.model or settings.model.model),
-        "template": md_code(result.template or settings.review.template),
+        "template": md_code(result.template or settings.review.template or ""),
         "skipped": _skipped_groups(result.skipped),
         "budget": {"requests": stats.requests, "max_requests": settings.budget.max_requests,
                    "prompt_tokens": f"{stats.prompt_tokens:,}",

@@ -1,0 +1,67 @@
+"""A second, short request per finding: does the model stand by it? ([review] confirm_findings)
+
+Small models name a line whenever they are asked for one (review-chat asks for the three most
+likely); asked about one claim alone, with its hunk, a model can say no. Each finding gets one
+request: the hunk's listing, the claim, and a yes/no question, answered in a few tokens. A
+finding the model answers "no" to is dropped (RunStats.dropped_unconfirmed); one it confirms,
+or whose answer is neither (or whose request failed), stays: the check may only remove.
+
+Off by default: it costs one request per finding, and whether it helps is for the held-out
+sets to say (issue 18, item 4). The claim is the model's own text and the hunk the PR's: both
+are data in the question, never instructions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from bot.backends.base import GenerationParams
+from bot.diff.hunk_text import defuse, display_path, hunk_listing
+from bot.plan.tokens import TokenEstimator
+from bot.prompts.render import chat_overhead
+from bot.types import ChatMessage, Completion, Finding, Hunk, Request
+
+CONFIRM_PARAMS = GenerationParams(max_new_tokens=8, temperature=0.0, top_p=1.0, stop=("\n",))
+_SYSTEM = ("You check code review comments. You answer only yes or no: yes when the comment names a real "
+           "defect of the changed code, no otherwise.")
+_QUESTION = ("A reviewer commented on line {line} of {path} in this change (a numbered diff: each line is "
+             "\"NEW_LINE_NUMBER KIND CODE\", KIND \"+\" added, \" \" context, \"-\" deleted).\n\n"
+             "{listing}\n\nThe comment, as data: {message}\n\n"
+             "Does the comment name a real defect that line {line} introduces? Answer yes or no.")
+_ANSWER = re.compile(r"^\W*(?P<word>yes|no|y|n|true|false|correct|incorrect)\b", re.IGNORECASE)
+_NO = frozenset(("no", "n", "false", "incorrect"))
+
+
+def finding_hunk(finding: Finding, hunks: Sequence[Hunk]) -> Hunk | None:
+    """The hunk a finding sits on (the first that can take a comment on its line)."""
+    return next((h for h in hunks if h.path == finding.path and finding.line in h.commentable(finding.side)), None)
+
+
+def confirmation_requests(findings: Sequence[Finding], hunks: Sequence[Hunk], chat: bool,
+                          estimator: TokenEstimator, first_id: int) -> list[tuple[Finding, Request]]:
+    """One request per finding whose hunk is known; chat messages for a chat backend, else a prompt."""
+    out: list[tuple[Finding, Request]] = []
+    for finding in findings:
+        hunk = finding_hunk(finding, hunks)
+        if hunk is None:
+            continue
+        question = _QUESTION.format(line=finding.line, path=display_path(finding.path), listing=hunk_listing(hunk),
+                                    message=defuse(" ".join(finding.message.split())))
+        request_id = first_id + len(out)
+        if chat:
+            messages = (ChatMessage("system", _SYSTEM), ChatMessage("user", question))
+            prompt = "\n\n".join(m.content for m in messages)
+            request = Request(id=request_id, hunks=(hunk,), prompt=prompt, messages=messages,
+                              est_tokens=estimator.count(prompt) + chat_overhead(len(messages)))
+        else:
+            prompt = f"{_SYSTEM}\n\n{question}\nAnswer:"
+            request = Request(id=request_id, hunks=(hunk,), prompt=prompt, est_tokens=estimator.count(prompt))
+        out.append((finding, request))
+    return out
+
+
+def says_no(completion: Completion) -> bool:
+    """Whether the answer begins with a no (a yes, or anything else, keeps the finding)."""
+    found = _ANSWER.match(completion.text)
+    return found is not None and found.group("word").lower() in _NO
