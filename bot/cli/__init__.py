@@ -108,6 +108,13 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             from bot.cli.prompts import prompts_command
             return prompts_command(args, env, progress)
         if args.command == "dry-run":
+            from bot.cli.shared import wants_pull_request
+
+            if wants_pull_request(args):
+                # The review command's path, printing instead of posting: one code path for a
+                # pull request (commands do not import each other, so the dispatch is here).
+                from bot.cli.review import review_pull_request
+                return review_pull_request(args, env, progress, post=False)
             from bot.cli.dry_run import dry_run_command
             return dry_run_command(args, env, progress)
         if args.command == "review":

@@ -74,6 +74,18 @@ def dump_json(data: object) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
+def wants_pull_request(args: argparse.Namespace) -> bool:
+    """Whether the flags name a pull request (--repo/--pr); mixing it with a local source is a
+    usage error, never a silent choice of one of them."""
+    given = [flag for flag, attr in (("--diff", "diff"), ("--git", "git"), ("--repo", "repo"), ("--pr", "pr"))
+             if getattr(args, attr, None) is not None]
+    pull_request = any(flag in given for flag in ("--repo", "--pr"))
+    if pull_request and any(flag in given for flag in ("--diff", "--git")):
+        raise InputError(f"give one source: --diff PATH, --git BASE..HEAD or --repo OWNER/NAME --pr N, "
+                         f"not {' and '.join(given)}")
+    return pull_request
+
+
 def read_local_source(args: argparse.Namespace) -> ReviewInput:
     chosen = [name for name in ("diff", "git") if getattr(args, name, None)]
     if len(chosen) > 1:
