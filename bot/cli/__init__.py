@@ -104,6 +104,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     secrets = [env.get(name, "") for name in ("HF_TOKEN", "GITHUB_TOKEN")]
     progress = Progress(verbosity=-1 if args.quiet else args.verbose, stream=sys.stderr)
     try:
+        if getattr(args, "output", None):
+            from bot.cli.shared import check_output_path
+
+            check_output_path(args.output)  # before anything is read, loaded or sent
         if args.command == "prompts":
             from bot.cli.prompts import prompts_command
             return prompts_command(args, env, progress)

@@ -4,9 +4,12 @@ rendered in the chosen format, and the local diff source. No command is imported
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from bot.config import OutputSettings, Settings, load_settings
@@ -54,6 +57,33 @@ def write_output(text: str, settings: Settings) -> None:
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
+
+
+def check_output_path(path: str) -> None:
+    """Fail before any work when --output cannot be written: the model's findings must not be
+    lost at the end of a run. An existing file is opened for appending (nothing changes in it);
+    a new one is created and removed again, which is the only test that holds for every user,
+    root included, and every file system (os.access answers yes for root on a read-only mount)."""
+    target = Path(path)
+    try:
+        if target.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "is a directory")
+        if target.exists():
+            if target.is_file():
+                with open(target, "a", encoding="utf-8"):
+                    pass
+            elif not os.access(target, os.W_OK):  # a pipe or device: opening it could block
+                raise PermissionError(errno.EACCES, "permission denied")
+            return
+        folder = target.parent
+        if not folder.is_dir():
+            raise FileNotFoundError(errno.ENOENT, f"no folder {str(folder)!r}")
+        with open(target, "x", encoding="utf-8"):
+            pass
+        target.unlink()
+    except OSError as err:
+        raise InputError(f"--output {path}: cannot write there ({err.strerror or err}); "
+                         "pass a file in an existing, writable folder") from None
 
 
 def exit_code_for(result: RunResult, settings: Settings) -> int:
