@@ -20,7 +20,7 @@ from bot.prompts.render import TemplateCost, render_request, template_overhead
 from bot.prompts.templates import Template
 from bot.redact.scrub import RedactedInput, mark_secret_findings, redact_input
 from bot.sources import ReviewInput
-from bot.types import Batch, Hunk, Request, RunResult, RunStats, Skipped
+from bot.types import Batch, FileDiff, Hunk, Request, RunResult, RunStats, Skipped
 
 
 @dataclass(frozen=True)
@@ -36,13 +36,38 @@ class Prepared:
     redacted: RedactedInput  # the input as every later stage sees it: credentials replaced
 
 
+@dataclass(frozen=True)
+class Screened:
+    """The input after redaction and the filters: what is left to plan, and what was left out."""
+
+    redacted: RedactedInput
+    kept: tuple[FileDiff, ...]
+    filtered_out: tuple[Skipped, ...]
+
+
+def screen(review_input: ReviewInput, settings: Settings) -> Screened:
+    # Redaction first, so no credential reaches a prompt, a finding, a log line or an output.
+    redacted = redact_input(review_input, settings.review.redact_secrets)
+    kept, filtered_out = apply_filters(redacted.review_input.diff.files, settings.review)
+    return Screened(redacted, kept, filtered_out)
+
+
+def needs_model(review_input: ReviewInput, settings: Settings) -> bool:
+    """Whether a run will ask the model anything: some hunk is left after redaction and the filters.
+
+    Decided before a model is made, fetched or loaded (a lock file or binary-only diff needs
+    none, offline or not). Nothing left means no request with any model, and the same plan
+    (no batches, the same skips) whatever the model's window or vocabulary.
+    """
+    return any(f.hunks for f in screen(review_input, settings).kept)
+
+
 def prepare(review_input: ReviewInput, settings: Settings, template: Template,
             estimator: TokenEstimator) -> Prepared:
-    # First, so no credential reaches a prompt, a finding, a log line or an output.
-    redacted = redact_input(review_input, settings.review.redact_secrets)
+    screened = screen(review_input, settings)
+    redacted, kept, filtered_out = screened.redacted, screened.kept, screened.filtered_out
     review_input = redacted.review_input
     files = review_input.diff.files
-    kept, filtered_out = apply_filters(files, settings.review)
     overhead = template_overhead(template, review_input.info, estimator)
     plan = make_plan(kept, settings, overhead, estimator)
     requests = tuple(render_request(template, batch, review_input.info, estimator) for batch in plan.batches)

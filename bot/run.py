@@ -15,9 +15,10 @@ from bot.progress import Progress
 from bot.sources import ReviewInput
 
 if TYPE_CHECKING:  # imported lazily at run time: `--help` must stay fast
+    from bot.backends.base import Backend, GenerationParams, Prompt
     from bot.plan.tokens import TokenEstimator
     from bot.prompts.templates import Template
-    from bot.types import RunResult
+    from bot.types import Completion, RunResult
 
 
 def load_stages(settings: Settings) -> tuple[Template, TokenEstimator]:
@@ -32,11 +33,16 @@ def run_review(review_input: ReviewInput, settings: Settings, env: Mapping[str, 
                progress: Progress) -> RunResult:
     """Wire the stages from Settings and run the pipeline once."""
     from bot.backends import make_backend
-    from bot.pipeline import run
+    from bot.pipeline import needs_model, run
 
     template, estimator = load_stages(settings)
-    backend = make_backend(settings, env)
-    progress.info(f"reviewing with {settings.model_label} ({settings.model.api}) template {template.name}")
+    backend: Backend
+    if needs_model(review_input, settings):
+        backend = make_backend(settings, env)
+        progress.info(f"reviewing with {settings.model_label} ({settings.model.api}) template {template.name}")
+    else:  # planned first: nothing to ask, so no model is made, fetched or loaded
+        backend = NoModel(settings.model.api)
+        progress.info("nothing for the model to review (no hunk is left after the filters); no model is loaded")
     result = run(review_input, backend, settings, template, estimator, on_event=progress.model_event)
     if result.stats.secrets_redacted:
         progress.info(f"redacted {result.stats.secrets_redacted} credentials before review")
@@ -45,3 +51,20 @@ def run_review(review_input: ReviewInput, settings: Settings, env: Mapping[str, 
                   f"{result.stats.elapsed_s:.1f} s")
     return result
 
+
+
+class NoModel:
+    """Stands in for the model in a run that sends nothing (see pipeline.needs_model).
+
+    It takes the api's modes, so a template the api cannot serve is still a configuration
+    error; being asked for a completion would be a bug in the planner, not a user's error.
+    """
+
+    def __init__(self, api: str) -> None:
+        from bot.backends import API_MODES
+
+        self.name = api
+        self.modes = API_MODES.get(api, frozenset())
+
+    def complete(self, prompt: Prompt, params: GenerationParams) -> Completion:
+        raise RuntimeError("a request was sent in a run planned to send none")
