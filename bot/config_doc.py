@@ -46,6 +46,8 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("budget", "requests_per_minute"): "shared pace of model requests",
     ("budget", "concurrency"): "model requests at once",
     ("budget", "safety_margin_tokens"): "tokens kept free in every prompt for estimate errors",
+    ("budget", "max_minutes"): "wall-clock minutes per run (`--max-minutes`); a request the measured speed "
+                               "says cannot end in time is skipped (`time_budget`)",
     ("review", "template"): "review | review-instruct | starcoder2-pr | review-chat, or your own in prompts_dir",
     ("review", "prompts_dir"): "folder of template overrides (read at the base commit in GitHub mode)",
     ("review", "include"): "only paths matching these globs (empty: all)",

@@ -122,7 +122,8 @@ def _part_budget(request: Request, refusal: InputTooLongError | None, settings: 
 
 def run(review_input: ReviewInput, backend: Backend, settings: Settings, template: Template,
         estimator: TokenEstimator, on_event: Callable[[ModelEvent], None] | None = None,
-        clock: Callable[[], float] = time.monotonic) -> RunResult:
+        clock: Callable[[], float] = time.monotonic, deadline: float | None = None) -> RunResult:
+    """`deadline`: the time.monotonic() by which model requests must have ended (budget.max_minutes)."""
     started = clock()
     check_mode(backend, template.mode, template.name)
     settings, estimator = fit_to_model(settings, backend, estimator)
@@ -139,7 +140,7 @@ def run(review_input: ReviewInput, backend: Backend, settings: Settings, templat
         return [render_request(template, part, review_input.info, estimator) for part in parts]
 
     outcome = run_requests(prepared.requests, backend, generation_params(settings, template), settings,
-                           on_event=on_event, resplit=resplit)
+                           on_event=on_event, resplit=resplit, deadline=deadline)
     found = collect_findings(outcome.completions, template.parser, settings.review)
     findings = mark_secret_findings(found.findings, prepared.redacted.secret_lines)
     skipped = prepared.skipped + outcome.skipped

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import TYPE_CHECKING, TextIO
 
 from bot.logsafe import escape_log
@@ -15,6 +16,8 @@ class Progress:
     def __init__(self, verbosity: int = 0, stream: TextIO | None = None):
         self.verbosity = verbosity
         self.stream = stream if stream is not None else sys.stderr
+        # When the command started (time.monotonic): the run's wall-clock budget counts from here.
+        self.started = time.monotonic()
 
     def _write(self, line: str) -> None:
         self.stream.write(escape_log(line) + "\n")

@@ -43,7 +43,10 @@ def run_review(review_input: ReviewInput, settings: Settings, env: Mapping[str, 
     else:  # planned first: nothing to ask, so no model is made, fetched or loaded
         backend = NoModel(settings.model.api)
         progress.info("nothing for the model to review (no hunk is left after the filters); no model is loaded")
-    result = run(review_input, backend, settings, template, estimator, on_event=progress.model_event)
+    # The wall-clock budget counts from the command's start: reading GitHub and loading the model count too.
+    deadline = progress.started + settings.budget.max_minutes * 60
+    result = run(review_input, backend, settings, template, estimator, on_event=progress.model_event,
+                 deadline=deadline)
     if result.stats.secrets_redacted:
         progress.info(f"redacted {result.stats.secrets_redacted} credentials before review")
     progress.info(f"done: {len(result.findings)} findings, {result.stats.requests} requests, "

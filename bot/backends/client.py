@@ -12,6 +12,9 @@ Policy, in one place:
   beyond the cap gives that request up at once, since asking again earlier is only refused.
 - A 429 pauses every worker (one shared "not before" time) and lowers how many requests may
   be in flight; successes raise it back towards `budget.concurrency`.
+- With a deadline (budget.max_minutes from the command's start), a request starts only when
+  the speed measured so far says it ends in time (bot.backends.time_budget); otherwise its
+  hunks become `Skipped(reason="time_budget")`.
 - Fatal ModelError (401/403/404/410, ...) stops the run. A request whose retries run out
   becomes `Skipped(reason="model_error")`, unless nothing succeeded at all: then the run
   raises ModelError, and refusal on every attempt means the server is not there.
@@ -29,6 +32,7 @@ from typing import Literal, Protocol, cast
 
 from bot.backends.base import Backend, GenerationParams, InputTooLongError, Prompt, RetryableModelError
 from bot.backends.pacing import Admission, TokenBucket, backoff_delay
+from bot.backends.time_budget import TimeBudget
 from bot.config import Settings
 from bot.errors import ModelError
 from bot.logsafe import escape_log
@@ -100,7 +104,7 @@ class _Job:
 
 @dataclass(frozen=True)
 class _Result:
-    kind: Literal["done", "too_long", "failed", "budget", "cancelled"]
+    kind: Literal["done", "too_long", "failed", "budget", "time_budget", "cancelled"]
     completion: Completion | None = None
     detail: str = ""
     attempts: int = 0
@@ -110,6 +114,10 @@ class _Result:
 
 class _Cancelled(Exception):
     """The run stopped (a fatal error elsewhere) while this worker waited."""
+
+
+class _OutOfTime(Exception):
+    """The run's deadline leaves no time for this attempt (budget.max_minutes)."""
 
 
 class _GiveUp(Exception):
@@ -126,8 +134,10 @@ class _Run:
 
     def __init__(self, backend: Backend, params: GenerationParams, settings: Settings,
                  on_event: Callable[[ModelEvent], None] | None, sleep: Callable[[float], None],
-                 clock: Callable[[], float], rng: random.Random, total: int) -> None:
+                 clock: Callable[[], float], rng: random.Random, total: int,
+                 deadline: float | None = None) -> None:
         self.backend, self.params, self.budget = backend, params, settings.budget
+        self.time = TimeBudget(deadline, settings.budget.max_minutes, clock)
         self.max_retries = settings.model.max_retries
         self.on_event, self.clock, self.rng = on_event, clock, rng
         self._sleep = sleep
@@ -231,6 +241,9 @@ def _attempts(run: _Run, job: _Job) -> _Result:
             run.emit(job, "skipped", reason="budget", detail=f"budget.max_requests = {run.budget.max_requests}")
             return _Result("budget", detail=f"run budget of {run.budget.max_requests} requests spent")
         return _retry_loop(run, job)
+    except _OutOfTime as err:
+        run.emit(job, "skipped", reason="time_budget", detail=str(err))
+        return _Result("time_budget", detail=str(err))
     except _GiveUp as err:
         run.emit(job, "failed", attempt=err.attempt, reason=err.kind, detail=str(err))
         return _Result("failed", detail=f"{err.kind}: the server asked for a wait beyond budget.max_wait_s",
@@ -281,8 +294,15 @@ def _send_once(run: _Run, job: _Job, attempt: int) -> Completion:
         raise _Cancelled
     try:
         run.pace(job)
+        late = run.time.refusal(job.request.est_tokens)  # after pacing: its waits count too
+        if late is not None:
+            if attempt == 1:
+                run.give_back_slot()  # never sent: it does not count as a request
+            raise _OutOfTime(late)
         run.emit(job, "sending", attempt=attempt)
+        sent_at = run.clock()
         completion = _complete(run, job.request.messages or job.request.prompt)
+        run.time.record(run.clock() - sent_at, job.request.est_tokens)
     except RetryableModelError as err:
         # A 429 that names its Retry-After is a rate limit: the shared pause honours it. Only
         # an answer that says "too many at once" (overloaded, or 429 without a time) means
@@ -310,14 +330,17 @@ def run_requests(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     rng: random.Random | None = None,
+    deadline: float | None = None,
 ) -> ModelRunOutcome:
     """Send every request (concurrently, within budget); results come back in request order.
 
     `on_event` is called from worker threads, one call at a time. `resplit` turns a request
     the server found too long into smaller ones, sized by what the server stated; it is called
     once per request, never for a part. A refused prompt does not count against max_requests.
+    `deadline` is the `clock` time by which requests must have ended (budget.max_minutes).
     """
-    run = _Run(backend, params, settings, on_event, sleep, clock, rng or random.Random(), len(requests))
+    run = _Run(backend, params, settings, on_event, sleep, clock, rng or random.Random(), len(requests),
+               deadline)
     results: dict[tuple[int, ...], tuple[_Job, _Result]] = {}
     pool = ThreadPoolExecutor(max_workers=settings.budget.concurrency, thread_name_prefix="review-bot-model")
     pending: dict[Future[_Result], _Job] = {}
@@ -360,8 +383,8 @@ def _collect(run: _Run, results: dict[tuple[int, ...], tuple[_Job, _Result]],
         job, result = results[key]
         if result.kind == "done" and result.completion is not None:
             completions.append((job.request, result.completion))
-        elif result.kind == "budget":
-            skipped.extend(_skips(job.request, "budget", result.detail))
+        elif result.kind in ("budget", "time_budget"):
+            skipped.extend(_skips(job.request, result.kind, result.detail))
         else:
             skipped.extend(_skips(job.request, "model_error", result.detail))
             failures.append(result.error)

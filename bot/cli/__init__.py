@@ -35,6 +35,9 @@ def _add_common(parser: argparse.ArgumentParser, formats: Sequence[str] = FORMAT
     group.add_argument("--max-requests", type=int, metavar="N", help="model requests per run")
     group.add_argument("--concurrency", type=int, metavar="N", help="model requests at once")
     group.add_argument("--rpm", type=float, metavar="N", help="model requests per minute")
+    group.add_argument("--max-minutes", type=float, metavar="N",
+                       help="wall-clock minutes for the run (default 45); requests that cannot end in time "
+                            "are skipped (time_budget) and what was found is reported")
     group.add_argument("--min-severity", choices=("info", "warning", "error"))
     group.add_argument("--fail-on", choices=("never", "info", "warning", "error"),
                        help="exit 1 when a finding is at or above this severity")

@@ -24,7 +24,8 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         "api": ("model", "api"), "endpoint": ("model", "endpoint"), "model": ("model", "model"),
         "model_path": ("model", "model_path"), "template": ("review", "template"),
         "max_requests": ("budget", "max_requests"), "concurrency": ("budget", "concurrency"),
-        "rpm": ("budget", "requests_per_minute"), "min_severity": ("review", "min_severity"),
+        "rpm": ("budget", "requests_per_minute"), "max_minutes": ("budget", "max_minutes"),
+        "min_severity": ("review", "min_severity"),
         "fail_on": ("review", "fail_on"),
     }
     overrides: dict[str, dict[str, Any]] = {}

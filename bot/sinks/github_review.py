@@ -43,7 +43,7 @@ MAX_BODY_CHARS = 60_000  # GitHub refuses review bodies over 65,536 characters
 MAX_LISTED_IN_BODY = 30  # findings the body lists by name (summary.md.j2 lists 30)
 EVENT = "COMMENT"  # never APPROVE or REQUEST_CHANGES, whatever any text says
 # Skip reasons after which the head doesn't count as reviewed for incremental runs.
-INCOMPLETE_REASONS = frozenset({"budget", "model_error"})
+INCOMPLETE_REASONS = frozenset({"budget", "model_error", "time_budget"})
 
 Status = Literal["posted", "nothing_new", "read_only"]
 BodyRenderer = Callable[[RunResult, Sequence[Finding], Sequence[Finding]], str]
