@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.backends.base import Backend, GenerationParams, InputTooLongError, KnowsContext, check_mode
-from bot.backends.client import ModelEvent, run_requests
+from bot.backends.client import run_requests
+from bot.backends.events import ModelEvent
 from bot.config import Settings
 from bot.findings.grounding import collect_findings
 from bot.plan.filters import apply_filters

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 from bot import __version__
 from bot.config import load_settings
 from bot.errors import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, BotError, InputError, redact_tokens
-from bot.progress import Progress
+from bot.progress import Progress, progress_interval
 
 FORMATS = ("text", "json", "markdown", "sarif", "github")
 PROMPTS_FORMATS = ("text", "json")  # `prompts` prints prompts, not findings: no sarif/markdown/github
@@ -105,7 +105,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except SystemExit as stop:  # argparse already printed its one-line usage error
         return EXIT_OK if stop.code == 0 else EXIT_USAGE
     secrets = [env.get(name, "") for name in ("HF_TOKEN", "GITHUB_TOKEN")]
-    progress = Progress(verbosity=-1 if args.quiet else args.verbose, stream=sys.stderr)
+    progress = Progress(verbosity=-1 if args.quiet else args.verbose, stream=sys.stderr,
+                        interval_s=progress_interval(env))
     try:
         if getattr(args, "output", None):
             from bot.cli.shared import check_output_path
