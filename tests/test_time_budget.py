@@ -80,5 +80,7 @@ def test_the_flag_takes_minutes_as_a_number_and_refuses_nonsense() -> None:
     assert code == 2 and out == "" and "--max-minutes" in err and "Traceback" not in err
     code, out, err = run_cli(["prompts", "--diff", "/dev/null", "--max-minutes", "0"], {})
     assert code == 2 and "max_minutes must be greater than 0" in err, err
+    code, out, err = run_cli(["eval", "--set", "x", "--max-minutes", "5"], {})  # eval scores whole cases
+    assert code == 2 and "--max-minutes" in err, err
     assert load_settings(overrides={"budget": {"max_minutes": 1.5}}).budget.max_minutes == 1.5
     assert load_settings().budget.max_minutes == 45

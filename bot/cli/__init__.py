@@ -23,7 +23,7 @@ FORMATS = ("text", "json", "markdown", "sarif", "github")
 PROMPTS_FORMATS = ("text", "json")  # `prompts` prints prompts, not findings: no sarif/markdown/github
 
 
-def _add_common(parser: argparse.ArgumentParser, formats: Sequence[str] = FORMATS) -> None:
+def _add_common(parser: argparse.ArgumentParser, formats: Sequence[str] = FORMATS, timed: bool = True) -> None:
     group = parser.add_argument_group("settings (override .github/review-bot.toml)")
     group.add_argument("--config", metavar="PATH", help="config file (default .github/review-bot.toml)")
     group.add_argument("--api", choices=("llama-cpp", "hf", "openai", "openai-chat"), help="model wire format")
@@ -35,9 +35,10 @@ def _add_common(parser: argparse.ArgumentParser, formats: Sequence[str] = FORMAT
     group.add_argument("--max-requests", type=int, metavar="N", help="model requests per run")
     group.add_argument("--concurrency", type=int, metavar="N", help="model requests at once")
     group.add_argument("--rpm", type=float, metavar="N", help="model requests per minute")
-    group.add_argument("--max-minutes", type=float, metavar="N",
-                       help="wall-clock minutes for the run (default 45); requests that cannot end in time "
-                            "are skipped (time_budget) and what was found is reported")
+    if timed:  # eval measures whole cases: a budget cutting them short would skew its scores
+        group.add_argument("--max-minutes", type=float, metavar="N",
+                           help="wall-clock minutes for the run (default 45); requests that cannot end in time "
+                                "are skipped (time_budget) and what was found is reported")
     group.add_argument("--min-severity", choices=("info", "warning", "error"))
     group.add_argument("--fail-on", choices=("never", "info", "warning", "error"),
                        help="exit 1 when a finding is at or above this severity")
@@ -93,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--cache", metavar="DIR", help="keep model answers here and reuse them")
     evaluate.add_argument("--cache-only", action="store_true",
                           help="score only the answers stored in --cache; a missing one fails its case")
-    _add_common(evaluate)
+    _add_common(evaluate, timed=False)
     return parser
 
 
