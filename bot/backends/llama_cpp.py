@@ -97,8 +97,13 @@ class TokenMeter:
 def reporting_llama(llama_class: type) -> type:
     """`llama_cpp.Llama` that reports, through a TokenMeter set on it, how far it has read a prompt
     and written an answer: a long prompt is evaluated n_batch tokens at a time, as `Llama.eval`
-    itself does (llama-cpp-python 0.3: `for i in range(0, len(tokens), self.n_batch)`), with a
-    report after each. Without a meter it is the plain class."""
+    itself does, with a report after each. Without a meter it is the plain class.
+
+    Read in llama-cpp-python 0.3.36 (abetlen/llama-cpp-python, llama_cpp/llama.py): `eval` loops
+    `for i in range(0, len(tokens), self.n_batch)` over `decode` calls, and `generate` calls
+    `self.eval(tokens)` once for the prompt's uncached part, then once per sampled token. Chunking
+    at n_batch decodes the same batches; tests/e2e/test_progress_in_process.py checks the answers
+    are unchanged and bench inproc that prefix reuse and speed are."""
 
     class ReportingLlama(llama_class):  # type: ignore[misc, valid-type]
         meter: TokenMeter | None = None

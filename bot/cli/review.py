@@ -104,10 +104,13 @@ def _review_pull_request(args: argparse.Namespace, env: Mapping[str, str], progr
                 actions.add_mask(env[name], sys.stdout)
     repo, number, mode = _target(args, env)
     # Printing instead of posting needs only reads: a read-only token does, and for a public
-    # repository no token at all (GitHub serves anonymous reads, at a lower rate limit).
+    # repository no token at all. GitHub: "You can make unauthenticated requests if you are only
+    # fetching public data", 60 an hour per IP address (docs.github.com/rest/using-the-rest-api/
+    # rate-limits-for-the-rest-api).
     api = GitHubApi(github_from_env(env, read_only=not post), repo)
     if not post and not env.get("GITHUB_TOKEN", "").strip():
-        progress.info(f"no GITHUB_TOKEN: reading {repo} anonymously (public repositories only)")
+        progress.info(f"no GITHUB_TOKEN: reading {repo} anonymously (public repositories only, "
+                      "60 requests an hour)")
     # In review mode --config names a file in the repository, read at the base commit.
     meta = open_pull_request(api, number, config_path=args.config or CONFIG_PATH)
     local_args = argparse.Namespace(**{**vars(args), "config": None})
