@@ -41,6 +41,10 @@ def run_review(review_input: ReviewInput, settings: Settings, env: Mapping[str, 
         backend = make_backend(settings, env)
         progress.info(f"reviewing with {settings.model_label} ({settings.model.api}) template {template.name}")
     else:  # planned first: nothing to ask, so no model is made, fetched or loaded
+        if settings.model.api == "llama-cpp" and settings.model.model_path:
+            from bot.backends.llama_cpp import check_model_file
+
+            check_model_file(settings.model.model_path)  # a wrong path given is still named (reads 4 bytes)
         backend = NoModel(settings.model.api)
         progress.info("nothing for the model to review (no hunk is left after the filters); no model is loaded")
     # The wall-clock budget counts from the command's start: reading GitHub and loading the model count too.

@@ -68,3 +68,16 @@ def test_nothing_to_review_needs_no_model(tmp_path: Path, case: str, hub: str) -
                 assert data["requests"] == []
         assert stand_in.requests == []
     assert list(cache.iterdir()) == []  # nothing fetched, nothing cached
+
+
+def test_a_wrong_model_path_is_still_named_when_nothing_is_sent(tmp_path: Path) -> None:
+    diff = tmp_path / "lock.diff"
+    diff.write_text(LOCK_ONLY)
+    not_gguf = tmp_path / "model.gguf"
+    not_gguf.write_text("not a model")
+    for path, expected in ((tmp_path / "missing.gguf", "no such file"), (not_gguf, "not a GGUF file")):
+        code, out, err = run_cli(["dry-run", "--diff", str(diff), "--model-path", str(path)], {"HF_HUB_OFFLINE": "1"})
+        assert code == 2 and out == "" and expected in err, err
+    code, out, err = run_cli(["dry-run", "--diff", str(diff), "--model-path", str(not_gguf), "--api", "hf",
+                              "--endpoint", "http://127.0.0.1:9"], {})
+    assert code == 0, err  # a model path is not this api's business
