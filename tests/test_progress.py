@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -16,7 +18,7 @@ from bot.config import load_settings
 from bot.progress import ACTIONS_INTERVAL_S, TERMINAL_INTERVAL_S, Progress, progress_interval
 from bot.run import run_review
 from bot.sources.diff_file import read_diff_file
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, REPO_ROOT
 from tests.servers.model_server import ModelServer
 
 STAMP = re.compile(r"^\[\s*(\d+\.\d)s\]")
@@ -65,3 +67,20 @@ def test_a_slow_server_is_reported_with_its_elapsed_time() -> None:
     waiting = [line for line in out.getvalue().splitlines() if "waiting for the answer" in line]
     assert waiting, out.getvalue()
     assert all(re.search(r"waiting for the answer, \d+ s so far$", line) for line in waiting)
+
+
+def test_a_user_sees_the_wait_at_the_terminal_pace_and_not_faster_in_actions() -> None:
+    """As a user runs it (subprocesses, side by side): a 13 s answer shows one "waiting" line
+    on a terminal (10 s pace) and none in an Actions log (30 s pace)."""
+    argv = [sys.executable, "-m", "bot", "dry-run", "--diff", str(CORPUS / "jinja" / "2b9035e2df" / "pr.diff"),
+            "--api", "hf"]
+    base = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT)}
+    with ModelServer(latency_s=13.0) as srv:
+        runs = {name: subprocess.Popen([*argv, "--endpoint", srv.url], cwd=REPO_ROOT, env={**base, **extra},
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for name, extra in (("terminal", {}), ("actions", {"GITHUB_ACTIONS": "true"}))}
+        errs = {name: run.communicate(timeout=120)[1] for name, run in runs.items()}
+    assert all(run.returncode == 0 for run in runs.values()), errs
+    waiting = {name: re.findall(r"waiting for the answer, (\d+) s so far", err) for name, err in errs.items()}
+    assert len(waiting["terminal"]) == 1 and int(waiting["terminal"][0]) >= 10, errs["terminal"]
+    assert waiting["actions"] == [], errs["actions"]
