@@ -92,6 +92,11 @@ class BudgetSettings:
     concurrency: int = 2
     max_wait_s: float = 120.0  # cap on any single wait the server asks for
     safety_margin_tokens: int = 256
+    # Wall-clock minutes for the whole run, from the command's start: no request starts that the
+    # measured speed says cannot end in time; the rest is skipped (time_budget) and what was found
+    # is posted. 45 fits a job with `timeout-minutes: 60` (setup from the caches, posting, and one
+    # request running past its estimate).
+    max_minutes: float = 45.0
 
 
 @dataclass(frozen=True)
@@ -225,6 +230,7 @@ def _check_ranges(settings: Settings, origin: str) -> None:
     positive = {
         ("model", "max_new_tokens"), ("model", "context_window"), ("model", "timeout_s"),
         ("model", "chars_per_token"), ("budget", "concurrency"), ("budget", "requests_per_minute"),
+        ("budget", "max_minutes"),
         ("review", "max_comments_per_file"), ("review", "max_file_lines"),
     }
     for section, key in positive:

@@ -48,6 +48,8 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("budget", "requests_per_minute"): "shared pace of model requests",
     ("budget", "concurrency"): "model requests at once",
     ("budget", "safety_margin_tokens"): "tokens kept free in every prompt for estimate errors",
+    ("budget", "max_minutes"): "wall-clock minutes per run (`--max-minutes`); a request the measured speed "
+                               "says cannot end in time is skipped (`time_budget`)",
     # From the template registry (the packaged prompts/*.j2), so a new template shows up here.
     ("review", "template"): (" | ".join(packaged_templates()) + ", or your own in prompts_dir; unset: "
                              "review-chat for a chat model (api openai-chat, a GGUF with a chat template), "

@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.backends.base import Backend, GenerationParams, InputTooLongError, KnowsContext, check_mode
-from bot.backends.client import ModelEvent, ModelRunOutcome, run_requests
+from bot.backends.client import ModelRunOutcome, run_requests
+from bot.backends.events import ModelEvent
 from bot.config import Settings
 from bot.findings.confirm import CONFIRM_PARAMS, confirmation_requests, says_no
 from bot.findings.grounding import collect_findings
@@ -22,7 +23,7 @@ from bot.prompts.render import TemplateCost, render_request, template_overhead
 from bot.prompts.templates import Template
 from bot.redact.scrub import RedactedInput, mark_secret_findings, redact_input
 from bot.sources import ReviewInput
-from bot.types import Batch, Finding, Hunk, Request, RunResult, RunStats, Skipped
+from bot.types import Batch, FileDiff, Finding, Hunk, Request, RunResult, RunStats, Skipped
 
 
 @dataclass(frozen=True)
@@ -39,15 +40,40 @@ class Prepared:
     redacted: RedactedInput  # the input as every later stage sees it: credentials replaced
 
 
+@dataclass(frozen=True)
+class Screened:
+    """The input after redaction and the filters: what is left to plan, and what was left out."""
+
+    redacted: RedactedInput
+    kept: tuple[FileDiff, ...]
+    filtered_out: tuple[Skipped, ...]
+
+
+def screen(review_input: ReviewInput, settings: Settings) -> Screened:
+    # Redaction first, so no credential reaches a prompt, a finding, a log line or an output.
+    redacted = redact_input(review_input, settings.review.redact_secrets)
+    kept, filtered_out = apply_filters(redacted.review_input.diff.files, settings.review)
+    return Screened(redacted, kept, filtered_out)
+
+
+def needs_model(review_input: ReviewInput, settings: Settings) -> bool:
+    """Whether a run will ask the model anything: some hunk is left after redaction and the filters.
+
+    Decided before a model is made, fetched or loaded (a lock file or binary-only diff needs
+    none, offline or not). Nothing left means no request with any model, and the same plan
+    (no batches, the same skips) whatever the model's window or vocabulary.
+    """
+    return any(f.hunks for f in screen(review_input, settings).kept)
+
+
 def prepare(review_input: ReviewInput, settings: Settings, template: Template,
             estimator: TokenEstimator) -> Prepared:
     # Each text counted once for plan and render (the memo lives for this call only).
     estimator = MemoCounter(estimator)
-    # First, so no credential reaches a prompt, a finding, a log line or an output.
-    redacted = redact_input(review_input, settings.review.redact_secrets)
+    screened = screen(review_input, settings)
+    redacted, kept, filtered_out = screened.redacted, screened.kept, screened.filtered_out
     review_input = redacted.review_input
     files = review_input.diff.files
-    kept, filtered_out = apply_filters(files, settings.review)
     options = PromptOptions(point_at_removals=settings.review.point_at_removals)
     overhead = template_overhead(template, review_input.info, estimator, options)
     plan = make_plan(kept, settings, overhead, estimator)
@@ -104,7 +130,8 @@ def _part_budget(request: Request, refusal: InputTooLongError | None, settings: 
 
 def run(review_input: ReviewInput, backend: Backend, settings: Settings, template: Template,
         estimator: TokenEstimator, on_event: Callable[[ModelEvent], None] | None = None,
-        clock: Callable[[], float] = time.monotonic) -> RunResult:
+        clock: Callable[[], float] = time.monotonic, deadline: float | None = None) -> RunResult:
+    """`deadline`: the time.monotonic() by which model requests must have ended (budget.max_minutes)."""
     started = clock()
     check_mode(backend, template.mode, template.name)
     settings, estimator = fit_to_model(settings, backend, estimator)
@@ -121,7 +148,7 @@ def run(review_input: ReviewInput, backend: Backend, settings: Settings, templat
         return [render_request(template, part, review_input.info, estimator, prepared.options) for part in parts]
 
     outcome = run_requests(prepared.requests, backend, generation_params(settings, template), settings,
-                           on_event=on_event, resplit=resplit)
+                           on_event=on_event, resplit=resplit, deadline=deadline)
     found = collect_findings(outcome.completions, template.parser, settings.review)
     findings = mark_secret_findings(found.findings, prepared.redacted.secret_lines)
     checks: ModelRunOutcome | None = None

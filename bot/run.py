@@ -16,9 +16,10 @@ from bot.progress import Progress
 from bot.sources import ReviewInput
 
 if TYPE_CHECKING:  # imported lazily at run time: `--help` must stay fast
+    from bot.backends.base import Backend, GenerationParams, Prompt
     from bot.plan.tokens import TokenEstimator
     from bot.prompts.templates import Template
-    from bot.types import RunResult
+    from bot.types import Completion, RunResult
 
 
 COMPLETION_TEMPLATE = "review"  # the default for a base model (StarCoder2) or a completion api
@@ -69,17 +70,32 @@ def run_review(review_input: ReviewInput, settings: Settings, env: Mapping[str, 
                progress: Progress) -> RunResult:
     """Wire the stages from Settings and run the pipeline once."""
     from bot.backends import make_backend
-    from bot.pipeline import run
+    from bot.pipeline import needs_model, run
 
     configured = bool(settings.review.template)
     if configured:  # a wrong template name fails before a model is fetched
         template, estimator = load_stages(settings)
-    backend = make_backend(settings, env)
-    if not configured:  # chosen by the model, whose file the backend has just found (or fetched)
-        settings = with_template(settings, getattr(backend, "model_path", None))
-        template, estimator = load_stages(settings)
-    progress.info(f"reviewing with {settings.model_label} ({settings.model.api}) template {template.name}")
-    result = run(review_input, backend, settings, template, estimator, on_event=progress.model_event)
+    backend: Backend
+    if needs_model(review_input, settings):
+        backend = make_backend(settings, env)
+        if not configured:  # chosen by the model, whose file the backend has just found (or fetched)
+            settings = with_template(settings, getattr(backend, "model_path", None))
+            template, estimator = load_stages(settings)
+        progress.info(f"reviewing with {settings.model_label} ({settings.model.api}) template {template.name}")
+    else:  # planned first: nothing to ask, so no model is made, fetched or loaded
+        if settings.model.api == "llama-cpp" and settings.model.model_path:
+            from bot.backends.llama_cpp import check_model_file
+
+            check_model_file(settings.model.model_path)  # a wrong path given is still named (reads 4 bytes)
+        if not configured:
+            settings = with_template(settings, settings.model.model_path)
+            template, estimator = load_stages(settings)
+        backend = NoModel(settings.model.api)
+        progress.info("nothing for the model to review (no hunk is left after the filters); no model is loaded")
+    # The wall-clock budget counts from the command's start: reading GitHub and loading the model count too.
+    deadline = progress.started + settings.budget.max_minutes * 60
+    result = run(review_input, backend, settings, template, estimator, on_event=progress.model_event,
+                 deadline=deadline)
     if result.stats.secrets_redacted:
         progress.info(f"redacted {result.stats.secrets_redacted} credentials before review")
     progress.info(f"done: {len(result.findings)} findings, {result.stats.requests} requests, "
@@ -87,3 +103,20 @@ def run_review(review_input: ReviewInput, settings: Settings, env: Mapping[str, 
                   f"{result.stats.elapsed_s:.1f} s")
     return result
 
+
+
+class NoModel:
+    """Stands in for the model in a run that sends nothing (see pipeline.needs_model).
+
+    It takes the api's modes, so a template the api cannot serve is still a configuration
+    error; being asked for a completion would be a bug in the planner, not a user's error.
+    """
+
+    def __init__(self, api: str) -> None:
+        from bot.backends import API_MODES
+
+        self.name = api
+        self.modes = API_MODES.get(api, frozenset())
+
+    def complete(self, prompt: Prompt, params: GenerationParams) -> Completion:
+        raise RuntimeError("a request was sent in a run planned to send none")

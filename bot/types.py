@@ -27,6 +27,7 @@ SKIP_REASONS = (
     "mode",  # mode-only or submodule change: no text to review
     "unparsable",  # the diff of this file is malformed
     "budget",  # run budget (requests or tokens) spent
+    "time_budget",  # the run's wall-clock budget (budget.max_minutes) left no time for this request
     "model_error",  # the model refused or failed this request for good
     "incremental",  # reviewed already at an earlier head
     "draft",

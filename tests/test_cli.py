@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -167,3 +168,40 @@ def test_the_error_path_reads_no_workspace_config_in_github_mode(tmp_path: Path)
                  ["dry-run", "--repo", "o/r", "--pr", "1", "--config", str(config)]):
         # GitHub mode: --config names a file at the base commit; the workspace may be the PR's head.
         assert _token_env_name(parser.parse_args(argv), {}) == "HF_TOKEN"
+
+
+def _unwritable(tmp_path: Path) -> Path:
+    """A place this process cannot create a file in: a read-only folder, or for root (whom
+    permissions do not stop) sysfs, which refuses new files to everyone."""
+    if os.geteuid() == 0:
+        return Path("/sys/review-bot-out.json")
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o500)
+    return folder / "out.json"
+
+
+@pytest.mark.parametrize("where", ["missing folder", "not writable", "a directory"])
+def test_a_bad_output_is_refused_before_the_model_is_asked(tmp_path: Path, where: str) -> None:
+    """Issue 17 item 4: the findings must not be lost after the model has run."""
+    output = {"missing folder": tmp_path / "no" / "such" / "out.json", "not writable": _unwritable(tmp_path),
+              "a directory": tmp_path}[where]
+    with ModelServer(responder=_responder) as srv:
+        for command in (["dry-run", "--api", "hf", "--endpoint", srv.url], ["prompts"]):
+            code, out, err = run([*command, "--diff", str(CASE / "pr.diff"), "--output", str(output)])
+            assert code == 2 and out == ""
+            line = one_clear_line(err)
+            assert f"--output {output}" in line, line
+        assert srv.requests == []
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_good_output_is_left_as_it_was_until_the_findings_are_written(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    target.write_text("old\n")
+    with ModelServer(responder=_responder, token="hf_right") as srv:
+        code, _, err = run(["dry-run", "--diff", str(CASE / "pr.diff"), "--api", "hf", "--endpoint", srv.url,
+                            "--output", str(target)], env={"HF_TOKEN": "hf_wrong"})
+    assert code == 3, err  # the model refused: the file is not truncated by the check
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]

@@ -12,6 +12,10 @@ Policy, in one place:
   beyond the cap gives that request up at once, since asking again earlier is only refused.
 - A 429 pauses every worker (one shared "not before" time) and lowers how many requests may
   be in flight; successes raise it back towards `budget.concurrency`.
+- With a deadline (budget.max_minutes), a request starts only if the measured speed says it ends
+  in time (bot.backends.time_budget); else its hunks become `Skipped(reason="time_budget")`.
+- A running request is reported ("working") every TICK_S, an in-process one also as it reads
+  and writes (TokenCounts); Progress prints those at its own pace.
 - Fatal ModelError (401/403/404/410, ...) stops the run. A request whose retries run out
   becomes `Skipped(reason="model_error")`, unless nothing succeeded at all: then the run
   raises ModelError, and refusal on every attempt means the server is not there.
@@ -28,49 +32,17 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, cast
 
 from bot.backends.base import Backend, GenerationParams, InputTooLongError, Prompt, RetryableModelError
+from bot.backends.events import CountsTokens, EventKind, ModelEvent, TokenCounts
 from bot.backends.pacing import Admission, TokenBucket, backoff_delay
+from bot.backends.time_budget import TimeBudget
 from bot.config import Settings
 from bot.errors import ModelError
-from bot.logsafe import escape_log
 from bot.types import Completion, Request, Skipped
 
-EventKind = Literal["sending", "done", "retry", "wait", "failed", "skipped", "resplit"]
 UNREACHABLE = frozenset({"refused", "unresolved"})
 SERVER_PACED = frozenset({"rate_limited", "overloaded"})  # pause every worker, lower concurrency
 ANNOUNCED_WAIT_S = 0.5  # shorter pacing waits are counted but not reported one by one
-
-
-@dataclass(frozen=True)
-class ModelEvent:
-    """Progress of one request, for stderr. `detail` is our own message (server text escaped)."""
-
-    kind: EventKind
-    index: int  # 1-based position of the request in this run
-    total: int  # requests known so far (grows when a request is resplit)
-    request_id: int
-    files: tuple[str, ...]
-    elapsed_s: float  # since the run started
-    attempt: int = 1
-    retries: int = 0  # retries so far in the whole run
-    wait_s: float = 0.0
-    reason: str = ""  # "loading", "rate_limited", "pacing", "budget", ...
-    detail: str = ""
-
-    def describe(self) -> str:
-        """One escaped line: files come from the diff, details may quote the server."""
-        files = ", ".join(self.files[:3]) + (f" +{len(self.files) - 3} more" if len(self.files) > 3 else "")
-        head = f"[{self.elapsed_s:6.1f}s] model request {self.index}/{self.total} ({files})"
-        tails: dict[str, str] = {
-            "sending": "sending" + (f", attempt {self.attempt}" if self.attempt > 1 else ""),
-            "done": "done" + (f" after {self.attempt} attempts" if self.attempt > 1 else ""),
-            "retry": f"attempt {self.attempt} failed ({self.reason}); retrying in {self.wait_s:.1f} s: "
-                     f"{self.detail}",
-            "wait": f"waiting {self.wait_s:.1f} s ({self.reason})",
-            "failed": f"gave up after {self.attempt} attempts ({self.reason}): {self.detail}",
-            "skipped": f"not sent ({self.reason}): {self.detail}",
-            "resplit": f"prompt too long; {self.detail}",
-        }
-        return escape_log(f"{head}: {tails[self.kind]}").replace("\n", " ")
+TICK_S = 1.0  # how often a running request is reported as "working" (Progress prints at its own pace)
 
 
 @dataclass(frozen=True)
@@ -91,6 +63,14 @@ class _WaitsForModel(Protocol):
 
 
 @dataclass(frozen=True)
+class _Flight:  # a request being answered now
+    job: _Job
+    attempt: int
+    sent_at: float
+    tokens: TokenCounts | None = None
+
+
+@dataclass(frozen=True)
 class _Job:
     key: tuple[int, ...]  # sort key: position of the request, then of the resplit part
     request: Request
@@ -100,7 +80,7 @@ class _Job:
 
 @dataclass(frozen=True)
 class _Result:
-    kind: Literal["done", "too_long", "failed", "budget", "cancelled"]
+    kind: Literal["done", "too_long", "failed", "budget", "time_budget", "cancelled"]
     completion: Completion | None = None
     detail: str = ""
     attempts: int = 0
@@ -110,6 +90,10 @@ class _Result:
 
 class _Cancelled(Exception):
     """The run stopped (a fatal error elsewhere) while this worker waited."""
+
+
+class _OutOfTime(Exception):
+    """The run's deadline leaves no time for this attempt (budget.max_minutes)."""
 
 
 class _GiveUp(Exception):
@@ -126,8 +110,10 @@ class _Run:
 
     def __init__(self, backend: Backend, params: GenerationParams, settings: Settings,
                  on_event: Callable[[ModelEvent], None] | None, sleep: Callable[[float], None],
-                 clock: Callable[[], float], rng: random.Random, total: int) -> None:
+                 clock: Callable[[], float], rng: random.Random, total: int,
+                 deadline: float | None = None) -> None:
         self.backend, self.params, self.budget = backend, params, settings.budget
+        self.time = TimeBudget(deadline, settings.budget.max_minutes, clock)
         self.max_retries = settings.model.max_retries
         self.on_event, self.clock, self.rng = on_event, clock, rng
         self._sleep = sleep
@@ -144,16 +130,29 @@ class _Run:
         self.sent = self.retries = self.succeeded = 0
         self.waited = 0.0
         self.loading_seen = False
+        self.flights: dict[tuple[int, ...], _Flight] = {}  # requests being answered now
 
     def emit(self, job: _Job, kind: EventKind, *, attempt: int = 1, wait_s: float = 0.0, reason: str = "",
-             detail: str = "") -> None:
+             detail: str = "", tokens: TokenCounts | None = None) -> None:
         if self.on_event is None:
             return
         event = ModelEvent(kind=kind, index=job.index, total=self.total, request_id=job.request.id,
                            files=job.request.files, elapsed_s=self.clock() - self.started, attempt=attempt,
-                           retries=self.retries, wait_s=wait_s, reason=reason, detail=detail)
+                           retries=self.retries, wait_s=wait_s, reason=reason, detail=detail, tokens=tokens)
         with self.event_lock:  # callers print; one event at a time keeps lines whole
             self.on_event(event)
+
+    def working(self, flight: _Flight | None = None) -> None:
+        """A request is still running: `flight` (an in-process model read or wrote more of it), else
+        the longest-running one (the client's tick). Progress decides whether to print it."""
+        with self.lock:
+            if flight is not None:
+                self.flights[flight.job.key] = flight
+            else:
+                flight = min(self.flights.values(), key=lambda f: f.sent_at, default=None)
+        if flight is not None:
+            self.emit(flight.job, "working", attempt=flight.attempt, wait_s=self.clock() - flight.sent_at,
+                      tokens=flight.tokens)
 
     def sleep(self, seconds: float, job: _Job, reason: str, announce: bool = True) -> None:
         if seconds <= 0:
@@ -213,13 +212,28 @@ class _Run:
         return delay
 
 
-def _complete(run: _Run, prompt: Prompt) -> Completion:
+def _complete(run: _Run, job: _Job, attempt: int, prompt: Prompt) -> Completion:
+    sent_at = run.clock()
     with run.lock:
-        wait_for_model = run.loading_seen
-    if wait_for_model:
-        # Only a backend that raised wait_for_model=True gets here, and such a backend takes the keyword.
-        return cast(_WaitsForModel, run.backend).complete(prompt, run.params, wait_for_model=True)
-    return run.backend.complete(prompt, run.params)
+        run.flights[job.key] = _Flight(job, attempt, sent_at)
+    try:
+        with run.lock:
+            wait_for_model = run.loading_seen
+        if wait_for_model:
+            # Only a backend that raised wait_for_model=True gets here, and such a backend takes the keyword.
+            completion = cast(_WaitsForModel, run.backend).complete(prompt, run.params, wait_for_model=True)
+        elif getattr(run.backend, "reports_tokens", False):
+            def counted(tokens: TokenCounts) -> None:
+                run.working(_Flight(job, attempt, sent_at, tokens))
+
+            completion = cast(CountsTokens, run.backend).complete(prompt, run.params, on_tokens=counted)
+        else:
+            completion = run.backend.complete(prompt, run.params)
+    finally:
+        with run.lock:
+            run.flights.pop(job.key, None)
+    run.time.record(run.clock() - sent_at, job.request.est_tokens)  # answers only: they measure the speed
+    return completion
 
 
 def _attempts(run: _Run, job: _Job) -> _Result:
@@ -231,6 +245,9 @@ def _attempts(run: _Run, job: _Job) -> _Result:
             run.emit(job, "skipped", reason="budget", detail=f"budget.max_requests = {run.budget.max_requests}")
             return _Result("budget", detail=f"run budget of {run.budget.max_requests} requests spent")
         return _retry_loop(run, job)
+    except _OutOfTime as err:
+        run.emit(job, "skipped", reason="time_budget", detail=str(err))
+        return _Result("time_budget", detail=str(err))
     except _GiveUp as err:
         run.emit(job, "failed", attempt=err.attempt, reason=err.kind, detail=str(err))
         return _Result("failed", detail=f"{err.kind}: the server asked for a wait beyond budget.max_wait_s",
@@ -281,8 +298,13 @@ def _send_once(run: _Run, job: _Job, attempt: int) -> Completion:
         raise _Cancelled
     try:
         run.pace(job)
+        late = run.time.refusal(job.request.est_tokens)  # after pacing: its waits count too
+        if late is not None:
+            if attempt == 1:
+                run.give_back_slot()  # never sent: it does not count as a request
+            raise _OutOfTime(late)
         run.emit(job, "sending", attempt=attempt)
-        completion = _complete(run, job.request.messages or job.request.prompt)
+        completion = _complete(run, job, attempt, job.request.messages or job.request.prompt)
     except RetryableModelError as err:
         # A 429 that names its Retry-After is a rate limit: the shared pause honours it. Only
         # an answer that says "too many at once" (overloaded, or 429 without a time) means
@@ -301,23 +323,21 @@ def _skips(request: Request, reason: str, detail: str) -> list[Skipped]:
 
 
 def run_requests(
-    requests: Sequence[Request],
-    backend: Backend,
-    params: GenerationParams,
-    settings: Settings,
+    requests: Sequence[Request], backend: Backend, params: GenerationParams, settings: Settings,
     on_event: Callable[[ModelEvent], None] | None = None,
     resplit: Callable[[Request, InputTooLongError | None], Sequence[Request]] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-    rng: random.Random | None = None,
+    sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+    rng: random.Random | None = None, deadline: float | None = None,
 ) -> ModelRunOutcome:
     """Send every request (concurrently, within budget); results come back in request order.
 
     `on_event` is called from worker threads, one call at a time. `resplit` turns a request
     the server found too long into smaller ones, sized by what the server stated; it is called
     once per request, never for a part. A refused prompt does not count against max_requests.
+    `deadline` is the `clock` time by which requests must have ended (budget.max_minutes).
     """
-    run = _Run(backend, params, settings, on_event, sleep, clock, rng or random.Random(), len(requests))
+    run = _Run(backend, params, settings, on_event, sleep, clock, rng or random.Random(), len(requests),
+               deadline)
     results: dict[tuple[int, ...], tuple[_Job, _Result]] = {}
     pool = ThreadPoolExecutor(max_workers=settings.budget.concurrency, thread_name_prefix="review-bot-model")
     pending: dict[Future[_Result], _Job] = {}
@@ -326,7 +346,10 @@ def run_requests(
             job = _Job((position,), request, position + 1, may_resplit=True)
             pending[pool.submit(_attempts, run, job)] = job
         while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, return_when=FIRST_COMPLETED, timeout=TICK_S)
+            if not done:
+                run.working()
+                continue
             for future in done:
                 job = pending.pop(future)
                 result = future.result()  # a fatal ModelError surfaces here
@@ -360,8 +383,8 @@ def _collect(run: _Run, results: dict[tuple[int, ...], tuple[_Job, _Result]],
         job, result = results[key]
         if result.kind == "done" and result.completion is not None:
             completions.append((job.request, result.completion))
-        elif result.kind == "budget":
-            skipped.extend(_skips(job.request, "budget", result.detail))
+        elif result.kind in ("budget", "time_budget"):
+            skipped.extend(_skips(job.request, result.kind, result.detail))
         else:
             skipped.extend(_skips(job.request, "model_error", result.detail))
             failures.append(result.error)

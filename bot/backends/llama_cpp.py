@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -24,6 +24,7 @@ from bot.backends.base import (
     Prompt,
     usage_count,
 )
+from bot.backends.events import TokenCounts
 from bot.config import Settings
 from bot.errors import ConfigError, ModelError
 from bot.logsafe import one_line
@@ -69,11 +70,64 @@ def check_model_file(model_path: str | None) -> str:
     return path
 
 
+class TokenMeter:
+    """Counts what llama.cpp evaluates for one request and reports it (see reporting_llama).
+
+    llama-cpp-python's `generate` evaluates the prompt (what the cache does not hold) with one
+    `eval` call, then each token it writes with one more: the first call is reading, the rest
+    writing. The count of the prompt is ours (the chat template's markers estimated), so what
+    is read is capped by it.
+    """
+
+    def __init__(self, prompt_tokens: int, report: Callable[[TokenCounts], None]) -> None:
+        self.prompt_tokens, self.report = prompt_tokens, report
+        self.reading = True
+        self.read = self.written = 0
+
+    def evaluated(self, count: int) -> None:
+        if self.reading:
+            self.read += count
+        else:
+            self.written += count
+        self.report(TokenCounts(read=min(self.read, self.prompt_tokens), prompt=self.prompt_tokens,
+                                written=self.written))
+
+
+@functools.cache
+def reporting_llama(llama_class: type) -> type:
+    """`llama_cpp.Llama` that reports, through a TokenMeter set on it, how far it has read a prompt
+    and written an answer: a long prompt is evaluated n_batch tokens at a time, as `Llama.eval`
+    itself does, with a report after each. Without a meter it is the plain class.
+
+    Read in llama-cpp-python 0.3.36 (abetlen/llama-cpp-python, llama_cpp/llama.py): `eval` loops
+    `for i in range(0, len(tokens), self.n_batch)` over `decode` calls, and `generate` calls
+    `self.eval(tokens)` once for the prompt's uncached part, then once per sampled token. Chunking
+    at n_batch decodes the same batches; tests/e2e/test_progress_in_process.py checks the answers
+    are unchanged and bench inproc that prefix reuse and speed are."""
+
+    class ReportingLlama(llama_class):  # type: ignore[misc, valid-type]
+        meter: TokenMeter | None = None
+
+        def eval(self, tokens: Sequence[int]) -> None:
+            meter = self.meter
+            if meter is None:
+                return super().eval(tokens)
+            step = max(1, int(self.n_batch)) if meter.reading else max(1, len(tokens))
+            for start in range(0, len(tokens), step):
+                super().eval(tokens[start:start + step])
+                meter.evaluated(len(tokens[start:start + step]))
+            meter.reading = False
+            return None
+
+    return ReportingLlama
+
+
 class LlamaCppBackend:
     """One in-process llama.cpp model; thread-safe, loaded on first use."""
 
     name = "llama-cpp"
     modes = frozenset({COMPLETION, CHAT})  # chat through the chat template stored in the GGUF
+    reports_tokens = True  # complete() takes on_tokens (bot.backends.events.CountsTokens)
 
     def __init__(self, model_path: str, context_window: int | None, llama_factory: LlamaFactory,
                  n_ctx_train: Callable[[Any], int] | None = None, seed: int = DEFAULT_SEED) -> None:
@@ -143,9 +197,11 @@ class LlamaCppBackend:
         return sum(len(llama.tokenize(m.content.encode("utf-8"), add_bos=False, special=False)) for m in prompt) \
             + CHAT_TOKENS_PER_MESSAGE * len(prompt) + CHAT_TOKENS_REPLY
 
-    def complete(self, prompt: Prompt, params: GenerationParams) -> Completion:
+    def complete(self, prompt: Prompt, params: GenerationParams, *,
+                 on_tokens: Callable[[TokenCounts], None] | None = None) -> Completion:
         with self._lock:
             llama = self._load()
+            metered = on_tokens is not None and hasattr(llama, "meter")
             try:
                 # Like TGI, refuse what cannot fit with its answer: llama.cpp would silently
                 # shorten max_tokens and the review would end mid-finding. The client re-plans.
@@ -157,6 +213,8 @@ class LlamaCppBackend:
                         f"exceeds the model context of {n_ctx} tokens", limit=n_ctx, prompt_tokens=needed)
                 sampling = {"max_tokens": params.max_new_tokens, "temperature": params.temperature,
                             "top_p": params.top_p, "stop": list(params.stop), "seed": self.seed}
+                if metered and on_tokens is not None:
+                    llama.meter = TokenMeter(needed, on_tokens)
                 if isinstance(prompt, str):
                     answer = llama.create_completion(prompt, **sampling)
                 else:
@@ -164,6 +222,9 @@ class LlamaCppBackend:
                     answer = llama.create_chat_completion(messages=messages, **sampling)
             except _LLAMA_ERRORS as err:
                 raise ModelError(f"llama-cpp: generation failed ({one_line(err, limit=200)})") from None
+            finally:
+                if metered:
+                    llama.meter = None
         return _completion(answer)
 
     def close(self) -> None:
@@ -249,5 +310,5 @@ def make_llama_cpp_backend(settings: Settings, env: Mapping[str, str]) -> Backen
     def n_ctx_train(llama: Any) -> int:
         return int(llama_cpp.llama_model_n_ctx_train(llama.model))
 
-    factory = functools.partial(llama_cpp.Llama, **llama_kwargs())
+    factory = functools.partial(reporting_llama(llama_cpp.Llama), **llama_kwargs())
     return LlamaCppBackend(path, settings.model.context_window, factory, n_ctx_train)

@@ -17,13 +17,13 @@ from typing import Any, NoReturn
 from bot import __version__
 from bot.config import load_settings
 from bot.errors import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, BotError, InputError, redact_tokens
-from bot.progress import Progress
+from bot.progress import Progress, progress_interval
 
 FORMATS = ("text", "json", "markdown", "sarif", "github")
 PROMPTS_FORMATS = ("text", "json")  # `prompts` prints prompts, not findings: no sarif/markdown/github
 
 
-def _add_common(parser: argparse.ArgumentParser, formats: Sequence[str] = FORMATS) -> None:
+def _add_common(parser: argparse.ArgumentParser, formats: Sequence[str] = FORMATS, timed: bool = True) -> None:
     group = parser.add_argument_group("settings (override .github/review-bot.toml)")
     group.add_argument("--config", metavar="PATH", help="config file (default .github/review-bot.toml)")
     group.add_argument("--api", choices=("llama-cpp", "hf", "openai", "openai-chat"), help="model wire format")
@@ -37,6 +37,10 @@ def _add_common(parser: argparse.ArgumentParser, formats: Sequence[str] = FORMAT
     group.add_argument("--max-requests", type=int, metavar="N", help="model requests per run")
     group.add_argument("--concurrency", type=int, metavar="N", help="model requests at once")
     group.add_argument("--rpm", type=float, metavar="N", help="model requests per minute")
+    if timed:  # eval measures whole cases: a budget cutting them short would skew its scores
+        group.add_argument("--max-minutes", type=float, metavar="N",
+                           help="wall-clock minutes for the run (default 45); requests that cannot end in time "
+                                "are skipped (time_budget) and what was found is reported")
     group.add_argument("--min-severity", choices=("info", "warning", "error"))
     group.add_argument("--fail-on", choices=("never", "info", "warning", "error"),
                        help="exit 1 when a finding is at or above this severity")
@@ -92,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--cache", metavar="DIR", help="keep model answers here and reuse them")
     evaluate.add_argument("--cache-only", action="store_true",
                           help="score only the answers stored in --cache; a missing one fails its case")
-    _add_common(evaluate)
+    _add_common(evaluate, timed=False)
     return parser
 
 
@@ -104,12 +108,24 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except SystemExit as stop:  # argparse already printed its one-line usage error
         return EXIT_OK if stop.code == 0 else EXIT_USAGE
     secrets = [env.get(name, "") for name in ("HF_TOKEN", "GITHUB_TOKEN")]
-    progress = Progress(verbosity=-1 if args.quiet else args.verbose, stream=sys.stderr)
+    progress = Progress(verbosity=-1 if args.quiet else args.verbose, stream=sys.stderr,
+                        interval_s=progress_interval(env))
     try:
+        if getattr(args, "output", None):
+            from bot.cli.shared import check_output_path
+
+            check_output_path(args.output)  # before anything is read, loaded or sent
         if args.command == "prompts":
             from bot.cli.prompts import prompts_command
             return prompts_command(args, env, progress)
         if args.command == "dry-run":
+            from bot.cli.shared import wants_pull_request
+
+            if wants_pull_request(args):
+                # The review command's path, printing instead of posting: one code path for a
+                # pull request (commands do not import each other, so the dispatch is here).
+                from bot.cli.review import review_pull_request
+                return review_pull_request(args, env, progress, post=False)
             from bot.cli.dry_run import dry_run_command
             return dry_run_command(args, env, progress)
         if args.command == "review":

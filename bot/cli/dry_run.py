@@ -14,7 +14,8 @@ from bot.run import run_review
 
 
 def dry_run_command(args: argparse.Namespace, env: Mapping[str, str], progress: Progress) -> int:
-    """A diff file or a git range (`dry-run --repo --pr` is dispatched to the review command's path)."""
+    """A diff file or a git range (`dry-run --repo --pr` is dispatched to the review command's path
+    by `bot.cli.main`)."""
     settings = settings_from_args(args, env)
     review_input = read_local_source(args)
     result = run_review(review_input, settings, env, progress)

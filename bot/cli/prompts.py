@@ -26,7 +26,7 @@ def local_model_file(settings: Settings, env: Mapping[str, str]) -> str | None:
         return None
     from bot.backends.model_fetch import cached_model_path
 
-    return cached_model_path(settings.model.model_path, settings.model.gguf, env)
+    return cached_model_path(settings.model.model_path, settings.model.gguf, env, settings.model.gguf_sha256)
 
 
 def local_vocabulary(settings: Settings, path: str | None, progress: Progress) -> GgufVocabulary | None:

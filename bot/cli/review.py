@@ -39,9 +39,9 @@ def _target(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[str, int,
     from bot.sources.event import read_event
 
     repo, pr, mode = getattr(args, "repo", None), getattr(args, "pr", None), getattr(args, "mode", None)
-    if repo and pr:
+    if repo and pr is not None:  # --pr 0 is refused by open_pull_request, naming the number
         return repo, pr, mode or "full"
-    if repo or pr:
+    if repo or pr is not None:
         raise InputError("pass both --repo OWNER/NAME and --pr N (or neither, inside GitHub Actions)")
     if not env.get("GITHUB_EVENT_NAME"):
         raise InputError("no pull request given: pass --repo OWNER/NAME --pr N, or run in GitHub Actions")
@@ -105,14 +105,22 @@ def _review_pull_request(args: argparse.Namespace, env: Mapping[str, str], progr
             if env.get(name):
                 actions.add_mask(env[name], sys.stdout)
     repo, number, mode = _target(args, env)
-    api = GitHubApi(github_from_env(env), repo)
+    # Printing instead of posting needs only reads: a read-only token does, and for a public
+    # repository no token at all. GitHub: "You can make unauthenticated requests if you are only
+    # fetching public data", 60 an hour per IP address (docs.github.com/rest/using-the-rest-api/
+    # rate-limits-for-the-rest-api).
+    api = GitHubApi(github_from_env(env, read_only=not post), repo)
+    if not post and not env.get("GITHUB_TOKEN", "").strip():
+        progress.info(f"no GITHUB_TOKEN: reading {repo} anonymously (public repositories only, "
+                      "60 requests an hour)")
     # In review mode --config names a file in the repository, read at the base commit.
     meta = open_pull_request(api, number, config_path=args.config or CONFIG_PATH)
     local_args = argparse.Namespace(**{**vars(args), "config": None})
     settings = settings_from_args(local_args, env, config_text=meta.config_text or "",
                                   config_origin=meta.config_origin)
     # From here on every GitHub wait is capped by the budget's max_wait_s.
-    api = api.with_github(github_from_env(env, ClientOptions(max_wait_s=settings.budget.max_wait_s)))
+    api = api.with_github(github_from_env(env, ClientOptions(max_wait_s=settings.budget.max_wait_s),
+                                          read_only=not post))
     # The model token's name comes from the base commit's config: mask and scrub that one too.
     model_token = env.get(settings.model.token_env, "")
     if in_actions and model_token:

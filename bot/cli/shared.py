@@ -4,9 +4,12 @@ rendered in the chosen format, and the local diff source. No command is imported
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from bot.config import OutputSettings, Settings, load_settings
@@ -21,7 +24,8 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         "api": ("model", "api"), "endpoint": ("model", "endpoint"), "model": ("model", "model"),
         "model_path": ("model", "model_path"), "template": ("review", "template"),
         "max_requests": ("budget", "max_requests"), "concurrency": ("budget", "concurrency"),
-        "rpm": ("budget", "requests_per_minute"), "min_severity": ("review", "min_severity"),
+        "rpm": ("budget", "requests_per_minute"), "max_minutes": ("budget", "max_minutes"),
+        "min_severity": ("review", "min_severity"),
         "fail_on": ("review", "fail_on"),
     }
     overrides: dict[str, dict[str, Any]] = {}
@@ -56,6 +60,33 @@ def write_output(text: str, settings: Settings) -> None:
         sys.stdout.flush()
 
 
+def check_output_path(path: str) -> None:
+    """Fail before any work when --output cannot be written: the model's findings must not be
+    lost at the end of a run. An existing file is opened for appending (nothing changes in it);
+    a new one is created and removed again, which is the only test that holds for every user,
+    root included, and every file system (os.access answers yes for root on a read-only mount)."""
+    target = Path(path)
+    try:
+        if target.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "is a directory")
+        if target.exists():
+            if target.is_file():
+                with open(target, "a", encoding="utf-8"):
+                    pass
+            elif not os.access(target, os.W_OK):  # a pipe or device: opening it could block
+                raise PermissionError(errno.EACCES, "permission denied")
+            return
+        folder = target.parent
+        if not folder.is_dir():
+            raise FileNotFoundError(errno.ENOENT, f"no folder {str(folder)!r}")
+        with open(target, "x", encoding="utf-8"):
+            pass
+        target.unlink()
+    except OSError as err:
+        raise InputError(f"--output {path}: cannot write there ({err.strerror or err}); "
+                         "pass a file in an existing, writable folder") from None
+
+
 def exit_code_for(result: RunResult, settings: Settings) -> int:
     fail_on = settings.review.fail_on
     if fail_on == "never":
@@ -72,6 +103,18 @@ def render_result(result: RunResult, settings: Settings) -> str:
 
 def dump_json(data: object) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def wants_pull_request(args: argparse.Namespace) -> bool:
+    """Whether the flags name a pull request (--repo/--pr); mixing it with a local source is a
+    usage error, never a silent choice of one of them."""
+    given = [flag for flag, attr in (("--diff", "diff"), ("--git", "git"), ("--repo", "repo"), ("--pr", "pr"))
+             if getattr(args, attr, None) is not None]
+    pull_request = any(flag in given for flag in ("--repo", "--pr"))
+    if pull_request and any(flag in given for flag in ("--diff", "--git")):
+        raise InputError(f"give one source: --diff PATH, --git BASE..HEAD or --repo OWNER/NAME --pr N, "
+                         f"not {' and '.join(given)}")
+    return pull_request
 
 
 def read_local_source(args: argparse.Namespace) -> ReviewInput:

@@ -83,17 +83,18 @@ def quiet_pygithub_logging() -> None:
     logging.getLogger("github").setLevel(logging.WARNING)
 
 
-def make_github(token: str, api_url: str | None = None, options: ClientOptions | None = None) -> Github:
-    """A PyGithub client; constructing it does no network I/O."""
+def make_github(token: str | None, api_url: str | None = None, options: ClientOptions | None = None) -> Github:
+    """A PyGithub client; constructing it does no network I/O. Token None: anonymous (reads of
+    public repositories only; github_from_env decides when that is enough)."""
     options = options or ClientOptions()
     quiet_pygithub_logging()
-    if not token:
+    if token is not None and not token:
         raise InputError("GITHUB_TOKEN is empty; pass the workflow's token (secrets.GITHUB_TOKEN) in env")
     base_url = (api_url or DEFAULT_API_URL).rstrip("/")
     if not base_url.startswith(("https://", "http://")):
         raise InputError(f"GITHUB_API_URL {base_url!r} is not an http(s) URL; unset it for github.com")
     return Github(
-        auth=Auth.Token(token),
+        auth=Auth.Token(token) if token is not None else None,
         base_url=base_url,
         timeout=options.timeout_s,
         user_agent=USER_AGENT,
@@ -105,8 +106,13 @@ def make_github(token: str, api_url: str | None = None, options: ClientOptions |
     )
 
 
-def github_from_env(env: Mapping[str, str], options: ClientOptions | None = None) -> Github:
+def github_from_env(env: Mapping[str, str], options: ClientOptions | None = None,
+                    read_only: bool = False) -> Github:
+    """The client for GITHUB_TOKEN; with `read_only` (nothing will be posted) and no token, an
+    anonymous one, which GitHub serves for public repositories."""
     token = env.get("GITHUB_TOKEN", "").strip()
+    if not token and read_only:
+        return make_github(None, env.get("GITHUB_API_URL", "").strip() or None, options)
     if not token:
         raise InputError("GITHUB_TOKEN is not set; in a workflow add `env: GITHUB_TOKEN: "
                          "${{ secrets.GITHUB_TOKEN }}`, locally export a token that can read the repository")

@@ -13,7 +13,8 @@ import pytest
 
 from bot.backends import make_backend
 from bot.backends.base import GenerationParams, InputTooLongError
-from bot.backends.client import ModelEvent, ModelRunOutcome, run_requests
+from bot.backends.client import ModelRunOutcome, run_requests
+from bot.backends.events import ModelEvent
 from bot.backends.pacing import Admission, TokenBucket, backoff_delay
 from bot.config import BudgetSettings, ModelSettings, Settings
 from bot.errors import EXIT_UNAVAILABLE, ModelError

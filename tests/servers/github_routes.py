@@ -362,7 +362,7 @@ def dispatch(srv: GitHubServer, method: str, path: str, query: dict[str, str], h
         if repo is None:
             raise ApiError(404, "Not Found")
         path = f"/repos/{repo.full_name}{m.group(2) or ''}"
-    token = srv.token_for(headers)
+    token = _anonymous_reader(srv, method, path, headers) or srv.token_for(headers)
     if path != "/rate_limit":
         srv.spend_rate()
     for route_method, pattern, handler in ROUTES:
@@ -375,3 +375,13 @@ def dispatch(srv: GitHubServer, method: str, path: str, query: dict[str, str], h
             ctx = Ctx(srv, path, query, query_string, headers, raw, token, f"{srv.url}{link_path}")
             return handler(ctx, **params)
     raise ApiError(404, "Not Found")
+
+
+def _anonymous_reader(srv: GitHubServer, method: str, path: str, headers: dict[str, str]) -> Token | None:
+    """With ``anonymous_reads``: a GET without a token of a public repository's route reads as nobody."""
+    if not srv.anonymous_reads or headers.get("authorization") or method != "GET":
+        return None
+    m = re.match(r"/repos/([^/]+/[^/]+)(?:/|$)", path)
+    if m is None or srv._repo(m.group(1)).private:
+        return None
+    return Token(scope="read", login="", installation=False)

@@ -45,7 +45,8 @@ Setup API (all thread-safe):
   ``/compare/A...B`` answers the stored diff text (the patch media type too: no mbox headers).
 - Knobs: ``diff_limit_lines`` (20000), ``diff_limit_files`` (300), ``diff_too_slow`` (False: True makes
   the diff media type answer 422 "Sorry, this diff is taking too long to generate."), ``line_error`` (``LINE_ERROR`` or
-  ``LINE_ERROR_LEGACY``), ``actions_can_approve`` (False).
+  ``LINE_ERROR_LEGACY``), ``actions_can_approve`` (False), ``anonymous_reads`` (False: True answers GETs
+  without a token for public repositories, as github.com does; anything else still 401).
 - Inspection: ``calls`` (list of ``Call(method, path, query, headers, json)``, headers lower-cased),
   ``calls_to(method, path_regex)``, ``reviews(repo, n)``, ``review_comments(repo, n)``,
   ``issue_comments(repo, n)`` (JSON as the API shows them to their author), ``statuses(repo, sha)``.
@@ -126,6 +127,7 @@ class GitHubServer(EmulatorState):
         self.diff_too_slow = False  # the diff media type answers 422 "taking too long to generate"
         self.line_error = LINE_ERROR
         self.actions_can_approve = False
+        self.anonymous_reads = False
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
