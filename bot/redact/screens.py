@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from bot.redact.patterns import bounded
 from bot.redact.token_shapes import NEEDLES
 
 # An "@" behind a character an e-mail's user or a URL's password may end in.
 _AT = r"""@(?<=[^\s/:@"'<>,]@)"""
 # The start of LITERAL_ARG (its quote after `(` or `, `), and all of it without its named groups.
 _ARGUMENT_START = r"""["'](?:(?<=[(,]["'])|(?<=[(,] ["']))"""
-_ARGUMENT = _ARGUMENT_START + r"""[A-Za-z0-9_\-+/=.~:@!#$%&*^|]{12,}["']"""
+_ARGUMENT = _ARGUMENT_START + bounded(r"""[A-Za-z0-9_\-+/=.~:@!#$%&*^|]{12,LONGEST}["']""")
 # Where, in lowered text, anything the patterns replace begins (a token's fixed part, a needle
 # of SHAPED or a Bearer/Basic scheme, an "@" as below, the ASCII word of a secret name
 # secret_kind accepts, "aws" as `(?i)` matches it: "ſ" is an s): faster than LINE_SCREEN, it
@@ -40,7 +41,7 @@ def _alternation(words: Iterable[str]) -> str:
 # at, which is what costs (lookbehinds or a deeper trie only added to it, measured).
 _NEEDLES = (*NEEDLES, "bearer", "basic")
 # LITERAL_ARG after its quote (lowered text: the letters' case does not matter to it).
-_ARGUMENT_REST = r"""(?:(?<=[(,].)|(?<=[(,] .))[A-Za-z0-9_\-+/=.~:@!#$%&*^|]{12,}["']"""
+_ARGUMENT_REST = bounded(r"""(?:(?<=[(,].)|(?<=[(,] .))[A-Za-z0-9_\-+/=.~:@!#$%&*^|]{12,LONGEST}["']""")
 HUNK_SCREEN = re.compile("|".join((_alternation((*_WORDS, *_NEEDLES)), _AT,
                                    *(quote + _ARGUMENT_REST for quote in "\"'"))))
 # In code a token shape counts only at the start of a string literal (redact.QUOTED_SHAPED): so
@@ -64,14 +65,24 @@ _NEEDLE_SCREEN = "(?i:" + _alternation(_NEEDLES) + ")"
 # on one line of a joined hunk.
 _TOKEN_SCREEN = (r"hooks\.slack\.com/|\.webhook\.office\.com/|A(?:KI|SI|BI|CC)A|gh[pousr]_|github_pat_|hf_|xox[abposr]-"
                  r"|eyJ|" + _AT + "|(?i:aws)|" + _ARGUMENT)
+# Linear time (issue 16): every quantifier here is bounded, so a match tried at one place reads a
+# bounded stretch of text, and no two neighbouring quantifiers can match the same character, so it
+# reads it once. The rest of a name is read by a lookahead and taken whole (`(?=(?P<n>...))(?P=n)`,
+# an atomic group `re` of Python 3.10 lacks): the operator after it is then tried once, not after
+# every prefix of the name. ASSIGNMENT's name is at most 81 characters, so the rest after a secret
+# word is at most 80; `key` must follow an api/access/... word within it (a lookahead, read once).
+_NAME_REST = r"(?=(?P<name_rest>[\w.$-]{0,80}))(?P=name_rest)"
 _NAME_SCREEN = (r"(?i:pass|pw|auth|secret|token|credential"
-                r"|(?:api|access|private|signing|session|encryption|master)[\w.$-]*?key)[\w.$-]*[\"']?\]?")
-LINE_SCREEN = re.compile(_TOKEN_SCREEN + "|" + _NEEDLE_SCREEN + "|" + _NAME_SCREEN + r"[^\S\n]*[:=]")
+                r"|(?:api|access|private|signing|session|encryption|master)(?=[\w.$-]{0,80}?key))"
+                + _NAME_REST + r"[\"']?\]?")
+_SPACES = bounded(r"[^\S\n]{0,GAP}")  # as many as ASSIGNMENT allows
+LINE_SCREEN = re.compile(_TOKEN_SCREEN + "|" + _NEEDLE_SCREEN + "|" + _NAME_SCREEN + _SPACES + "[:=]")
 # Where unquoted values are no literals (code: see redact._allows_bare_values), an assignment
-# is replaced only with a quoted value: after the name, ASSIGNMENT's type annotation and
-# operator (without their lookarounds), then the opening quote.
+# is replaced only with a quoted value: after the name, ASSIGNMENT's type annotation (taken whole,
+# its trailing spaces with it) and operator (without their lookarounds), then the opening quote.
 CODE_LINE_SCREEN = re.compile(
     _TOKEN_SCREEN + "|" + _QUOTE + _NEEDLE_SCREEN + "|" + _NAME_SCREEN
-    + r"(?:[^\S\n]*:[^\S\n]*[A-Za-z_][\w.\[\]|, ]{0,40}?)?[^\S\n]*(?::=|=>|=|:)[^\S\n]*[\"'`]")
+    + r"(?:" + _SPACES + ":" + _SPACES + r"[A-Za-z_](?=(?P<annotation>[\w.\[\]|, ]{0,40}))(?P=annotation))?"
+    + _SPACES + r"(?::=|=>|=|:)" + _SPACES + r"[\"'`]")
 # Prose (Markdown, reStructuredText ...): values need quotes as in code, token shapes do not.
 PROSE_LINE_SCREEN = re.compile(CODE_LINE_SCREEN.pattern + "|" + _NEEDLE_SCREEN)

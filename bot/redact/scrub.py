@@ -78,6 +78,7 @@ from bot.types import FileDiff, Finding, Hunk, Line
 SECRET_NOTE = " (this line contains a credential; it was redacted before review)"
 
 SecretLine = tuple[str, str, int]  # (path, side, line)
+_PLACES_PER_PIECE = 8  # places of the hunk screen tried one by one in a piece before one search of it
 _TEXT = attrgetter("text")
 
 
@@ -287,19 +288,34 @@ def _screened(pieces: list[str], probe: str, lowered: str, first: re.Match[str] 
     Anything a pattern replaces starts where `hunk_screen` finds something in the lowered text,
     and the line screen matches there in the original (see secret_patterns). So the screen runs
     anchored at each place `hunk_screen` finds, overlaps included (`accessecret`: both words).
+    Linear time (issue 16): a piece is tried at its first few places only; where they all fail,
+    one search of the line screen over the piece decides (it finds at least what the places
+    would), and the next search starts at the next piece. So the Python loop turns a bounded
+    number of times per piece, however many places a hostile line offers.
     """
     if first is None:
         return []
     if len(lowered) != len(probe):  # lowering changed lengths: places in one are not places in the other
         return [k for k, piece in enumerate(pieces) if screen.search(piece)]
     ends = list(accumulate(len(p) + 1 for p in pieces))  # one past the "\n" after each piece
-    found: set[int] = set()
+    found: list[int] = []
     hit: re.Match[str] | None = first
+    tried, current = 0, -1
     while hit is not None:
-        if screen.match(probe, hit.start()):
-            found.add(bisect_right(ends, hit.start()))
-        hit = hunk_screen.search(lowered, hit.start() + 1)
-    return sorted(found)
+        k = bisect_right(ends, hit.start())
+        tried = tried + 1 if k == current else 1
+        current = k
+        if tried <= _PLACES_PER_PIECE:
+            matched = screen.match(probe, hit.start()) is not None
+        else:
+            matched = screen.search(probe, hit.start(), ends[k] - 1) is not None
+        if matched or tried > _PLACES_PER_PIECE:
+            if matched:
+                found.append(k)
+            hit = hunk_screen.search(lowered, ends[k]) if k < len(ends) - 1 else None
+        else:
+            hit = hunk_screen.search(lowered, hit.start() + 1)
+    return found
 
 
 def _redact_file(file: FileDiff, secret_lines: set[SecretLine], tally: _Tally) -> FileDiff:
