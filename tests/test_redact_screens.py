@@ -23,7 +23,14 @@ from bot.redact.patterns import (
     TOKENS,
     URL_CREDENTIALS,
 )
-from bot.redact.screens import CODE_HUNK_SCREEN, CODE_LINE_SCREEN, HUNK_SCREEN, LINE_SCREEN
+from bot.redact.screens import (
+    CODE_HUNK_SCREEN,
+    CODE_LINE_SCREEN,
+    HUNK_SCREEN,
+    LINE_SCREEN,
+    WIDE_CODE_HUNK_SCREEN,
+    WIDE_HUNK_SCREEN,
+)
 from bot.redact.scrub import (
     _allows_bare_values,
     _is_key_file,
@@ -106,6 +113,8 @@ def test_a_line_the_patterns_change_is_found_by_both_screens(parts: list[str], b
     lowered = text.lower()
     screen = LINE_SCREEN if bare else CODE_LINE_SCREEN
     hunk_screen = HUNK_SCREEN if bare else CODE_HUNK_SCREEN
+    if len(lowered) != len(text):  # a name's rest is screened only where lowering kept the length
+        hunk_screen = WIDE_HUNK_SCREEN if bare else WIDE_CODE_HUNK_SCREEN
     if changed and len(lowered) == len(text):  # where redaction looks: both screens at one place
         assert any(hunk_screen.match(lowered, at) and screen.match(text, at) for at in range(len(text)))
     if changed:
