@@ -9,11 +9,13 @@ case variants (`ſ` is an `s` to `(?i)`), overlapping words, tokens, key blocks,
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.redact import scrub as redact
+from bot.redact.joined import joined_values
 from bot.redact.multiline import continued_values
 from bot.redact.patterns import (
     ASSIGNMENT,
@@ -80,6 +82,17 @@ def plain_line(text: str, bare_values: bool, tally: _Tally, shapes: bool | None 
 def plain_hunk(hunk: Hunk, secret_lines: set[tuple[str, str, int]], tally: _Tally) -> Hunk:
     bare = _allows_bare_values(hunk.path)
     shapes = redact._shapes_anywhere(hunk.path)
+
+    def probe_line(text: str) -> tuple[str, int]:
+        probe_tally = _Tally()
+        return plain_line(text, bare, probe_tally, shapes), probe_tally.secrets
+
+    joined, values = joined_values(hunk.lines, probe_line)  # (no screen: it runs on every hunk)
+    tally.secrets += values
+    for i in joined:
+        secret_lines.update(_line_places(hunk.path, hunk.lines[i]))
+    hunk = replace(hunk, lines=tuple(replace(ln, text=joined[i]) if i in joined else ln
+                                     for i, ln in enumerate(hunk.lines)))
     probe = "\n".join(ln.text for ln in hunk.lines)
     keyish = _is_key_file(hunk.path) or "PRIVATE KEY" in probe or PEM_PAIR.search(probe) is not None
     in_block, blocks = _side_blocks(hunk.lines, True) if keyish else (set(), 0)

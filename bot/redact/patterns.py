@@ -105,7 +105,7 @@ ASSIGNMENT = re.compile(bounded(
 _PASSWORD_WORDS = ("password", "passwd", "passphrase")
 _PASSWORD_EXACT = frozenset({"pwd", "pass", "pw"})
 _KEY_WORDS = ("secret", "token", "apikey", "accesskey", "secretkey", "privatekey", "credentials",
-              "credential")
+              "credential", "dockerconfigjson", "dockercfg")  # (the last two: a registry login, base64)
 _KEY_EXACT = frozenset({"auth"})
 _KEY_PAIRS = frozenset({("api", "key"), ("access", "key"), ("private", "key"), ("signing", "key"),
                         ("session", "key"), ("encryption", "key"), ("master", "key"), ("secret", "key")})

@@ -27,7 +27,7 @@ _TOKEN_WORDS = ("aws", "aw\u017f", "akia", "asia", "abia", "acca", "ghp_", "gho_
                 "github_pat_", "hf_", "hooks.slack.com/", ".webhook.office.com/", "xox", "eyj")
 # The words of secret names (as _NAME_SCREEN below has them): those that are one on their own,
 # and those that need `key` after them.
-_NAME_WORDS = ("pass", "pw", "auth", "secret", "token", "credential")
+_NAME_WORDS = ("pass", "pw", "auth", "secret", "token", "credential", "dockerconfigjson", "dockercfg")
 _KEY_NAME_WORDS = ("api", "access", "private", "signing", "session", "encryption", "master")
 _WORDS = (*_TOKEN_WORDS, *_NAME_WORDS, *_KEY_NAME_WORDS)
 
@@ -93,7 +93,7 @@ _TOKEN_SCREEN = (r"hooks\.slack\.com/|\.webhook\.office\.com/|A(?:KI|SI|BI|CC)A|
 # every prefix of the name. ASSIGNMENT's name is at most 81 characters, so the rest after a secret
 # word is at most 80; `key` must follow an api/access/... word within it (a lookahead, read once).
 _NAME_REST = r"(?=(?P<name_rest>[\w.$-]{0,80}))(?P=name_rest)"
-_NAME_SCREEN = (r"(?i:pass|pw|auth|secret|token|credential"
+_NAME_SCREEN = (r"(?i:pass|pw|auth|secret|token|credential|dockerc(?:onfigjson|fg)"
                 r"|(?:api|access|private|signing|session|encryption|master)(?=[\w.$-]{0,80}?key))"
                 + _NAME_REST + r"[\"']?\]?")
 LINE_SCREEN = re.compile(_TOKEN_SCREEN + "|" + _NEEDLE_SCREEN + "|" + _NAME_SCREEN + _SPACES + "[:=]")

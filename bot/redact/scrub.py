@@ -30,6 +30,7 @@ from itertools import accumulate
 from operator import attrgetter
 
 from bot.diff.pathnames import base_name, suffix
+from bot.redact.joined import joined_values
 from bot.redact.keys import key_block_lines as _key_block_lines
 from bot.redact.keys import redact_key_line as _redact_key_line
 from bot.redact.multiline import DANGLING, continued_values
@@ -240,7 +241,28 @@ def _line_places(path: str, line: Line) -> Iterable[SecretLine]:
 
 
 def _redact_hunk(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[SecretLine], tally: _Tally) -> Hunk:
-    """`kind`: (bare values allowed, a key file) for the hunk's path."""
+    """`kind`: (bare values allowed, a key file, token shapes unquoted) for the hunk's path.
+
+    Values split over several literals go first (bot.redact.joined): no screen sees them whole.
+    """
+    bare, _, shapes = kind
+
+    def probe_line(text: str) -> tuple[str, int]:
+        probe_tally = _Tally()
+        return _redact_line(text, bare, probe_tally, shapes), probe_tally.secrets
+
+    joined, values = joined_values(hunk.lines, probe_line) if hunk.lines else ({}, 0)
+    if not joined:
+        return _redact_lines(hunk, kind, secret_lines, tally)
+    tally.secrets += values
+    for i in joined:
+        secret_lines.update(_line_places(hunk.path, hunk.lines[i]))
+    lines = tuple(replace(line, text=joined[i]) if i in joined else line for i, line in enumerate(hunk.lines))
+    return _redact_lines(replace(hunk, lines=lines), kind, secret_lines, tally)
+
+
+def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[SecretLine], tally: _Tally) -> Hunk:
+    """Key blocks, then each line the screens let through, then values continued below their name."""
     bare, key_file, shapes = kind
     parts = hunk.header.split("@@", 2)
     section = parts[2] if len(parts) == 3 and not parts[0] else None  # the text after the header is file content

@@ -82,6 +82,11 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("h", r"f_(?=[A-Z0-9]{0,LONGEST}[a-z])(?=[a-z0-9]{0,LONGEST}[A-Z])[A-Za-z0-9]{30,LONGEST}(?![A-Za-z0-9_])"),
     ("A", r"GE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}"),
     ("a", r"pi_org_[A-Za-z]{34}(?![A-Za-z0-9])"),
+    # A Docker registry config (`.dockerconfigjson`, `~/.docker/config.json`) in base64, as a
+    # Kubernetes Secret holds it: the base64 of `{"auths":`, compact or indented. Its `auth`
+    # entries are user:password or user:token.
+    ("e", r"(?:yJhdXRocyI6|yAiYXV0aHMi|wogICJhdXRocyI6|wogICAgImF1dGhz|woJImF1dGhz|w0KICAiYXV0aHMi)"
+          r"[A-Za-z0-9+/]{16,LONGEST}={0,2}"),
     # Azure AD client secrets: three characters, a digit, "Q~", then 31-34 more.
     ("Q", r"(?<=[A-Za-z0-9_~.]{3}\dQ)~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])"),
     # Others with a distinctive prefix: PlanetScale, Perplexity, Square, Notion, New Relic,

@@ -1,0 +1,111 @@
+"""Secrets split over several string literals, or put on the line below their name.
+
+`tok = ('ghp_abc…'` / `'…xyz')`, `'ghp_' + '<rest>'`, `"abc" "def"`, and a dict's `'token':` with
+the value on the next line: no line holds the whole credential, or its name. So before the lines
+are matched one by one, adjacent string literals (side by side, joined by `+`, over a line end
+or a backslash continuation) are joined into one value, and a literal that starts the line below
+a dangling `name:` or `name =` gets that name. Each such value is put in a line of its own, as
+the code would have written it unsplit (the text before it on its line, or the name above, then
+the joined literal, then what follows it), and matched with every pattern. Where the joined
+value is replaced, every piece of it is: a piece of a split secret need not look random on its
+own. (`bot.redact.multiline` does the same where a secret's *name* says the value goes on.)
+
+Linear time as the rest of bot.redact: bounded quantifiers, no competing neighbours; chains do
+not overlap, and the context put around a value is bounded (CONTEXT), so each character is read
+a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+
+from bot.redact.patterns import KEY, PASSWORD, bounded
+from bot.types import Line
+
+# One string literal without escapes or other quotes in it (as bot.redact.multiline reads them).
+_LIT = r"""(["'`])[^"'`\n\\]{0,LONGEST}\1"""
+# Between two literals of one value: spaces, a `+`, one line end (maybe after a backslash), a `+`.
+_SEP = r"""[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?(?:\\?\n[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?)?"""
+CHAIN = re.compile(bounded(_LIT + "(?:" + _SEP + _LIT + "){1,64}"))
+_CHAIN_FROM_HERE = re.compile(bounded(_LIT + "(?:" + _SEP + _LIT + "){0,64}"))
+LITERAL = re.compile(bounded(r"""(?P<q>["'`])(?P<value>[^"'`\n\\]{0,LONGEST})(?P=q)"""))
+# A line that ends in an operator, and the next starts with a literal: the value of the name above.
+BELOW = re.compile(bounded(r"""(?::|=>?|:=)[ \t]{0,GAP}\n[ \t]{0,GAP}(?=["'`])"""))
+_DANGLING = re.compile(bounded(r"""(?::|=>?|:=)[ \t]{0,GAP}$"""))
+CONTEXT = 200  # characters of the line kept before a joined value (a name, an annotation, a call)
+
+# (text) -> (the text redacted, credentials found in it): the line patterns of bot.redact.scrub.
+LineRedactor = Callable[[str], tuple[str, int]]
+Span = tuple[int, int, str]  # (start, end, placeholder) in one line's text
+
+
+def _side(lines: Sequence[Line], excluded: str) -> list[int]:
+    return [i for i, line in enumerate(lines) if line.kind != excluded]
+
+
+def _chains(text: str) -> dict[int, int]:
+    """{start: end} of the values in `text` made of several literals or on the line below their name."""
+    found: dict[int, int] = {}
+    for match in BELOW.finditer(text):
+        chain = _CHAIN_FROM_HERE.match(text, match.end())
+        if chain is not None:
+            found[chain.start()] = chain.end()
+    for match in CHAIN.finditer(text):
+        found.setdefault(match.start(), match.end())
+    return found
+
+
+def _placeholder(value: str, redacted: str, found: int) -> str | None:
+    """The placeholder that replaced `value` in `redacted`, or None where it survived."""
+    if not found or (value and value in redacted):
+        return None
+    return PASSWORD if PASSWORD in redacted and KEY not in redacted else KEY
+
+
+def joined_values(lines: Sequence[Line], redact: LineRedactor) -> tuple[dict[int, str], int]:
+    """({line index: text with the pieces of split credentials replaced}, credentials found)."""
+    spans: dict[int, set[Span]] = {}
+    seen: set[tuple[int, int]] = set()  # (line, column) of a chain's first piece: context lines are on both sides
+    count = 0
+    for excluded in ("+", "-"):  # the old side (no '+') and the new side (no '-')
+        indices = _side(lines, excluded)
+        texts = [lines[i].text for i in indices]
+        text = "\n".join(texts)
+        if "'" not in text and '"' not in text and "`" not in text:
+            continue
+        starts = [0]
+        for line_text in texts[:-1]:
+            starts.append(starts[-1] + len(line_text) + 1)
+        for start, end in sorted(_chains(text).items()):
+            row = bisect_right(starts, start) - 1
+            if (indices[row], start - starts[row]) in seen:
+                continue
+            pieces = list(LITERAL.finditer(text, start, end))
+            prefix = text[max(starts[row], start - CONTEXT):start]
+            if not prefix.strip() and row and _DANGLING.search(texts[row - 1]):
+                prefix = texts[row - 1][-CONTEXT:] + " "
+            elif len(pieces) < 2:
+                continue
+            last = bisect_right(starts, end - 1) - 1
+            line_end = starts[last] + len(texts[last])
+            value = "".join(piece.group("value") for piece in pieces)
+            quote = pieces[0].group("q")
+            redacted, found = redact(prefix + quote + value + quote + text[end:min(line_end, end + CONTEXT)])
+            placeholder = _placeholder(value, redacted, found)
+            if placeholder is None:
+                continue
+            seen.add((indices[row], start - starts[row]))
+            count += 1
+            for piece in pieces:
+                at = bisect_right(starts, piece.start()) - 1
+                column = piece.start("value") - starts[at]
+                spans.setdefault(indices[at], set()).add((column, column + len(piece.group("value")), placeholder))
+    changed = {}
+    for i, line_spans in spans.items():
+        line_text = lines[i].text
+        for begin, stop, placeholder in sorted(line_spans, reverse=True):
+            line_text = line_text[:begin] + placeholder + line_text[stop:]
+        changed[i] = line_text
+    return changed, count
