@@ -14,6 +14,7 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.redact import line as line_patterns
 from bot.redact import scrub as redact
 from bot.redact.joined import joined_values
 from bot.redact.multiline import continued_values
@@ -65,17 +66,17 @@ FRAGMENTS = st.sampled_from([
 def plain_line(text: str, bare_values: bool, tally: _Tally, shapes: bool | None = None) -> str:
     """Every pattern on the line, in order, with no screen and no needle."""
     for pattern, placeholder, _ in TOKENS:
-        text = pattern.sub(lambda m, p=placeholder: redact._replace_token(m, tally, p), text)  # type: ignore[misc]
+        text = pattern.sub(lambda m, p=placeholder: line_patterns.replace_token(m, tally, p), text)  # type: ignore[misc]
     shaped = SHAPED if (bare_values if shapes is None else shapes) else QUOTED_SHAPED
-    text = shaped.sub(lambda m: redact._replace_token(m, tally), text)
+    text = shaped.sub(lambda m: line_patterns.replace_token(m, tally), text)
     if KEY in text:
         text = ATLAS_HEAD.sub("", text)
-    text = BEARER.sub(lambda m: redact._replace_value(m, tally), text)
-    text = URL_CREDENTIALS.sub(lambda m: redact._replace_url_password(m, tally), text)
-    text = ASSIGNMENT.sub(lambda m: redact._replace_assignment(m, bare_values, tally), text)
-    text = LITERAL_ARG.sub(lambda m: redact._replace_value(m, tally), text)
+    text = BEARER.sub(lambda m: line_patterns.replace_value(m, tally), text)
+    text = URL_CREDENTIALS.sub(lambda m: line_patterns.replace_url_password(m, tally), text)
+    text = ASSIGNMENT.sub(lambda m: line_patterns.replace_assignment(m, bare_values, tally), text)
+    text = LITERAL_ARG.sub(lambda m: line_patterns.replace_value(m, tally), text)
     if "@" in text:
-        text = EMAIL_ADDRESS.sub(lambda m: redact._replace_email(m, tally), text)
+        text = EMAIL_ADDRESS.sub(lambda m: line_patterns.replace_email(m, tally), text)
     return text
 
 
