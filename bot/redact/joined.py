@@ -34,6 +34,9 @@ LITERAL = re.compile(bounded(r"""(?P<q>["'`])(?P<value>[^"'`\n\\]{0,LONGEST})(?P
 # A line that ends in an operator, and the next starts with a literal: the value of the name above.
 BELOW = re.compile(bounded(r"""(?::|=>?|:=)[ \t]{0,GAP}\n[ \t]{0,GAP}(?=["'`])"""))
 _DANGLING = re.compile(bounded(r"""(?::|=>?|:=)[ \t]{0,GAP}$"""))
+# `name = (` before a value and `)` after it: the parentheses only group the pieces.
+_OPEN = re.compile(bounded(r"""(?P<op>:|=>?|:=)[ \t]{0,GAP}\([ \t]{0,GAP}$"""))
+_CLOSE = re.compile(bounded(r"""[ \t]{0,GAP}\)"""))
 CONTEXT = 200  # characters of the line kept before a joined value (a name, an annotation, a call)
 
 # (text) -> (the text redacted, credentials found in it): the line patterns of bot.redact.scrub.
@@ -92,7 +95,13 @@ def joined_values(lines: Sequence[Line], redact: LineRedactor) -> tuple[dict[int
             line_end = starts[last] + len(texts[last])
             value = "".join(piece.group("value") for piece in pieces)
             quote = pieces[0].group("q")
-            redacted, found = redact(prefix + quote + value + quote + text[end:min(line_end, end + CONTEXT)])
+            suffix = text[end:min(line_end, end + CONTEXT)]
+            opened = _OPEN.search(prefix)
+            if opened is not None:  # `API_KEY = ('abc'` ... `'def')`: the value as if written unsplit
+                prefix = prefix[:opened.start()] + opened.group("op") + " "
+                closed = _CLOSE.match(suffix)
+                suffix = suffix[closed.end():] if closed else suffix
+            redacted, found = redact(prefix + quote + value + quote + suffix)
             placeholder = _placeholder(value, redacted, found)
             if placeholder is None:
                 continue
