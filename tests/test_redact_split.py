@@ -117,3 +117,37 @@ def test_paths_show_no_credential(path: str, shown: str) -> None:
     assert redact_path(path) == shown
     got, lines, _ = _redacted(path, "x = 1")
     assert got == shown and lines == ["x = 1"]
+
+
+def _finding_on_every_file(prompt: str, payload: dict[str, object]) -> str:
+    """A model that finds something on line 1 of every file it was shown (under the shown path)."""
+    paths = [line[len("+++ b/"):] for line in prompt.splitlines() if line.startswith("+++ b/")]
+    return "".join(f"{path}:1: warning: look at this file again\n" for path in paths)
+
+
+def test_a_finding_on_a_file_named_after_a_token_is_posted_under_its_shown_name() -> None:
+    """`review-bot review` against the emulator: one review, the finding on `notes/<KEY>.txt` in its
+    body (GitHub is never told a path it would need the credential for), and no request to GitHub
+    holds the token. Before the fix the comment went inline with the token as its path."""
+    from tests.github_helpers import BOT_TOKEN, REPO, emulator
+    from tests.reliability.harness import run_cli
+    from tests.servers.model_server import ModelServer
+
+    files = {f"notes/{GHP}.txt": "remember to rotate", "app/ok.py": "x = 1"}
+    with emulator() as gh, ModelServer(responder=_finding_on_every_file) as srv:
+        gh.add_pull(REPO, 3, diff_text(files), base_sha="b" * 40, head_sha="c" * 40)
+        run = run_cli(["review", "--repo", REPO, "--pr", "3", "--api", "hf", "--endpoint", srv.url,
+                       "--min-severity", "info"],
+                      {"PATH": "/usr/bin:/bin", "GITHUB_API_URL": gh.url, "GITHUB_TOKEN": BOT_TOKEN})
+        assert run.code == 0, run.err
+        reviews, comments = gh.reviews(REPO, 3), gh.review_comments(REPO, 3)
+        sent = "\n".join(json.dumps(call.json) for call in gh.calls if call.json is not None)
+        prompts = "\n".join(record.prompt for record in srv.requests)
+    assert len(reviews) == 1
+    body = str(reviews[0]["body"])  # (the sanitiser may escape `<KEY>` as markup: undo what it may add)
+    for escaped, plain in (("\u200b", ""), ("&lt;", "<"), ("&gt;", ">"), ("\\<", "<"), ("\\>", ">")):
+        body = body.replace(escaped, plain)
+    assert "notes/<KEY>.txt:1" in body
+    assert [c["path"] for c in comments] == ["app/ok.py"]
+    for text in (sent, prompts, run.out, run.err):
+        assert not _windows(text, GHP)
