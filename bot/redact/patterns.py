@@ -84,7 +84,8 @@ TOKENS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
                         r"[\"']?\s{0,GAP}(?::=|=>|=|:)\s{0,GAP}[\"']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])")),
      r"\1" + KEY, ("aws", "aw\u017f")),  # (?i) s matches ſ
 )
-URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{1,20}://[^\s/:@\"'<>,]{1,100}):([^\s/:@\"'<>,]{1,200})@")
+# (The scheme starts a run of scheme characters, not at every word boundary inside one: `a.b.c…`.)
+URL_CREDENTIALS = re.compile(r"(?i)(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{1,20}://[^\s/:@\"'<>,]{1,100}):([^\s/:@\"'<>,]{1,200})@")
 EMAIL_ADDRESS = re.compile(
     r"(?<![\w.+%-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,16}\.[A-Za-z]{2,24}(?![\w-])")
 NOT_EMAIL_USERS = frozenset({"git"})  # git@github.com:owner/repo is an SSH remote, not a person
