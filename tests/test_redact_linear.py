@@ -13,6 +13,7 @@ the figures are in `python -m bench --only redaction`).
 
 from __future__ import annotations
 
+import pkgutil
 import re
 import subprocess
 import sys
@@ -24,7 +25,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import bot.redact
+import bot.redact.joined
 import bot.redact.keys
+import bot.redact.line
 import bot.redact.multiline
 import bot.redact.patterns
 import bot.redact.screens
@@ -43,7 +47,7 @@ else:  # pragma: no cover - Python 3.10
     import sre_parse
 
 MODULES = (bot.redact.patterns, bot.redact.screens, bot.redact.token_shapes, bot.redact.keys,
-           bot.redact.multiline, bot.redact.scrub)
+           bot.redact.multiline, bot.redact.joined, bot.redact.line, bot.redact.scrub)
 # Read only at import, on the project's own token rules (token_shapes._needles), never on input.
 IMPORT_TIME_ONLY = {"bot.redact.token_shapes._LITERAL_HEAD", "bot.redact.token_shapes._GROUP"}
 SECRET = "q8Zk2Lm9Xp4Rt7Wv"
@@ -190,6 +194,11 @@ def competing(found: list[tuple[str, re.Pattern[str]]]) -> list[tuple[str, list[
                         break  # something the first run cannot take: the split is forced there
                     between.append(step)
     return sorted(set((label, tuple(chars)) for label, chars in out))  # type: ignore[misc]
+
+
+def test_every_module_of_the_redactor_is_checked() -> None:
+    names = {f"bot.redact.{info.name}" for info in pkgutil.iter_modules(bot.redact.__path__)}
+    assert names == {module.__name__ for module in MODULES}
 
 
 def test_every_quantifier_of_every_pattern_is_bounded() -> None:
