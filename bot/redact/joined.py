@@ -37,6 +37,12 @@ _DANGLING = re.compile(bounded(r"""(?::|=>?|:=)[ \t]{0,GAP}$"""))
 # `name = (` before a value and `)` after it: the parentheses only group the pieces.
 _OPEN = re.compile(bounded(r"""(?P<op>:|=>?|:=)[ \t]{0,GAP}\([ \t]{0,GAP}$"""))
 _CLOSE = re.compile(bounded(r"""[ \t]{0,GAP}\)"""))
+# Cheap necessary conditions over a whole hunk (`re.M`), so that most hunks cost three scans: two
+# literals side by side on one line, or a line ending in a literal or an operator (maybe then `+`
+# or `\`) and a line starting with a literal.
+_INLINE = re.compile(bounded(r"""["'`](?:[ \t]{1,GAP}(?:\+[ \t]{0,GAP})?|\+[ \t]{0,GAP})["'`]"""))
+_ENDS = re.compile(bounded(r"""(?:["'`]|:|=>?)[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?\\?$"""), re.M)
+_STARTS = re.compile(bounded(r"""\n[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?["'`]"""))  # (after a `\n`: faster than re.M)
 CONTEXT = 200  # characters of the line kept before a joined value (a name, an annotation, a call)
 
 # (text) -> (the text redacted, credentials found in it): the line patterns of bot.redact.scrub.
@@ -69,6 +75,9 @@ def _placeholder(value: str, redacted: str, found: int) -> str | None:
 
 def joined_values(lines: Sequence[Line], redact: LineRedactor) -> tuple[dict[int, str], int]:
     """({line index: text with the pieces of split credentials replaced}, credentials found)."""
+    probe = "\n" + "\n".join(line.text for line in lines)
+    if _INLINE.search(probe) is None and (_STARTS.search(probe) is None or _ENDS.search(probe) is None):
+        return {}, 0
     spans: dict[int, set[Span]] = {}
     seen: set[tuple[int, int]] = set()  # (line, column) of a chain's first piece: context lines are on both sides
     count = 0

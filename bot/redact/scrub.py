@@ -175,12 +175,14 @@ def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[S
     pieces = [section or "", *map(_TEXT, hunk.lines)]  # piece 0 the section, piece i + 1 line i
     probe = "\n".join(pieces)
     lowered = probe.lower()
-    if len(lowered) == len(probe):
-        hunk_screen = HUNK_SCREEN if shapes else CODE_HUNK_SCREEN
-    else:  # (see WIDE_HUNK_SCREEN)
-        hunk_screen = WIDE_HUNK_SCREEN if shapes else WIDE_CODE_HUNK_SCREEN
+    # The wide screen (words alone) first: it skips most text faster; where it finds a place, the
+    # narrow one (a name's rest and operator too) takes over from there (see WIDE_HUNK_SCREEN).
+    wide = WIDE_HUNK_SCREEN if shapes else WIDE_CODE_HUNK_SCREEN
+    hunk_screen = wide if len(lowered) != len(probe) else HUNK_SCREEN if shapes else CODE_HUNK_SCREEN
     line_screen = LINE_SCREEN if bare else PROSE_LINE_SCREEN if shapes else CODE_LINE_SCREEN
-    first = hunk_screen.search(lowered)
+    first = wide.search(lowered)
+    if first is not None and hunk_screen is not wide:
+        first = hunk_screen.search(lowered, first.start())
     # A run of full-width base64 lines is key material in any file (the hunk may lie inside a key);
     # a line of 60 characters comes first, as `len` is cheaper than a scan.
     body = probe[len(pieces[0]) + 1:]  # the lines, without the header's section
