@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from functools import lru_cache
 
 KEY = "<KEY>"
 PASSWORD = "<PASSWORD>"
@@ -206,6 +207,7 @@ def looks_secret(value: str, min_len: int = MIN_SECRET_LEN) -> bool:
     return shannon_entropy(value) >= entropy_threshold(len(value))
 
 
+@lru_cache(maxsize=4096)  # a hostile line repeats one name thousands of times (`a: a: a: …`)
 def secret_kind(name: str) -> str | None:
     """`<PASSWORD>`, `<KEY>` or None for an assigned name (`DB_PASSWORD`, `apiKey`, `token_url`)."""
     words = [w.lower() for w in _WORD_SPLIT.findall(name)]
