@@ -90,12 +90,18 @@ def joined_values(lines: Sequence[Line], redact: LineRedactor) -> tuple[dict[int
         starts = [0]
         for line_text in texts[:-1]:
             starts.append(starts[-1] + len(line_text) + 1)
-        for start, end in sorted(_chains(text).items()):
+        chains = sorted(_chains(text).items())
+        previous_end = 0
+        for k, (start, end) in enumerate(chains):
             row = bisect_right(starts, start) - 1
+            # The context stops at the chains before and after: a name is not behind another value,
+            # and so no text is read again for every one of many short chains on a line.
+            after = chains[k + 1][0] if k + 1 < len(chains) else len(text)
+            before, previous_end = max(previous_end, starts[row], start - CONTEXT), end
             if (indices[row], start - starts[row]) in seen:
                 continue
             pieces = list(LITERAL.finditer(text, start, end))
-            prefix = text[max(starts[row], start - CONTEXT):start]
+            prefix = text[min(before, start):start]
             if not prefix.strip() and row and _DANGLING.search(texts[row - 1]):
                 prefix = texts[row - 1][-CONTEXT:] + " "
             elif len(pieces) < 2:
@@ -104,7 +110,7 @@ def joined_values(lines: Sequence[Line], redact: LineRedactor) -> tuple[dict[int
             line_end = starts[last] + len(texts[last])
             value = "".join(piece.group("value") for piece in pieces)
             quote = pieces[0].group("q")
-            suffix = text[end:min(line_end, end + CONTEXT)]
+            suffix = text[end:max(end, min(line_end, end + CONTEXT, after))]
             opened = _OPEN.search(prefix)
             if opened is not None:  # `API_KEY = ('abc'` ... `'def')`: the value as if written unsplit
                 prefix = prefix[:opened.start()] + opened.group("op") + " "
