@@ -81,6 +81,8 @@ def _redacted(path: str, text: str) -> tuple[str, list[str], int]:
     ("a.go", f"t := \"{GHP[:9]}\" +\n\t\"{GHP[9:]}\"", ['t := "<KEY>" +', '\t"<KEY>"']),
     ("a.py", f"CONFIG = {{'api_key':\n  '{PASSWORD_VALUE}'}}", ["CONFIG = {'api_key':", "  '<KEY>'}"]),
     ("a.rb", f"secret =\n  '{PASSWORD_VALUE}'", ["secret =", "  '<KEY>'"]),
+    ("run.sh", f"TOKEN='{GHP[:10]}'\"{GHP[10:]}\"", ["TOKEN='<KEY>'\"<KEY>\""]),  # shell: quotes side by side
+    ("a.c", f"char *t = \"{GHP[:10]}\"\"{GHP[10:]}\";", ['char *t = "<KEY>""<KEY>";']),
     ("k.yml", f"data:\n  .dockercfg: {DOCKER_CONFIG}", ["data:", "  .dockercfg: <KEY>"]),
     ("k.yml", f"data:\n  config.json: {DOCKER_CONFIG}", ["data:", "  config.json: <KEY>"]),
 ])

@@ -24,12 +24,17 @@ from collections.abc import Callable, Sequence
 from bot.redact.patterns import KEY, PASSWORD, bounded
 from bot.types import Line
 
-# One string literal without escapes or other quotes in it (as bot.redact.multiline reads them).
-_LIT = r"""(["'`])[^"'`\n\\]{0,LONGEST}\1"""
+
+def _literal(group: str) -> str:
+    """One string literal without escapes or other quotes in it (as bot.redact.multiline reads
+    them), with a quote of its own (`'abc'"def"` is one value in a shell)."""
+    return rf"""(?P<{group}>["'`])[^"'`\n\\]{{0,LONGEST}}(?P={group})"""
+
+
 # Between two literals of one value: spaces, a `+`, one line end (maybe after a backslash), a `+`.
 _SEP = r"""[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?(?:\\?\n[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?)?"""
-CHAIN = re.compile(bounded(_LIT + "(?:" + _SEP + _LIT + "){1,64}"))
-_CHAIN_FROM_HERE = re.compile(bounded(_LIT + "(?:" + _SEP + _LIT + "){0,64}"))
+CHAIN = re.compile(bounded(_literal("first") + "(?:" + _SEP + _literal("next") + "){1,64}"))
+_CHAIN_FROM_HERE = re.compile(bounded(_literal("first") + "(?:" + _SEP + _literal("next") + "){0,64}"))
 LITERAL = re.compile(bounded(r"""(?P<q>["'`])(?P<value>[^"'`\n\\]{0,LONGEST})(?P=q)"""))
 # A line that ends in an operator, and the next starts with a literal: the value of the name above.
 BELOW = re.compile(bounded(r"""(?::|=>?|:=)[ \t]{0,GAP}\n[ \t]{0,GAP}(?=["'`])"""))
@@ -40,7 +45,7 @@ _CLOSE = re.compile(bounded(r"""[ \t]{0,GAP}\)"""))
 # Cheap necessary conditions over a whole hunk (`re.M`), so that most hunks cost three scans: two
 # literals side by side on one line, or a line ending in a literal or an operator (maybe then `+`
 # or `\`) and a line starting with a literal.
-_INLINE = re.compile(bounded(r"""["'`](?:[ \t]{1,GAP}(?:\+[ \t]{0,GAP})?|\+[ \t]{0,GAP})["'`]"""))
+_INLINE = re.compile(bounded(r"""["'`](?:[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?)["'`]"""))
 _ENDS = re.compile(bounded(r"""(?:["'`]|:|=>?)[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?\\?$"""), re.M)
 _STARTS = re.compile(bounded(r"""\n[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?["'`]"""))  # (after a `\n`: faster than re.M)
 CONTEXT = 200  # characters of the line kept before a joined value (a name, an annotation, a call)
