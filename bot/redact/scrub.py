@@ -83,14 +83,25 @@ class RedactedInput:
 # ---------------------------------------------------------------- one line of text
 
 def redact_text(text: str, bare_values: bool = True) -> tuple[str, int, int]:
-    """Free text (PR title or body) -> (redacted text, credentials replaced, e-mails replaced)."""
+    """Free text (PR title or body) -> (redacted text, credentials replaced, e-mails replaced).
+
+    Split values first, as in hunks (bot.redact.joined): no screen sees them whole.
+    """
+    def probe_line(line: str) -> tuple[str, int]:
+        probe_tally = _Tally()
+        return _redact_line(line, bare_values, probe_tally), probe_tally.secrets
+
+    joined, values = joined_values([Line(" ", None, None, line) for line in text.split("\n")], probe_line)
+    if joined:
+        text = "\n".join(joined.get(i, line) for i, line in enumerate(text.split("\n")))
     lowered = text.lower()
     screen = HUNK_SCREEN if len(lowered) == len(text) else WIDE_HUNK_SCREEN
     if PRIVATE_KEY_MARK not in text and screen.search(lowered) is None:
-        return text, 0, 0  # no line can match: nothing to replace (see secret_patterns)
-    tally = _Tally()
+        return text, values, 0  # no line can match: nothing to replace (see secret_patterns)
+    tally = _Tally(secrets=values)
     lines = text.split("\n")
-    in_block, tally.secrets = _key_block_lines(lines)
+    in_block, blocks = _key_block_lines(lines)
+    tally.secrets += blocks
     out = [_redact_key_line(ln) if i in in_block else _redact_line(ln, bare_values, tally)
            for i, ln in enumerate(lines)]
     if DANGLING.search(text):

@@ -188,7 +188,8 @@ def pull_request_scenario(folder: Path) -> Tally:
     tally = Tally()
     title = f"Rotate the deploy token {S['github']}"
     body = (f"New credentials for staging:\n\n    AWS_ACCESS_KEY_ID={S['aws_id']}\n    password: {S['password']}\n"
-            f"\n{BEGIN}\n{S['key_body_1']}\n{S['key_body_2']}\n{END}\n\nSlack: {S['slack']}\nJWT {S['jwt']}\n")
+            f"\n{BEGIN}\n{S['key_body_1']}\n{S['key_body_2']}\n{END}\n\nSlack: {S['slack']}\nJWT {S['jwt']}\n"
+            f"\n    SPLIT = ('{S['split_head']}'\n             '{S['split_tail']}')\n")
     summary = folder / "summary.md"
     texts: dict[str, str] = {}
     with emulator() as gh, ModelServer(responder=echoing_responder) as srv:
