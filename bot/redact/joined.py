@@ -73,7 +73,7 @@ def _chains(text: str) -> dict[int, int]:
 
 def _placeholder(value: str, redacted: str, found: int) -> str | None:
     """The placeholder that replaced `value` in `redacted`, or None where it survived."""
-    if not found or (value and value in redacted):
+    if not found or not value or value in redacted:
         return None
     return PASSWORD if PASSWORD in redacted and KEY not in redacted else KEY
 
