@@ -143,7 +143,8 @@ def unbounded(found: list[tuple[str, re.Pattern[str]]]) -> list[str]:
 
 
 def _paths(sequence: Any, limit: int = 20_000) -> list[list[Any]]:
-    """The sequence as flat lists of nodes: groups opened, each alternative of a branch its own path."""
+    """The sequence as flat lists of nodes: groups and optional groups opened, each alternative of a
+    branch (and an optional group's absence) its own path."""
     paths: list[list[Any]] = [[]]
     for item in sequence:
         op, av = str(item[0]), item[1]
@@ -151,6 +152,8 @@ def _paths(sequence: Any, limit: int = 20_000) -> list[list[Any]]:
             tails = _paths(av[-1], limit)
         elif op == "BRANCH":
             tails = [tail for branch in av[1] for tail in _paths(branch, limit)]
+        elif op in ("MAX_REPEAT", "MIN_REPEAT") and av[1] == 1 and len(av[2]) > 1:
+            tails = [[], *_paths(av[2], limit)]  # `(?:…)?`: without it, or opened
         else:
             tails = [[item]]
         paths = [path + tail for path in paths for tail in tails][:limit]
@@ -214,9 +217,9 @@ def test_no_quantifier_competes_with_the_next_for_a_character() -> None:
 def test_the_checks_fail_on_the_old_name_screen() -> None:
     # The name screen of issue 16 (cubic) and a run of spaces split two ways: both checks see them.
     old = [("old", re.compile(r"(?i:(?:api|access)[\w.$-]*?key)[\w.$-]*[\"']?\]?[^\S\n]*[:=]")),
-           ("spaces", re.compile(r"x\s*\\?\s*$"))]
+           ("spaces", re.compile(r"x\s*\\?\s*$")), ("group", re.compile(r"x[ ]{0,9}(?:[ ]{0,9}y)?z"))]
     assert unbounded(old) == ["old", "spaces"]
-    assert [label for label, _ in competing(old)] == ["old", "spaces"]
+    assert [label for label, _ in competing(old)] == ["group", "old", "spaces"]
     assert competing([("fine", re.compile(r"[a-z]{0,9}=[ ]{0,9}[a-z]{1,9}"))]) == []
 
 

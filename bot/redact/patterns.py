@@ -48,8 +48,8 @@ BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{16}")  # (matched at a place: 16 is as g
 # A line of a PEM body (or its Proc-Type / DEK-Info headers), maybe quoted, maybe ending in \n.
 # What may end such a line: quotes, spaces, `,;)` and `+` (not first: it is base64 too).
 _PEM_END = r"""(?:\\n)?(?:[\s"'`,;)][\s"'`,+;)]{0,GAP})?$"""
-PEM_BODY = re.compile(bounded(r"""^[\s"'`]{0,GAP}(?:[A-Za-z0-9+/]{4,LONGEST}={0,2}"""
-                              r"""|(?:Proc-Type|DEK-Info):.{0,LONGEST})""" + _PEM_END))
+PEM_BODY = re.compile(bounded(r"""^[\s"'`]{0,GAP}(?:[A-Za-z0-9+/]{4,LONGEST}={0,2}""" + _PEM_END
+                              + r"""|(?:Proc-Type|DEK-Info):.{0,LONGEST}$)"""))  # (`.` takes what _PEM_END would)
 PEM_WIDE = re.compile(bounded(r"""^(?=[^a-z]{0,LONGEST}[a-z])(?=[^A-Z]{0,LONGEST}[A-Z])[\s"'`]{0,GAP}"""
                               r"""[A-Za-z0-9+/]{60,80}={0,2}""" + _PEM_END))
 PEM_LONG = re.compile(r"[A-Za-z0-9+/]{40}")  # (searched for: 40 is as good as more)
