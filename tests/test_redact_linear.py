@@ -3,7 +3,8 @@
 Proof in two parts, checked here on every compiled pattern of bot/redact: every quantifier has an
 upper bound (so `re` reads a bounded stretch of text wherever it tries a match: a bounded amount
 of work per place, O(n) over a text), and no quantifier of a single character class is followed
-by another that can take the same characters (so that bound is the length read, not its square).
+by another that can take the same characters, nor can one iteration of a repeated group end with
+what the next may start with (so that bound is the length read, not a power of it).
 The loops around the patterns visit each line a bounded number of times (bot.redact.scrub
 ._screened, bot.redact.multiline.continued_values). Then hostile lines, alone and mixed, go
 through the real `prompts` command and the redactor with generous limits that only a
@@ -171,7 +172,8 @@ def _nullable(item: Any) -> bool:
 def competing(found: list[tuple[str, re.Pattern[str]]]) -> list[tuple[str, list[str]]]:
     """(label, characters) where a run of one class, of variable length, is followed by another
     such run that can take the same characters, with nothing between them that must take a
-    character neither takes: `re` would then try every split of such text between the two runs."""
+    character neither takes: `re` would then try every split of such text between the two runs;
+    and repeated groups whose iterations could split a run between them the same way."""
     out = []
     for label, pattern in found:
         sequences = [sre_parse.parse(pattern.pattern, pattern.flags)]
@@ -196,7 +198,34 @@ def competing(found: list[tuple[str, re.Pattern[str]]]) -> list[tuple[str, list[
                     if step is None or not step & mine:
                         break  # something the first run cannot take: the split is forced there
                     between.append(step)
+        for op, av, _ in _nodes(sre_parse.parse(pattern.pattern, pattern.flags)):
+            if op in ("MAX_REPEAT", "MIN_REPEAT") and av[1] > 1:
+                shared = _ends(list(av[2]), reverse=True) & _ends(list(av[2]), reverse=False)
+                if shared:  # `(?:x{1,9}){1,9}`: one iteration's end can take the next one's start
+                    out.append((label, sorted(chr(c) for c in shared)[:6]))
     return sorted(set((label, tuple(chars)) for label, chars in out))  # type: ignore[misc]
+
+
+def _ends(body: list[Any], reverse: bool) -> set[int]:
+    """Characters a repeat's body may end with in a run of variable length (reverse), or start with."""
+    found: set[int] = set()
+    for item in reversed(body) if reverse else body:
+        if _zero_width(item):
+            continue
+        run = _repeat_chars(item)
+        if reverse:
+            if run is not None and item[1][0] != item[1][1]:
+                found |= run
+            if not _nullable(item):
+                return found
+        else:
+            chars = run if run is not None else _chars(item)
+            if chars is None:
+                return found
+            found |= chars
+            if not _nullable(item):
+                return found
+    return found
 
 
 def test_every_module_of_the_redactor_is_checked() -> None:
@@ -217,9 +246,10 @@ def test_no_quantifier_competes_with_the_next_for_a_character() -> None:
 def test_the_checks_fail_on_the_old_name_screen() -> None:
     # The name screen of issue 16 (cubic) and a run of spaces split two ways: both checks see them.
     old = [("old", re.compile(r"(?i:(?:api|access)[\w.$-]*?key)[\w.$-]*[\"']?\]?[^\S\n]*[:=]")),
-           ("spaces", re.compile(r"x\s*\\?\s*$")), ("group", re.compile(r"x[ ]{0,9}(?:[ ]{0,9}y)?z"))]
+           ("spaces", re.compile(r"x\s*\\?\s*$")), ("group", re.compile(r"x[ ]{0,9}(?:[ ]{0,9}y)?z")),
+           ("nested", re.compile(r"(?:[a-z]{1,9}){1,9}!"))]
     assert unbounded(old) == ["old", "spaces"]
-    assert [label for label, _ in competing(old)] == ["group", "old", "spaces"]
+    assert [label for label, _ in competing(old)] == ["group", "nested", "old", "spaces"]
     assert competing([("fine", re.compile(r"[a-z]{0,9}=[ ]{0,9}[a-z]{1,9}"))]) == []
 
 
