@@ -1,6 +1,6 @@
 """review-bot benchmarks: `python -m bench [--short] [--json [PATH]]` from the repository root.
 
-One module per family (core, packing, model, github, startup); each has `run(config) -> list[Row]`.
+One module per family (core, redaction, packing, model, github, startup); each has `run(config) -> list[Row]`.
 Every figure is a ratio to a bound or a baseline measured in the same run, so a slow or busy
 machine moves both sides; absolute times are shown but only ratios are goals. A missed goal is
 reported, never a failure: the exit status is 0 unless a benchmark crashed.

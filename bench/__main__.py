@@ -20,7 +20,7 @@ from typing import Any
 from bench import FULL, SHORT, BenchConfig, Row, show
 
 # quietest first: start-up times are touchy
-FAMILIES = ("startup", "core", "packing", "github", "model", "real_model", "inproc")
+FAMILIES = ("startup", "core", "redaction", "packing", "github", "model", "real_model", "inproc")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -9,11 +9,14 @@ case variants (`ſ` is an `s` to `(?i)`), overlapping words, tokens, key blocks,
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.redact import line as line_patterns
 from bot.redact import scrub as redact
+from bot.redact.joined import joined_values
 from bot.redact.multiline import continued_values
 from bot.redact.patterns import (
     ASSIGNMENT,
@@ -23,7 +26,14 @@ from bot.redact.patterns import (
     TOKENS,
     URL_CREDENTIALS,
 )
-from bot.redact.screens import CODE_HUNK_SCREEN, CODE_LINE_SCREEN, HUNK_SCREEN, LINE_SCREEN
+from bot.redact.screens import (
+    CODE_HUNK_SCREEN,
+    CODE_LINE_SCREEN,
+    HUNK_SCREEN,
+    LINE_SCREEN,
+    WIDE_CODE_HUNK_SCREEN,
+    WIDE_HUNK_SCREEN,
+)
 from bot.redact.scrub import (
     _allows_bare_values,
     _is_key_file,
@@ -56,23 +66,34 @@ FRAGMENTS = st.sampled_from([
 def plain_line(text: str, bare_values: bool, tally: _Tally, shapes: bool | None = None) -> str:
     """Every pattern on the line, in order, with no screen and no needle."""
     for pattern, placeholder, _ in TOKENS:
-        text = pattern.sub(lambda m, p=placeholder: redact._replace_token(m, tally, p), text)  # type: ignore[misc]
+        text = pattern.sub(lambda m, p=placeholder: line_patterns.replace_token(m, tally, p), text)  # type: ignore[misc]
     shaped = SHAPED if (bare_values if shapes is None else shapes) else QUOTED_SHAPED
-    text = shaped.sub(lambda m: redact._replace_token(m, tally), text)
+    text = shaped.sub(lambda m: line_patterns.replace_token(m, tally), text)
     if KEY in text:
         text = ATLAS_HEAD.sub("", text)
-    text = BEARER.sub(lambda m: redact._replace_value(m, tally), text)
-    text = URL_CREDENTIALS.sub(lambda m: redact._replace_url_password(m, tally), text)
-    text = ASSIGNMENT.sub(lambda m: redact._replace_assignment(m, bare_values, tally), text)
-    text = LITERAL_ARG.sub(lambda m: redact._replace_value(m, tally), text)
+    text = BEARER.sub(lambda m: line_patterns.replace_value(m, tally), text)
+    text = URL_CREDENTIALS.sub(lambda m: line_patterns.replace_url_password(m, tally), text)
+    text = ASSIGNMENT.sub(lambda m: line_patterns.replace_assignment(m, bare_values, tally), text)
+    text = LITERAL_ARG.sub(lambda m: line_patterns.replace_value(m, tally), text)
     if "@" in text:
-        text = EMAIL_ADDRESS.sub(lambda m: redact._replace_email(m, tally), text)
+        text = EMAIL_ADDRESS.sub(lambda m: line_patterns.replace_email(m, tally), text)
     return text
 
 
 def plain_hunk(hunk: Hunk, secret_lines: set[tuple[str, str, int]], tally: _Tally) -> Hunk:
     bare = _allows_bare_values(hunk.path)
     shapes = redact._shapes_anywhere(hunk.path)
+
+    def probe_line(text: str) -> tuple[str, int]:
+        probe_tally = _Tally()
+        return plain_line(text, bare, probe_tally, shapes), probe_tally.secrets
+
+    joined, values = joined_values(hunk.lines, probe_line)  # (no screen: it runs on every hunk)
+    tally.secrets += values
+    for i in joined:
+        secret_lines.update(_line_places(hunk.path, hunk.lines[i]))
+    hunk = replace(hunk, lines=tuple(replace(ln, text=joined[i]) if i in joined else ln
+                                     for i, ln in enumerate(hunk.lines)))
     probe = "\n".join(ln.text for ln in hunk.lines)
     keyish = _is_key_file(hunk.path) or "PRIVATE KEY" in probe or PEM_PAIR.search(probe) is not None
     in_block, blocks = _side_blocks(hunk.lines, True) if keyish else (set(), 0)
@@ -106,6 +127,8 @@ def test_a_line_the_patterns_change_is_found_by_both_screens(parts: list[str], b
     lowered = text.lower()
     screen = LINE_SCREEN if bare else CODE_LINE_SCREEN
     hunk_screen = HUNK_SCREEN if bare else CODE_HUNK_SCREEN
+    if len(lowered) != len(text):  # a name's rest is screened only where lowering kept the length
+        hunk_screen = WIDE_HUNK_SCREEN if bare else WIDE_CODE_HUNK_SCREEN
     if changed and len(lowered) == len(text):  # where redaction looks: both screens at one place
         assert any(hunk_screen.match(lowered, at) and screen.match(text, at) for at in range(len(text)))
     if changed:

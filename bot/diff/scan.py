@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 from bot.diff.header import bare_line
+from bot.redact.line import redact_path
 from bot.redact.scrub import redact_text
 
 HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$")
@@ -33,7 +34,9 @@ def quote_text(text: str) -> str:
 
 
 def show_path(path: str) -> str:
-    return path if re.fullmatch(r"[\w./+@-]{1,120}", path) else quote_text(path)
+    """A path for an error message: a credential in it replaced (a file named after a token)."""
+    path = redact_path(path)
+    return path if re.fullmatch(r"[\w./+@<>-]{1,120}", path) else quote_text(path)
 
 
 def split_lines(text: str) -> list[str]:

@@ -14,7 +14,8 @@ from bot.redact.patterns import (
     KEY,
     KEY_BEGIN,
     KEY_END,
-    MASK_PARTS,
+    MASK_LEAD,
+    MASK_TRAIL,
     MIN_BARE_PEM_LINES,
     PEM_BODY,
     PEM_LONG,
@@ -25,10 +26,11 @@ from bot.redact.patterns import (
 
 def _mask(segment: str) -> str:
     """Key material in a segment -> `<KEY>`, keeping indentation, quotes and `\\n` escapes around it."""
-    match = MASK_PARTS.match(segment)
-    if match is None or not match.group("core"):
+    lead = MASK_LEAD.match(segment).end()  # type: ignore[union-attr]  # (it matches the empty string)
+    trail = MASK_TRAIL.match(segment[:lead - 1 if lead else None:-1]).end()  # type: ignore[union-attr]
+    if lead + trail >= len(segment):
         return segment
-    return match.group("lead") + KEY + match.group("trail")
+    return segment[:lead] + KEY + segment[len(segment) - trail:]
 
 
 def _begin_of_key(text: str) -> re.Match[str] | None:

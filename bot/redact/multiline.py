@@ -13,19 +13,27 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.redact.patterns import KEY, PASSWORD, is_placeholder, secret_kind
+from bot.redact.patterns import KEY, PASSWORD, bounded, is_placeholder, secret_kind
 
+# Linear time: every quantifier bounded, and no two neighbours compete for one character (see
+# patterns.LONGEST); spaces around `\\`, `+` and `,` are taken before them or after, never both.
 # A line that ends in an assignment whose value continues below (`re.M`: one search over a hunk).
-DANGLING = re.compile(r"""(?:[:=][^\S\n]*(?:[>|][-+]?[0-9]?|\()|\\)[^\S\n]*$""", re.M)
-_HEAD = re.compile(r"""(?P<name>[A-Za-z_$@][\w.$-]{0,80})["']?\]?\s*(?::=|=|:)\s*(?P<rest>[^=:]*)$""")
-_LITERAL = re.compile(r"""(?P<q>["'`])(?P<value>[^"'`\n]+)(?P=q)""")
-_BARE = re.compile(r"""^(?P<lead>\s*)(?P<value>[^\s"'`\\]+)(?P<trail>\s*\\?\s*)$""")
+DANGLING = re.compile(bounded(r"""(?:[:=][^\S\n]{0,GAP}(?:[>|][-+]?[0-9]?|\()|\\)[^\S\n]{0,GAP}$"""), re.M)
+# The name starts a word (as in ASSIGNMENT) and is taken whole; the rest, spaces included, runs
+# from the last operator of the line to its end.
+_HEAD = re.compile(bounded(r"""(?<![\w.$])(?<![\w.$]-)(?=(?P<name>[A-Za-z_$@][\w.$-]{0,80}))(?P=name)["']?\]?"""
+                           r"""\s{0,GAP}(?::=|=|:)(?P<rest>[^=:]{0,LONGEST})$"""))
+_LITERAL = re.compile(bounded(r"""(?P<q>["'`])(?P<value>[^"'`\n]{1,LONGEST})(?P=q)"""))
+_BARE = re.compile(bounded(r"""^(?P<lead>\s{0,GAP})(?P<value>[^\s"'`\\]{1,LONGEST})"""
+                           r"""(?P<trail>\s{0,GAP}(?:\\\s{0,GAP})?)$"""))
 _TEMPLATE = ("{{", "${", "$(", "<%")  # a value filled in elsewhere is no secret
 # A continued line that is nothing but one value (a literal or a bare word, maybe `+`, `,` or `\`
 # after it): `-H "Accept: $FORMAT" \` is the next argument of a command, not the rest of a value.
-_ONLY_VALUE = re.compile(r"""^\s*(?:(["'`])[^"'`\n]*\1|[^\s"'`\\]+)\s*[+,)]?\s*\\?\s*$""")
+_ONLY_VALUE = re.compile(bounded(r"""^\s{0,GAP}(?:(["'`])[^"'`\n]{0,LONGEST}\1|[^\s"'`\\]{1,LONGEST})\s{0,GAP}"""
+                                 r"""(?:[+,)]\s{0,GAP})?(?:\\\s{0,GAP})?$"""))
 # What may follow the operator on the name's line: nothing, or a first literal piece, then the mark.
-_OPENING = re.compile(r"""^(?:(["'`])[^"'`\n]*\1\s*\+?\s*)?(?:[>|][-+]?[0-9]?|\(|\\)$""")
+_OPENING = re.compile(bounded(r"""^(?:(["'`])[^"'`\n]{0,LONGEST}\1\s{0,GAP}(?:\+\s{0,GAP})?)?"""
+                              r"""(?:[>|][-+]?[0-9]?|\(|\\)$"""))
 MAX_LINES = 40  # how far below its name a value may go on
 
 
@@ -82,8 +90,12 @@ def continued_values(texts: Sequence[str]) -> tuple[dict[int, str], int]:
     """({line index: redacted text}, values replaced) for secret names whose value continues below."""
     changed: dict[int, str] = {}
     count = 0
+    consumed = -1  # the last line read as the continued value of a secret name
     for i, text in enumerate(texts):
-        if DANGLING.search(text) is None:
+        # A line already read as part of a value is not read again as a name of its own (it went
+        # with the value, and what it continues into is inside that value too): each line is read
+        # once, not once per name above it (a hunk of `TOKEN=\\` lines).
+        if i <= consumed or DANGLING.search(text) is None:
             continue
         head = _HEAD.search(text)
         kind = secret_kind(head.group("name")) if head else None
@@ -92,17 +104,20 @@ def continued_values(texts: Sequence[str]) -> tuple[dict[int, str], int]:
         rest = head.group("rest").strip()
         if not _OPENING.match(rest):
             continue
-        before = dict(changed)
+        replaced = False  # (a flag, not a copy of `changed` to compare: that was quadratic in the lines)
         first = text[:head.start("rest")] + _literals(head.group("rest"), kind)
-        if first != text:  # `TOKEN = "abc" \`: the first piece is on the name's line
+        if first != text and first != changed.get(i):  # `TOKEN = "abc" \`: the first piece is on the name's line
             changed[i] = first
+            replaced = True
         block = rest.startswith((">", "|"))
         for j in _value_lines(texts, i, rest):
             current = changed.get(j, texts[j])
             if not block and not _ONLY_VALUE.match(current):
                 break
+            consumed = j
             line = _literals(current, kind) if rest.startswith("(") else _whole(current, kind)
             if line != current:
                 changed[j] = line
-        count += changed != before and KEY not in rest and PASSWORD not in rest  # else counted already
+                replaced = True
+        count += replaced and KEY not in rest and PASSWORD not in rest  # else counted already
     return changed, count

@@ -10,21 +10,26 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from bot.redact.patterns import bounded
 from bot.redact.token_shapes import NEEDLES
 
 # An "@" behind a character an e-mail's user or a URL's password may end in.
 _AT = r"""@(?<=[^\s/:@"'<>,]@)"""
 # The start of LITERAL_ARG (its quote after `(` or `, `), and all of it without its named groups.
 _ARGUMENT_START = r"""["'](?:(?<=[(,]["'])|(?<=[(,] ["']))"""
-_ARGUMENT = _ARGUMENT_START + r"""[A-Za-z0-9_\-+/=.~:@!#$%&*^|]{12,}["']"""
+_ARGUMENT = _ARGUMENT_START + bounded(r"""[A-Za-z0-9_\-+/=.~:@!#$%&*^|]{12,LONGEST}["']""")
 # Where, in lowered text, anything the patterns replace begins (a token's fixed part, a needle
 # of SHAPED or a Bearer/Basic scheme, an "@" as below, the ASCII word of a secret name
 # secret_kind accepts, "aws" as `(?i)` matches it: "ſ" is an s): faster than LINE_SCREEN, it
 # screens whole hunks; every private-key marker holds "private". Each alternative starts with a
 # character, lookbehinds after it: so `re` skips, in C, the places where none can start.
-_WORDS = ("pass", "pw", "private", "auth", "aws", "aw\u017f", "akia", "asia", "abia", "acca", "api", "access", "secret",
-          "signing", "session", "token", "credential", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "hf_",
-          "hooks.slack.com/", ".webhook.office.com/", "xox", "eyj", "encryption", "master")
+_TOKEN_WORDS = ("aws", "aw\u017f", "akia", "asia", "abia", "acca", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
+                "github_pat_", "hf_", "hooks.slack.com/", ".webhook.office.com/", "xox", "eyj")
+# The words of secret names (as _NAME_SCREEN below has them): those that are one on their own,
+# and those that need `key` after them.
+_NAME_WORDS = ("pass", "pw", "auth", "secret", "token", "credential", "dockerconfigjson", "dockercfg")
+_KEY_NAME_WORDS = ("api", "access", "private", "signing", "session", "encryption", "master")
+_WORDS = (*_TOKEN_WORDS, *_NAME_WORDS, *_KEY_NAME_WORDS)
 
 
 def _alternation(words: Iterable[str]) -> str:
@@ -36,21 +41,38 @@ def _alternation(words: Iterable[str]) -> str:
                     for first, rests in sorted(groups.items()))
 
 
+_SPACES = bounded(r"[^\S\n]{0,GAP}")  # as many as ASSIGNMENT allows
 # SHAPED's needles and the Bearer and Basic schemes. They add to the characters the scan stops
 # at, which is what costs (lookbehinds or a deeper trie only added to it, measured).
 _NEEDLES = (*NEEDLES, "bearer", "basic")
 # LITERAL_ARG after its quote (lowered text: the letters' case does not matter to it).
-_ARGUMENT_REST = r"""(?:(?<=[(,].)|(?<=[(,] .))[A-Za-z0-9_\-+/=.~:@!#$%&*^|]{12,}["']"""
-HUNK_SCREEN = re.compile("|".join((_alternation((*_WORDS, *_NEEDLES)), _AT,
+_ARGUMENT_REST = bounded(r"""(?:(?<=[(,].)|(?<=[(,] .))[A-Za-z0-9_\-+/=.~:@!#$%&*^|]{12,LONGEST}["']""")
+
+
+def _name_tail(group: str) -> str:
+    """After a word of a secret name: the rest of the name (taken whole), quote, bracket, spaces and
+    the operator, as _NAME_SCREEN has them. In the hunk screens, so that a line of `apikey`s costs
+    a scan in C, not a match of the line screen at every word (issue 16)."""
+    return rf"(?=(?P<{group}>[\w.$-]{{0,80}}))(?P={group})[\"']?\]?" + _SPACES + "[:=]"
+
+
+_NAMES = ("(?:" + _alternation(_NAME_WORDS) + ")" + _name_tail("hunk_name")
+          + "|(?:" + _alternation(_KEY_NAME_WORDS) + r")(?=[\w.$-]{0,80}?key)" + _name_tail("hunk_key_name"))
+HUNK_SCREEN = re.compile("|".join((_alternation((*_TOKEN_WORDS, *_NEEDLES)), _NAMES, _AT,
                                    *(quote + _ARGUMENT_REST for quote in "\"'"))))
 # In code a token shape counts only at the start of a string literal (redact.QUOTED_SHAPED): so
 # the scan of code, the bulk of most diffs, stops at quotes, not at almost every letter.
 _QUOTE = r"""["'`]"""
 # Each quote is its own branch: an alternative that starts with a class (`["'`]`) makes `re` give
 # up skipping to the places where some branch may start, which doubles the cost of the scan.
-CODE_HUNK_SCREEN = re.compile("|".join(
-    (_alternation(_WORDS), _AT, *(quote + "(?:" + _alternation(_NEEDLES) + ("|" + _ARGUMENT_REST) * (quote != "`") + ")"
-                                  for quote in "\"'`"))))
+_CODE_QUOTES = tuple(quote + "(?:" + _alternation(_NEEDLES) + ("|" + _ARGUMENT_REST) * (quote != "`") + ")"
+                     for quote in "\"'`")
+CODE_HUNK_SCREEN = re.compile("|".join((_alternation(_TOKEN_WORDS), _NAMES, _AT, *_CODE_QUOTES)))
+# Where lowering changed the text's length (`İ` lowers to two characters), a name's rest in the
+# lowered text is not the rest in the original: there the words alone are screened.
+WIDE_HUNK_SCREEN = re.compile("|".join((_alternation((*_WORDS, *_NEEDLES)), _AT,
+                                        *(quote + _ARGUMENT_REST for quote in "\"'"))))
+WIDE_CODE_HUNK_SCREEN = re.compile("|".join((_alternation(_WORDS), _AT, *_CODE_QUOTES)))
 # The same needles in the line screens, in any case there.
 _NEEDLE_SCREEN = "(?i:" + _alternation(_NEEDLES) + ")"
 
@@ -64,14 +86,23 @@ _NEEDLE_SCREEN = "(?i:" + _alternation(_NEEDLES) + ")"
 # on one line of a joined hunk.
 _TOKEN_SCREEN = (r"hooks\.slack\.com/|\.webhook\.office\.com/|A(?:KI|SI|BI|CC)A|gh[pousr]_|github_pat_|hf_|xox[abposr]-"
                  r"|eyJ|" + _AT + "|(?i:aws)|" + _ARGUMENT)
-_NAME_SCREEN = (r"(?i:pass|pw|auth|secret|token|credential"
-                r"|(?:api|access|private|signing|session|encryption|master)[\w.$-]*?key)[\w.$-]*[\"']?\]?")
-LINE_SCREEN = re.compile(_TOKEN_SCREEN + "|" + _NEEDLE_SCREEN + "|" + _NAME_SCREEN + r"[^\S\n]*[:=]")
+# Linear time (issue 16): every quantifier here is bounded, so a match tried at one place reads a
+# bounded stretch of text, and no two neighbouring quantifiers can match the same character, so it
+# reads it once. The rest of a name is read by a lookahead and taken whole (`(?=(?P<n>...))(?P=n)`,
+# an atomic group `re` of Python 3.10 lacks): the operator after it is then tried once, not after
+# every prefix of the name. ASSIGNMENT's name is at most 81 characters, so the rest after a secret
+# word is at most 80; `key` must follow an api/access/... word within it (a lookahead, read once).
+_NAME_REST = r"(?=(?P<name_rest>[\w.$-]{0,80}))(?P=name_rest)"
+_NAME_SCREEN = (r"(?i:pass|pw|auth|secret|token|credential|dockerc(?:onfigjson|fg)"
+                r"|(?:api|access|private|signing|session|encryption|master)(?=[\w.$-]{0,80}?key))"
+                + _NAME_REST + r"[\"']?\]?")
+LINE_SCREEN = re.compile(_TOKEN_SCREEN + "|" + _NEEDLE_SCREEN + "|" + _NAME_SCREEN + _SPACES + "[:=]")
 # Where unquoted values are no literals (code: see redact._allows_bare_values), an assignment
-# is replaced only with a quoted value: after the name, ASSIGNMENT's type annotation and
-# operator (without their lookarounds), then the opening quote.
+# is replaced only with a quoted value: after the name, ASSIGNMENT's type annotation (taken whole,
+# its trailing spaces with it) and operator (without their lookarounds), then the opening quote.
 CODE_LINE_SCREEN = re.compile(
     _TOKEN_SCREEN + "|" + _QUOTE + _NEEDLE_SCREEN + "|" + _NAME_SCREEN
-    + r"(?:[^\S\n]*:[^\S\n]*[A-Za-z_][\w.\[\]|, ]{0,40}?)?[^\S\n]*(?::=|=>|=|:)[^\S\n]*[\"'`]")
+    + r"(?:" + _SPACES + ":" + _SPACES + r"[A-Za-z_](?=(?P<annotation>[\w.\[\]|, ]{0,40}))(?P=annotation))?"
+    + _SPACES + r"(?::=|=>|=|:)" + _SPACES + r"[\"'`]")
 # Prose (Markdown, reStructuredText ...): values need quotes as in code, token shapes do not.
 PROSE_LINE_SCREEN = re.compile(CODE_LINE_SCREEN.pattern + "|" + _NEEDLE_SCREEN)

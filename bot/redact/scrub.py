@@ -30,24 +30,20 @@ from itertools import accumulate
 from operator import attrgetter
 
 from bot.diff.pathnames import base_name, suffix
+from bot.redact.joined import joined_values
 from bot.redact.keys import key_block_lines as _key_block_lines
 from bot.redact.keys import redact_key_line as _redact_key_line
+from bot.redact.line import Tally as _Tally
+from bot.redact.line import redact_line as _redact_line
+from bot.redact.line import redact_path
 from bot.redact.multiline import DANGLING, continued_values
 from bot.redact.patterns import (
-    ASSIGNMENT,
     CONFIG_SUFFIXES,
-    EMAIL_ADDRESS,
-    FORMAT_FIELD,
     KEY_FILE_PREFIXES,
     KEY_FILE_SUFFIXES,
-    NOT_EMAIL_USERS,
     PEM_PAIR,
     PRIVATE_KEY_MARK,
     PROSE_SUFFIXES,
-    TOKENS,
-    URL_CREDENTIALS,
-    looks_secret,
-    secret_kind,
 )
 from bot.redact.patterns import EMAIL as EMAIL
 from bot.redact.patterns import KEY as KEY
@@ -55,6 +51,8 @@ from bot.redact.patterns import MAX_ENTROPY_THRESHOLD as MAX_ENTROPY_THRESHOLD
 from bot.redact.patterns import MIN_SECRET_LEN as MIN_SECRET_LEN
 from bot.redact.patterns import PASSWORD as PASSWORD
 from bot.redact.patterns import entropy_threshold as entropy_threshold
+from bot.redact.patterns import looks_secret as looks_secret
+from bot.redact.patterns import secret_kind as secret_kind
 from bot.redact.patterns import shannon_entropy as shannon_entropy
 from bot.redact.screens import (
     CODE_HUNK_SCREEN,
@@ -62,18 +60,11 @@ from bot.redact.screens import (
     HUNK_SCREEN,
     LINE_SCREEN,
     PROSE_LINE_SCREEN,
-)
-from bot.redact.token_shapes import (
-    ATLAS_HEAD,
-    BEARER,
-    LITERAL_ARG,
-    QUOTED_SHAPED,
-    SHAPED,
-    literal_credential,
-    plain_token,
+    WIDE_CODE_HUNK_SCREEN,
+    WIDE_HUNK_SCREEN,
 )
 from bot.sources import ReviewInput
-from bot.types import FileDiff, Finding, Hunk, Line
+from bot.types import FileDiff, Finding, Hunk, Line, Skipped
 
 SECRET_NOTE = " (this line contains a credential; it was redacted before review)"
 
@@ -91,95 +82,26 @@ class RedactedInput:
 
 # ---------------------------------------------------------------- one line of text
 
-@dataclass
-class _Tally:
-    secrets: int = 0
-    emails: int = 0
-
-
-def _replace_assignment(match: re.Match[str], bare_values: bool, tally: _Tally) -> str:
-    value = match.group("value")
-    if value is None:
-        value = match.group("bare")
-        if not bare_values or value is None or FORMAT_FIELD.search(value):  # `{SumoAccessKey}`: a template
-            return match.group(0)
-        value = value.rstrip(")]}")
-        if "(" in value:  # `click.make_pass_decorator(dict,`: a call, so an expression, not a literal
-            return match.group(0)
-    kind = secret_kind(match.group("name"))
-    if kind is None or value in (KEY, PASSWORD):
-        return match.group(0)
-    if KEY in value or PASSWORD in value:  # a token found inside: the rest of the value goes with it
-        kind = KEY if KEY in value else PASSWORD
-    elif not looks_secret(value):
-        return match.group(0)
-    else:
-        tally.secrets += 1
-    start = match.start("value") if match.group("value") is not None else match.start("bare")
-    offset = start - match.start()
-    text = match.group(0)
-    return text[:offset] + kind + text[offset + len(value):]
-
-
-def _replace_url_password(match: re.Match[str], tally: _Tally) -> str:
-    if not looks_secret(match.group(2), min_len=6):
-        return match.group(0)
-    tally.secrets += 1
-    return f"{match.group(1)}:{PASSWORD}@"
-
-
-def _replace_email(match: re.Match[str], tally: _Tally) -> str:
-    if match.group(0).split("@", 1)[0].lower() in NOT_EMAIL_USERS:
-        return match.group(0)
-    tally.emails += 1
-    return EMAIL
-
-
-def _replace_token(match: re.Match[str], tally: _Tally, placeholder: str = KEY) -> str:
-    if plain_token(match.group(0)):  # `ghp_xxxx...`, `AKIA...EXAMPLE`: documentation, not a credential
-        return match.group(0)
-    tally.secrets += 1
-    return match.expand(placeholder)
-
-
-def _replace_value(match: re.Match[str], tally: _Tally) -> str:
-    """The `value` group of a header or call-argument match -> `<KEY>`, if it is a credential."""
-    value = match.group("value")
-    if not literal_credential(value):
-        return match.group(0)
-    tally.secrets += 1
-    text, offset = match.group(0), match.start("value") - match.start()
-    return text[:offset] + KEY + text[offset + len(value):]
-
-
-def _redact_line(text: str, bare_values: bool, tally: _Tally, shapes: bool | None = None) -> str:
-    """`shapes`: token shapes count unquoted too (default: where bare values do)."""
-    lowered = text.lower()
-    for pattern, placeholder, needles in TOKENS:
-        if any(needle in lowered for needle in needles):
-            text = pattern.sub(lambda m, p=placeholder: _replace_token(m, tally, p), text)  # type: ignore[misc]
-            lowered = text.lower()
-    shaped = SHAPED if (bare_values if shapes is None else shapes) else QUOTED_SHAPED
-    text = shaped.sub(lambda m: _replace_token(m, tally), text)
-    if KEY in text:
-        text = ATLAS_HEAD.sub("", text)
-    text = BEARER.sub(lambda m: _replace_value(m, tally), text)
-    if "@" in text:  # both patterns need one
-        text = URL_CREDENTIALS.sub(lambda m: _replace_url_password(m, tally), text)
-    text = ASSIGNMENT.sub(lambda m: _replace_assignment(m, bare_values, tally), text)
-    text = LITERAL_ARG.sub(lambda m: _replace_value(m, tally), text)
-    if "@" in text:
-        text = EMAIL_ADDRESS.sub(lambda m: _replace_email(m, tally), text)
-    return text
-
-
 def redact_text(text: str, bare_values: bool = True) -> tuple[str, int, int]:
-    """Free text (PR title or body) -> (redacted text, credentials replaced, e-mails replaced)."""
-    if PRIVATE_KEY_MARK not in text and HUNK_SCREEN.search(text.lower()) is None:
-        return text, 0, 0  # no line can match: nothing to replace (see secret_patterns)
-    tally = _Tally()
+    """Free text (PR title or body) -> (redacted text, credentials replaced, e-mails replaced).
+
+    Split values first, as in hunks (bot.redact.joined): no screen sees them whole.
+    """
+    def probe_line(line: str) -> tuple[str, int]:
+        probe_tally = _Tally()
+        return _redact_line(line, bare_values, probe_tally), probe_tally.secrets
+
+    joined, values = joined_values([Line(" ", None, None, line) for line in text.split("\n")], probe_line)
+    if joined:
+        text = "\n".join(joined.get(i, line) for i, line in enumerate(text.split("\n")))
+    lowered = text.lower()
+    screen = HUNK_SCREEN if len(lowered) == len(text) else WIDE_HUNK_SCREEN
+    if PRIVATE_KEY_MARK not in text and screen.search(lowered) is None:
+        return text, values, 0  # no line can match: nothing to replace (see secret_patterns)
+    tally = _Tally(secrets=values)
     lines = text.split("\n")
-    in_block, tally.secrets = _key_block_lines(lines)
+    in_block, blocks = _key_block_lines(lines)
+    tally.secrets += blocks
     out = [_redact_key_line(ln) if i in in_block else _redact_line(ln, bare_values, tally)
            for i, ln in enumerate(lines)]
     if DANGLING.search(text):
@@ -236,16 +158,42 @@ def _line_places(path: str, line: Line) -> Iterable[SecretLine]:
 
 
 def _redact_hunk(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[SecretLine], tally: _Tally) -> Hunk:
-    """`kind`: (bare values allowed, a key file) for the hunk's path."""
+    """`kind`: (bare values allowed, a key file, token shapes unquoted) for the hunk's path.
+
+    Values split over several literals go first (bot.redact.joined): no screen sees them whole.
+    """
+    bare, _, shapes = kind
+
+    def probe_line(text: str) -> tuple[str, int]:
+        probe_tally = _Tally()
+        return _redact_line(text, bare, probe_tally, shapes), probe_tally.secrets
+
+    joined, values = joined_values(hunk.lines, probe_line) if hunk.lines else ({}, 0)
+    if not joined:
+        return _redact_lines(hunk, kind, secret_lines, tally)
+    tally.secrets += values
+    for i in joined:
+        secret_lines.update(_line_places(hunk.path, hunk.lines[i]))
+    lines = tuple(replace(line, text=joined[i]) if i in joined else line for i, line in enumerate(hunk.lines))
+    return _redact_lines(replace(hunk, lines=lines), kind, secret_lines, tally)
+
+
+def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[SecretLine], tally: _Tally) -> Hunk:
+    """Key blocks, then each line the screens let through, then values continued below their name."""
     bare, key_file, shapes = kind
     parts = hunk.header.split("@@", 2)
     section = parts[2] if len(parts) == 3 and not parts[0] else None  # the text after the header is file content
     pieces = [section or "", *map(_TEXT, hunk.lines)]  # piece 0 the section, piece i + 1 line i
     probe = "\n".join(pieces)
     lowered = probe.lower()
-    hunk_screen = HUNK_SCREEN if shapes else CODE_HUNK_SCREEN
+    # The wide screen (words alone) first: it skips most text faster; where it finds a place, the
+    # narrow one (a name's rest and operator too) takes over from there (see WIDE_HUNK_SCREEN).
+    wide = WIDE_HUNK_SCREEN if shapes else WIDE_CODE_HUNK_SCREEN
+    hunk_screen = wide if len(lowered) != len(probe) else HUNK_SCREEN if shapes else CODE_HUNK_SCREEN
     line_screen = LINE_SCREEN if bare else PROSE_LINE_SCREEN if shapes else CODE_LINE_SCREEN
-    first = hunk_screen.search(lowered)
+    first = wide.search(lowered)
+    if first is not None and hunk_screen is not wide:
+        first = hunk_screen.search(lowered, first.start())
     # A run of full-width base64 lines is key material in any file (the hunk may lie inside a key);
     # a line of 60 characters comes first, as `len` is cheaper than a scan.
     body = probe[len(pieces[0]) + 1:]  # the lines, without the header's section
@@ -287,31 +235,54 @@ def _screened(pieces: list[str], probe: str, lowered: str, first: re.Match[str] 
     Anything a pattern replaces starts where `hunk_screen` finds something in the lowered text,
     and the line screen matches there in the original (see secret_patterns). So the screen runs
     anchored at each place `hunk_screen` finds, overlaps included (`accessecret`: both words).
+    Linear time (issue 16): each place costs a bounded match (every quantifier of the screens is
+    bounded), the search for the next place starts after the last, and once a piece is found
+    the search goes on at the next piece. (One search of the line screen over a piece instead
+    would try its whole alternation at every character: slower than this, measured.)
     """
     if first is None:
         return []
     if len(lowered) != len(probe):  # lowering changed lengths: places in one are not places in the other
         return [k for k, piece in enumerate(pieces) if screen.search(piece)]
     ends = list(accumulate(len(p) + 1 for p in pieces))  # one past the "\n" after each piece
-    found: set[int] = set()
+    found: list[int] = []
     hit: re.Match[str] | None = first
     while hit is not None:
         if screen.match(probe, hit.start()):
-            found.add(bisect_right(ends, hit.start()))
-        hit = hunk_screen.search(lowered, hit.start() + 1)
-    return sorted(found)
+            k = bisect_right(ends, hit.start())
+            found.append(k)
+            hit = hunk_screen.search(lowered, ends[k])  # nothing more to learn about piece k
+        else:
+            hit = hunk_screen.search(lowered, hit.start() + 1)
+    return found
 
 
 def _redact_file(file: FileDiff, secret_lines: set[SecretLine], tally: _Tally) -> FileDiff:
+    path = redact_path(file.path, tally)  # first: findings and secret lines carry the shown path
+    old_path = file.old_path if file.old_path is None else redact_path(file.old_path, tally)
+    source = file.hunks
+    if path != file.path:
+        source = tuple(replace(h, path=path) if h.path == file.path else h for h in file.hunks)
     kinds: dict[str, tuple[bool, bool, bool]] = {}
-    hunks = tuple(_redact_hunk(h, _kind_of(h.path, kinds), secret_lines, tally) for h in file.hunks)
-    if all(a is b for a, b in zip(hunks, file.hunks, strict=True)):
+    hunks = tuple(_redact_hunk(h, _kind_of(h.path, kinds), secret_lines, tally) for h in source)
+    if path == file.path and old_path == file.old_path and all(a is b for a, b in zip(hunks, file.hunks, strict=True)):
         return file
-    return replace(file, hunks=hunks)
+    return replace(file, path=path, old_path=old_path, hunks=hunks)
+
+
+def _redact_skips(skipped: tuple[Skipped, ...], tally: _Tally) -> tuple[Skipped, ...]:
+    paths = [redact_path(s.path, tally) for s in skipped]
+    if all(a == s.path for a, s in zip(paths, skipped, strict=True)):
+        return skipped
+    return tuple(replace(s, path=p) for s, p in zip(skipped, paths, strict=True))
 
 
 def redact_input(review_input: ReviewInput, enabled: bool) -> RedactedInput:
-    """Credentials in hunks, hunk headers, PR title and body -> placeholders (no-op when disabled)."""
+    """Credentials in paths, hunks, hunk headers, PR title and body -> placeholders (no-op when disabled).
+
+    A path is replaced where the diff model is made (see bot.redact.line.redact_path): every stage
+    and every output after this one sees only the shown path.
+    """
     if not enabled:
         return RedactedInput(review_input=review_input, secret_lines=frozenset(), count=0)
     tally = _Tally()
@@ -320,8 +291,9 @@ def redact_input(review_input: ReviewInput, enabled: bool) -> RedactedInput:
     info = review_input.info
     title, title_secrets, title_emails = redact_text(info.title)
     body, body_secrets, body_emails = redact_text(info.body)
-    redacted = replace(review_input, info=replace(info, title=title, body=body),
-                       diff=replace(review_input.diff, files=files))
+    diff = replace(review_input.diff, files=files, skipped=_redact_skips(review_input.diff.skipped, tally))
+    redacted = replace(review_input, info=replace(info, title=title, body=body), diff=diff,
+                       skipped=_redact_skips(review_input.skipped, tally))
     return RedactedInput(review_input=redacted, secret_lines=frozenset(secret_lines),
                          count=tally.secrets + title_secrets + body_secrets,
                          emails=tally.emails + title_emails + body_emails)

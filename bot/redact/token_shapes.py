@@ -12,23 +12,27 @@ from __future__ import annotations
 
 import re
 
-from bot.redact.patterns import PLACEHOLDER, looks_secret
+from bot.redact.patterns import PLACEHOLDER, bounded, looks_secret
 
-# (first character, the rest): the lookbehind goes between them (see _alternation).
+# (first character, the rest): the lookbehind goes between them (see _alternation). Every run is
+# bounded, at LONGEST (see bot.redact.patterns) where a format has no bound of its own: see LONGEST for why.
 # `_B`: a character that may not come right before a token (it would be inside a longer word,
 # a dotted name or a file name: `video_box.ico-7a38...png` is no Infracost token).
 _B = r"[A-Za-z0-9_.-]"
 _RULES: tuple[tuple[str, str], ...] = (
     # OpenAI: the legacy and project keys carry "T3BlbkFJ" (base64 of "OpenAI") in the middle.
-    ("s", r"k-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9_-]{16,}T3BlbkFJ[A-Za-z0-9_-]{16,}"),
-    ("s", r"k-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}"),
+    # (The marker is looked for ahead, then the key taken as one run: two runs around it would
+    # compete for the same characters.)
+    ("s", r"k-(?:(?:proj|svcacct|admin)-)?(?=[A-Za-z0-9_-]{16,LONGEST}T3BlbkFJ[A-Za-z0-9_-]{16})"
+          r"[A-Za-z0-9_-]{40,LONGEST}"),
+    ("s", r"k-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,LONGEST}"),
     ("s", r"k-ant-(?:api|admin|oat|ort)\d\d-[A-Za-z0-9_-]{93}AA(?![A-Za-z0-9_-])"),
     # Stripe secret and restricted keys, and other `sk_`/`rk_` live keys.
     ("s", r"k_(?:live|test|prod)_[A-Za-z0-9]{10,99}(?![A-Za-z0-9])"),
     ("r", r"k_(?:live|test|prod)_[A-Za-z0-9]{10,99}(?![A-Za-z0-9])"),
     # GitLab: personal, deploy, pipeline trigger, runner, CI job, feature flag, feed, mail, SCIM,
     # agent, OAuth application tokens; routable forms carry a `.` and a short suffix.
-    ("g", r"l(?:pat|dt|ptt|rt|cbt|ffct|ft|imt|soat|agent|oas)-[A-Za-z0-9_-]{20,}(?:\.[A-Za-z0-9]{2,})?"),
+    ("g", r"l(?:pat|dt|ptt|rt|cbt|ffct|ft|imt|soat|agent|oas)-[A-Za-z0-9_-]{20,LONGEST}(?:\.[A-Za-z0-9]{2,LONGEST})?"),
     ("G", r"R1348941[A-Za-z0-9_-]{20}(?![A-Za-z0-9_-])"),
     ("_", r"gitlab_session=[0-9a-z]{32}"),
     # Grafana: cloud and service-account tokens, API keys (base64 of `{"k":"`).
@@ -37,19 +41,19 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("e", r"yJrIjoi[A-Za-z0-9]{70,400}={0,2}"),
     # Google API keys and OAuth access tokens.
     ("A", r"Iza[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])"),
-    ("y", r"a29\.[A-Za-z0-9_-]{30,}"),
+    ("y", r"a29\.[A-Za-z0-9_-]{30,LONGEST}"),
     # npm, PyPI (a macaroon whose first bytes say "pypi.org"), RubyGems, Clojars, NuGet-like registries.
     ("n", r"pm_[A-Za-z0-9]{36}(?![A-Za-z0-9])"),
-    ("p", r"ypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}"),
+    ("p", r"ypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,LONGEST}"),
     ("r", r"ubygems_[a-f0-9]{48}(?![a-f0-9])"),
     ("C", r"LOJARS_[a-z0-9]{60}(?![a-z0-9])"),
     # Slack: bot, user, legacy, workspace and refresh tokens start with digits after the prefix
     # (so `xoxo-indieweb` is no token); app and configuration tokens have their own layout.
-    ("x", r"ox[bp]-\d{8,14}-[A-Za-z0-9-]{10,}"),
-    ("x", r"ox[os]-\d+-\d+-\d+-[A-Fa-f0-9]+"),
+    ("x", r"ox[bp]-\d{8,14}-[A-Za-z0-9-]{10,LONGEST}"),
+    ("x", r"ox[os]-\d{1,64}-\d{1,64}-\d{1,64}-[A-Fa-f0-9]{1,LONGEST}"),
     ("x", r"ox[ar]-(?:\d-)?[A-Za-z0-9]{8,48}(?![A-Za-z0-9])"),
-    ("x", r"oxe(?:\.xox[bp])?-\d-[A-Za-z0-9]{100,}"),
-    ("x", r"app-\d-[A-Z0-9]+-\d+-[a-z0-9]+"),
+    ("x", r"oxe(?:\.xox[bp])?-\d-[A-Za-z0-9]{100,LONGEST}"),
+    ("x", r"app-\d-[A-Z0-9]{1,64}-\d{1,64}-[a-z0-9]{1,LONGEST}"),
     # SendGrid, Twilio, Sendinblue, Mailgun, Mailchimp-like mail services.
     ("S", r"G\.[A-Za-z0-9=_.-]{66}(?![A-Za-z0-9=_.-])"),
     ("S", r"K[0-9a-fA-F]{32}(?![A-Za-z0-9])"),
@@ -70,14 +74,19 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("a", r"(?<=[A-Za-z0-9]{14}\.a)tlasv1\.[A-Za-z0-9_=-]{60,70}"),  # its 14-character head: see ATLAS_HEAD
     # Sentry user and organisation tokens, 1Password service-account tokens and secret keys.
     ("s", r"ntryu_[a-f0-9]{64}(?![a-f0-9])"),
-    ("s", r"ntrys_eyJ[A-Za-z0-9+/]{60,}={0,2}_[A-Za-z0-9+/]{43}(?![A-Za-z0-9+/])"),
-    ("o", r"ps_eyJ[A-Za-z0-9+/]{250,}={0,3}"),
+    ("s", r"ntrys_eyJ[A-Za-z0-9+/]{60,LONGEST}={0,2}_[A-Za-z0-9+/]{43}(?![A-Za-z0-9+/])"),
+    ("o", r"ps_eyJ[A-Za-z0-9+/]{250,LONGEST}={0,3}"),
     ("A", r"3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}"),
     # Hugging Face user tokens (mixed case, so long snake_case names stay out) and organisation
     # tokens; age secret keys (bech32).
-    ("h", r"f_(?=[A-Za-z0-9]*[a-z])(?=[A-Za-z0-9]*[A-Z])[A-Za-z0-9]{30,}(?![A-Za-z0-9_])"),
+    ("h", r"f_(?=[A-Z0-9]{0,LONGEST}[a-z])(?=[a-z0-9]{0,LONGEST}[A-Z])[A-Za-z0-9]{30,LONGEST}(?![A-Za-z0-9_])"),
     ("A", r"GE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}"),
     ("a", r"pi_org_[A-Za-z]{34}(?![A-Za-z0-9])"),
+    # A Docker registry config (`.dockerconfigjson`, `~/.docker/config.json`) in base64, as a
+    # Kubernetes Secret holds it: the base64 of `{"auths":`, compact or indented. Its `auth`
+    # entries are user:password or user:token.
+    ("e", r"(?:yJhdXRocyI6|yAiYXV0aHMi|wogICJhdXRocyI6|wogICAgImF1dGhz|woJImF1dGhz|w0KICAiYXV0aHMi)"
+          r"[A-Za-z0-9+/]{16,LONGEST}={0,2}"),
     # Azure AD client secrets: three characters, a digit, "Q~", then 31-34 more.
     ("Q", r"(?<=[A-Za-z0-9_~.]{3}\dQ)~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])"),
     # Others with a distinctive prefix: PlanetScale, Perplexity, Square, Notion, New Relic,
@@ -105,13 +114,13 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("t", r"k-us-[A-Za-z0-9_-]{48}(?![A-Za-z0-9_-])"),
     ("A", r"PI-[A-Z0-9]{26}(?![A-Z0-9])"),
     ("A", r"BSK[A-Za-z0-9+/]{109,269}={0,2}"),
-    ("b", r"edrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/=]*"),
+    ("b", r"edrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/=]{0,LONGEST}"),
     ("A", r"KCp[A-Za-z0-9]{69}(?![A-Za-z0-9])"),
     ("c", r"mVmdGtu[A-Za-z0-9]{57}(?![A-Za-z0-9])"),
     ("s", r"ha256~[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"),
     ("v", r"1\.0-[a-f0-9]{24}-[a-f0-9]{146}"),
-    ("p", r"k\.eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}"),
-    ("s", r"k\.eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}"),
+    ("p", r"k\.eyJ[A-Za-z0-9_-]{20,LONGEST}\.[A-Za-z0-9_-]{20,LONGEST}"),
+    ("s", r"k\.eyJ[A-Za-z0-9_-]{20,LONGEST}\.[A-Za-z0-9_-]{20,LONGEST}"),
     ("L", r"TAI[A-Za-z0-9]{20}(?![A-Za-z0-9])"),
     ("s", r"-s4t2(?:ud|af)-[a-f0-9]{64}(?![a-f0-9])"),
     ("s", r"c_[a-z0-9]{5,30}\.[a-z0-9]{4,6}\.acc[_-][a-z0-9-]{10,32}\.[A-Za-z0-9+/_=-]{30,120}"),
@@ -119,13 +128,15 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("p", r"ubkey-[a-f0-9]{32}(?![a-f0-9])"),
 )
 # An HTTP authorization scheme, then the credential itself: whatever follows `Bearer ` is one.
-BEARER = re.compile(r"[Bb](?<![A-Za-z0-9_][Bb])(?:earer|asic)\s+(?P<value>[A-Za-z0-9._~+/=:-]{8,})")
+BEARER = re.compile(bounded(r"[Bb](?<![A-Za-z0-9_][Bb])(?:earer|asic)\s{1,GAP}"
+                            r"(?P<value>[A-Za-z0-9._~+/=:-]{8,LONGEST})"))
 # A string literal that is a call's argument (`Client("...")`, `f(a, '...')`): where no name says
 # what a value is, a random-looking literal handed to a call is the likeliest credential.
 # The quote comes first and the lookbehinds after it, for the same reason as in TOKENS.
 # Its characters are those of tokens and passwords: no brackets, commas or spaces, which code has.
-LITERAL_ARG = re.compile(
-    r"""(?P<q>["'])(?:(?<=[(,]["'])|(?<=[(,] ["']))(?P<value>[A-Za-z0-9_\-+/=.~:@!#$%&*^|]{12,})(?P=q)(?=\s*[),])""")
+LITERAL_ARG = re.compile(bounded(
+    r"""(?P<q>["'])(?:(?<=[(,]["'])|(?<=[(,] ["']))(?P<value>[A-Za-z0-9_\-+/=.~:@!#$%&*^|]{12,LONGEST})(?P=q)"""
+    r"""(?=\s{0,GAP}[),])"""))
 
 
 def _alternation(rules: tuple[tuple[str, str], ...]) -> str:
@@ -147,7 +158,7 @@ def _alternation(rules: tuple[tuple[str, str], ...]) -> str:
     return "|".join(shared + own)
 
 
-SHAPED = re.compile(_alternation(_RULES))
+SHAPED = re.compile(bounded(_alternation(_RULES)))
 # In code, a token shape counts at the start of a string literal only: unquoted, it would be an
 # identifier or part of an expression (and scanning all code for shapes costs, see secret_screens).
 QUOTED_SHAPED = re.compile(r"""(?<=["'`])(?:""" + SHAPED.pattern + ")")
@@ -177,7 +188,7 @@ def _needles(first: str, rest: str) -> list[str]:
 # What SHAPED's matches start with, lowered: the screens of bot.redact.screens look for these.
 NEEDLES = tuple(sorted({n for first, rest in _RULES for n in _needles(first, rest)}))
 ATLAS_HEAD = re.compile(r"[A-Za-z0-9]{14}\.(?=<KEY>)")  # Terraform's `<14 characters>.atlasv1.<rest>`
-_WORD = re.compile(r"[A-Z]?[a-z]{2,}")
+_WORD = re.compile(r"[A-Z]?[a-z]{2,256}")  # (joined again: a longer word is two)
 
 
 def plain_token(value: str) -> bool:

@@ -10,6 +10,7 @@ error line either.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -39,6 +40,16 @@ SECRETS: dict[str, str] = {
     "context_secret": "c0nt3xt-S3cr3t-77Qa",
     "key_body_1": "MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi7xQ4W5ZKf5Jd6YXN3c2VyAbCd",
     "key_body_2": "bGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREVGR0hJSktMTU5PUFFSU1RV",
+    # Issue 16, defect 7: a token in a file's name; values split over literals (each piece is
+    # planted: none may come out); a value on the line below its name; a registry login in base64.
+    "path_token": "ghp_" + "Nq4Wz8Lm2Xk7Rv3Tb9Hc5Jd1Fg6Ks0Ya8Pe",
+    "split_head": "ghp_" + "Vb2Lx9Qm4Tk",
+    "split_tail": "Wr7Zn3Hc8Jd5Fg1Ks6Ya0Pe",
+    "concat_rest": "Hj6Tq1Lz9Wm4Xr8Kv2Bn7Cd3Fs5Gy0Pa",
+    "below_password": "Lq7!vR3#zW9m",
+    "docker_config": base64.b64encode(json.dumps({"auths": {"registry.example.com": {
+        "auth": base64.b64encode(b"deploy:" + ("gho_" + "Mw3Rt8Lq2Zx7Kv4Nb9Hc5Jd1Fg6Ks0Ya8P").encode()).decode()}}})
+        .encode()).decode(),
 }
 S = SECRETS
 BEGIN, END = "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----"
@@ -72,7 +83,15 @@ def secret_diff() -> str:
     yaml = _file("config/app.yml", "index 3333333..4444444 100644\n", [
         f" secret: {S['context_secret']}", "-api_key: old", f"+api_key: {S['yaml_api_key']}", " debug: true"])
     env = _file(".env", "index 5555555..6666666 100644\n", [f"+GH_PAT={S['github_pat']}"])
-    return settings + key + yaml + env
+    named = _file(f"notes/{S['path_token']}.txt", "new file mode 100644\n", ["+rotate this token"])
+    split = _file("app/tokens.py", "new file mode 100644\n", [
+        f"+SPLIT = ('{S['split_head']}'", f"+         '{S['split_tail']}')",
+        f"+JOINED = 'ghp_' + '{S['concat_rest']}'",
+        "+DATABASES = {", "+    'password':", f"+        '{S['below_password']}',", "+}"])
+    pull = _file("deploy/pull-secret.yaml", "new file mode 100644\n", [
+        "+apiVersion: v1", "+kind: Secret", "+type: kubernetes.io/dockerconfigjson", "+data:",
+        f"+  .dockerconfigjson: {S['docker_config']}"])
+    return settings + key + yaml + env + named + split + pull
 
 
 _NUMBERED = re.compile(r"^\s*(\d+) [+ ] (.*)$", re.MULTILINE)
@@ -169,7 +188,8 @@ def pull_request_scenario(folder: Path) -> Tally:
     tally = Tally()
     title = f"Rotate the deploy token {S['github']}"
     body = (f"New credentials for staging:\n\n    AWS_ACCESS_KEY_ID={S['aws_id']}\n    password: {S['password']}\n"
-            f"\n{BEGIN}\n{S['key_body_1']}\n{S['key_body_2']}\n{END}\n\nSlack: {S['slack']}\nJWT {S['jwt']}\n")
+            f"\n{BEGIN}\n{S['key_body_1']}\n{S['key_body_2']}\n{END}\n\nSlack: {S['slack']}\nJWT {S['jwt']}\n"
+            f"\n    SPLIT = ('{S['split_head']}'\n             '{S['split_tail']}')\n")
     summary = folder / "summary.md"
     texts: dict[str, str] = {}
     with emulator() as gh, ModelServer(responder=echoing_responder) as srv:

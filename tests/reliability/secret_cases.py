@@ -7,6 +7,11 @@ credential in it. The cases come from gitleaks' and detect-secrets' own rule tes
 published (`asis`), or each secret placed in seven line shapes, five where a name says what
 the value is and two where nothing does (a call argument, a Bearer header).
 
+Issue 16's shapes come from tests/fixtures/secrets/issue16.jsonl: the same secrets split over
+literals, joined by `+`, below their name, in a JavaScript concatenation, as a Docker registry
+login in base64 (all counted as named), and as a file's name (a group of its own, `path`: the
+redactor's output ends with the paths it shows), with negatives of those shapes.
+
 A deterministic fifth of the secrets (by a hash of the value, so every shape of one secret
 lands on the same side) is held out: patterns are tuned on the rest only, and both are reported.
 """
@@ -25,10 +30,15 @@ from bot.diff.parse import parse_diff
 from bot.redact.scrub import redact_input
 from bot.sources import ReviewInput
 from bot.types import SourceInfo
-from tests.conftest import JINJA_CASES, SHARED
+from tests.conftest import JINJA_CASES, REPO_ROOT, SHARED
 
 CASES_FILE = SHARED / "secrets" / "cases.jsonl"
-NAMED_SHAPES = frozenset({"env_named", "py_named", "yaml_named", "json_named", "sh_api_hdr"})
+# Issue 16's shapes (split values, a token in a file name, a registry login in base64), built from
+# the shared secrets by tests/fixtures/secrets/build_issue16.py, scored with them.
+SPLIT_CASES_FILE = REPO_ROOT / "tests" / "fixtures" / "secrets" / "issue16.jsonl"
+NAMED_SHAPES = frozenset({"env_named", "py_named", "yaml_named", "json_named", "sh_api_hdr",
+                          "py_split_named", "py_concat_named", "py_dict_below", "js_concat_lines", "k8s_registry"})
+PATH_SHAPES = frozenset({"path"})  # a secret as a file's name: only a token's own shape can tell
 BARE_SHAPES = frozenset({"py_bare_call", "py_bearer_hdr"})
 WINDOW = 8
 HELD_OUT_SHARE = 5  # one case in five (by hash) is held out
@@ -59,13 +69,20 @@ class Case:
 
     @property
     def group(self) -> str:
-        """named, bare, asis (true positives); fp (gitleaks' negatives as published) or fp-other."""
+        """named, bare, asis, path (true positives); fp (gitleaks' negatives as published) or fp-other."""
         if self.label == "fp":
             return "fp" if self.src == "gl" and self.ctx == "asis" else "fp-other"
+        if self.ctx in PATH_SHAPES:
+            return "path"
         return "named" if self.ctx in NAMED_SHAPES else "bare" if self.ctx in BARE_SHAPES else "asis"
 
 
-def load_cases(path: Path = CASES_FILE) -> list[Case]:
+def load_cases(path: Path = CASES_FILE, extra: Path | None = SPLIT_CASES_FILE) -> list[Case]:
+    """The shared cases, then (by default) issue 16's shapes from tests/fixtures."""
+    return _read_cases(path) + (_read_cases(extra) if extra is not None and extra.is_file() else [])
+
+
+def _read_cases(path: Path) -> list[Case]:
     cases = []
     with path.open(encoding="utf-8") as handle:
         for raw in handle:
@@ -94,15 +111,18 @@ def leaked(case: Case, out: Sequence[str]) -> bool:
 
 
 def diff_input(path: str, lines: Sequence[str]) -> ReviewInput:
+    """A diff adding `lines` to `path` (a new file)."""
     body = "\n".join("+" + line for line in lines)
     text = f"diff --git a/{path} b/{path}\n--- /dev/null\n+++ b/{path}\n@@ -0,0 +1,{len(lines)} @@\n{body}\n"
     return ReviewInput(info=SourceInfo(kind="diff"), diff=parse_diff(text))
 
 
 def bot_redactor(path: str, lines: Sequence[str]) -> tuple[list[str], bool]:
-    """The project's redactor on a one-hunk diff that adds `lines` to `path`."""
+    """The project's redactor on a one-hunk diff that adds `lines` to `path`; the paths it shows
+    come last in its output (a secret in a file's name must not survive either)."""
     redacted = redact_input(diff_input(path, lines), enabled=True)
-    out = [ln.text for f in redacted.review_input.diff.files for h in f.hunks for ln in h.lines]
+    files = redacted.review_input.diff.files
+    out = [ln.text for f in files for h in f.hunks for ln in h.lines] + [f.path for f in files]
     return out, redacted.count > 0
 
 
@@ -120,6 +140,7 @@ class Score:
         return (f"{name}: named {self.rate('named'):.1%} ({self.caught['named']}/{self.total['named']}), "
                 f"bare {self.rate('bare'):.1%} ({self.caught['bare']}/{self.total['bare']}), "
                 f"as published {self.rate('asis'):.1%} ({self.caught['asis']}/{self.total['asis']}), "
+                f"file names {self.rate('path'):.1%} ({self.caught['path']}/{self.total['path']}), "
                 f"fp {self.caught['fp']}/{self.total['fp']} (other negatives {self.caught['fp-other']}/"
                 f"{self.total['fp-other']})")
 

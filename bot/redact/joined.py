@@ -1,0 +1,140 @@
+"""Secrets split over several string literals, or put on the line below their name.
+
+`tok = ('ghp_abc…'` / `'…xyz')`, `'ghp_' + '<rest>'`, `"abc" "def"`, and a dict's `'token':` with
+the value on the next line: no line holds the whole credential, or its name. So before the lines
+are matched one by one, adjacent string literals (side by side, joined by `+`, over a line end
+or a backslash continuation) are joined into one value, and a literal that starts the line below
+a dangling `name:` or `name =` gets that name. Each such value is put in a line of its own, as
+the code would have written it unsplit (the text before it on its line, or the name above, then
+the joined literal, then what follows it), and matched with every pattern. Where the joined
+value is replaced, every piece of it is: a piece of a split secret need not look random on its
+own. (`bot.redact.multiline` does the same where a secret's *name* says the value goes on.)
+
+Linear time as the rest of bot.redact: bounded quantifiers, no competing neighbours; chains do
+not overlap, and the context put around a value is bounded (CONTEXT), so each character is read
+a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+
+from bot.redact.patterns import KEY, PASSWORD, bounded
+from bot.types import Line
+
+
+def _literal(group: str) -> str:
+    """One string literal without escapes or other quotes in it (as bot.redact.multiline reads
+    them), with a quote of its own (`'abc'"def"` is one value in a shell)."""
+    return rf"""(?P<{group}>["'`])[^"'`\n\\]{{0,LONGEST}}(?P={group})"""
+
+
+# Between two literals of one value: spaces, a `+`, one line end (maybe after a backslash), a `+`.
+_SEP = r"""[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?(?:\\?\n[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?)?"""
+CHAIN = re.compile(bounded(_literal("first") + "(?:" + _SEP + _literal("next") + "){1,64}"))
+_CHAIN_FROM_HERE = re.compile(bounded(_literal("first") + "(?:" + _SEP + _literal("next") + "){0,64}"))
+LITERAL = re.compile(bounded(r"""(?P<q>["'`])(?P<value>[^"'`\n\\]{0,LONGEST})(?P=q)"""))
+# A line that ends in an operator, and the next starts with a literal: the value of the name above.
+BELOW = re.compile(bounded(r"""(?::|=>?|:=)[ \t]{0,GAP}\n[ \t]{0,GAP}(?=["'`])"""))
+_DANGLING = re.compile(bounded(r"""(?::|=>?|:=)[ \t]{0,GAP}$"""))
+# `name = (` before a value and `)` after it: the parentheses only group the pieces.
+_OPEN = re.compile(bounded(r"""(?P<op>:|=>?|:=)[ \t]{0,GAP}\([ \t]{0,GAP}$"""))
+_CLOSE = re.compile(bounded(r"""[ \t]{0,GAP}\)"""))
+# Cheap necessary conditions over a whole hunk (`re.M`), so that most hunks cost three scans: two
+# literals side by side on one line, or a line ending in a literal or an operator (maybe then `+`
+# or `\`) and a line starting with a literal.
+_INLINE = re.compile(bounded(r"""["'`](?:[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?)["'`]"""))
+_ENDS = re.compile(bounded(r"""(?:["'`]|:|=>?)[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?\\?$"""), re.M)
+_STARTS = re.compile(bounded(r"""\n[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?["'`]"""))  # (after a `\n`: faster than re.M)
+CONTEXT = 200  # characters of the line kept before a joined value (a name, an annotation, a call)
+
+# (text) -> (the text redacted, credentials found in it): the line patterns of bot.redact.scrub.
+LineRedactor = Callable[[str], tuple[str, int]]
+Span = tuple[int, int, str]  # (start, end, placeholder) in one line's text
+
+
+def _side(lines: Sequence[Line], excluded: str) -> list[int]:
+    return [i for i, line in enumerate(lines) if line.kind != excluded]
+
+
+def _chains(text: str) -> dict[int, int]:
+    """{start: end} of the values in `text` made of several literals or on the line below their name."""
+    found: dict[int, int] = {}
+    for match in BELOW.finditer(text):
+        chain = _CHAIN_FROM_HERE.match(text, match.end())
+        if chain is not None:
+            found[chain.start()] = chain.end()
+    for match in CHAIN.finditer(text):
+        found.setdefault(match.start(), match.end())
+    return found
+
+
+def _placeholder(value: str, redacted: str, found: int) -> str | None:
+    """The placeholder that replaced `value` in `redacted`, or None where it survived."""
+    if not found or not value or value in redacted:
+        return None
+    return PASSWORD if PASSWORD in redacted and KEY not in redacted else KEY
+
+
+def joined_values(lines: Sequence[Line], redact: LineRedactor) -> tuple[dict[int, str], int]:
+    """({line index: text with the pieces of split credentials replaced}, credentials found)."""
+    probe = "\n" + "\n".join(line.text for line in lines)
+    if _INLINE.search(probe) is None and (_STARTS.search(probe) is None or _ENDS.search(probe) is None):
+        return {}, 0
+    spans: dict[int, set[Span]] = {}
+    seen: set[tuple[int, int]] = set()  # (line, column) of a chain's first piece: context lines are on both sides
+    count = 0
+    for excluded in ("+", "-"):  # the old side (no '+') and the new side (no '-')
+        indices = _side(lines, excluded)
+        texts = [lines[i].text for i in indices]
+        text = "\n".join(texts)
+        if "'" not in text and '"' not in text and "`" not in text:
+            continue
+        starts = [0]
+        for line_text in texts[:-1]:
+            starts.append(starts[-1] + len(line_text) + 1)
+        chains = sorted(_chains(text).items())
+        previous_end = 0
+        for k, (start, end) in enumerate(chains):
+            row = bisect_right(starts, start) - 1
+            # The context stops at the chains before and after: a name is not behind another value,
+            # and so no text is read again for every one of many short chains on a line.
+            after = chains[k + 1][0] if k + 1 < len(chains) else len(text)
+            before, previous_end = max(previous_end, starts[row], start - CONTEXT), end
+            if (indices[row], start - starts[row]) in seen:
+                continue
+            pieces = list(LITERAL.finditer(text, start, end))
+            prefix = text[min(before, start):start]
+            if not prefix.strip() and row and _DANGLING.search(texts[row - 1]):
+                prefix = texts[row - 1][-CONTEXT:] + " "
+            elif len(pieces) < 2:
+                continue
+            last = bisect_right(starts, end - 1) - 1
+            line_end = starts[last] + len(texts[last])
+            value = "".join(piece.group("value") for piece in pieces)
+            quote = pieces[0].group("q")
+            suffix = text[end:max(end, min(line_end, end + CONTEXT, after))]
+            opened = _OPEN.search(prefix)
+            if opened is not None:  # `API_KEY = ('abc'` ... `'def')`: the value as if written unsplit
+                prefix = prefix[:opened.start()] + opened.group("op") + " "
+                closed = _CLOSE.match(suffix)
+                suffix = suffix[closed.end():] if closed else suffix
+            redacted, found = redact(prefix + quote + value + quote + suffix)
+            placeholder = _placeholder(value, redacted, found)
+            if placeholder is None:
+                continue
+            seen.add((indices[row], start - starts[row]))
+            count += 1
+            for piece in pieces:
+                at = bisect_right(starts, piece.start()) - 1
+                column = piece.start("value") - starts[at]
+                spans.setdefault(indices[at], set()).add((column, column + len(piece.group("value")), placeholder))
+    changed = {}
+    for i, line_spans in spans.items():
+        line_text = lines[i].text
+        for begin, stop, placeholder in sorted(line_spans, reverse=True):
+            line_text = line_text[:begin] + placeholder + line_text[stop:]
+        changed[i] = line_text
+    return changed, count

@@ -1,0 +1,154 @@
+"""One line of text (or a path) with its credentials replaced: every pattern, in order.
+
+bot.redact.scrub decides which lines get here (the screens) and handles what spans lines (key
+blocks, split values, values continued below their name); `redact_path` is for file names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.redact.patterns import (
+    ASSIGNMENT,
+    EMAIL_ADDRESS,
+    FORMAT_FIELD,
+    KEY,
+    NOT_EMAIL_USERS,
+    PASSWORD,
+    TOKENS,
+    URL_CREDENTIALS,
+    looks_secret,
+    secret_kind,
+)
+from bot.redact.patterns import EMAIL as EMAIL
+from bot.redact.screens import HUNK_SCREEN, WIDE_HUNK_SCREEN
+from bot.redact.token_shapes import (
+    ATLAS_HEAD,
+    BEARER,
+    LITERAL_ARG,
+    QUOTED_SHAPED,
+    SHAPED,
+    literal_credential,
+    plain_token,
+)
+
+
+@dataclass
+class Tally:
+    secrets: int = 0
+    emails: int = 0
+
+
+def replace_assignment(match: re.Match[str], bare_values: bool, tally: Tally) -> str:
+    value = match.group("value")
+    if value is None:
+        value = match.group("bare")
+        if not bare_values or value is None or FORMAT_FIELD.search(value):  # `{SumoAccessKey}`: a template
+            return match.group(0)
+        value = value.rstrip(")]}")
+        if "(" in value:  # `click.make_pass_decorator(dict,`: a call, so an expression, not a literal
+            return match.group(0)
+    kind = secret_kind(match.group("name"))
+    if kind is None or value in (KEY, PASSWORD):
+        return match.group(0)
+    if KEY in value or PASSWORD in value:  # a token found inside: the rest of the value goes with it
+        kind = KEY if KEY in value else PASSWORD
+    elif not looks_secret(value):
+        return match.group(0)
+    else:
+        tally.secrets += 1
+    start = match.start("value") if match.group("value") is not None else match.start("bare")
+    offset = start - match.start()
+    text = match.group(0)
+    return text[:offset] + kind + text[offset + len(value):]
+
+
+def replace_url_password(match: re.Match[str], tally: Tally) -> str:
+    if not looks_secret(match.group(2), min_len=6):
+        return match.group(0)
+    tally.secrets += 1
+    return f"{match.group(1)}:{PASSWORD}@"
+
+
+def replace_email(match: re.Match[str], tally: Tally) -> str:
+    if match.group(0).split("@", 1)[0].lower() in NOT_EMAIL_USERS:
+        return match.group(0)
+    tally.emails += 1
+    return EMAIL
+
+
+def replace_token(match: re.Match[str], tally: Tally, placeholder: str = KEY) -> str:
+    if plain_token(match.group(0)):  # `ghp_xxxx...`, `AKIA...EXAMPLE`: documentation, not a credential
+        return match.group(0)
+    tally.secrets += 1
+    return match.expand(placeholder)
+
+
+def replace_value(match: re.Match[str], tally: Tally) -> str:
+    """The `value` group of a header or call-argument match -> `<KEY>`, if it is a credential."""
+    value = match.group("value")
+    if not literal_credential(value):
+        return match.group(0)
+    tally.secrets += 1
+    text, offset = match.group(0), match.start("value") - match.start()
+    return text[:offset] + KEY + text[offset + len(value):]
+
+
+def redact_line(text: str, bare_values: bool, tally: Tally, shapes: bool | None = None) -> str:
+    """`shapes`: token shapes count unquoted too (default: where bare values do)."""
+    lowered = text.lower()
+    for pattern, placeholder, needles in TOKENS:
+        if any(needle in lowered for needle in needles):
+            text = pattern.sub(lambda m, p=placeholder: replace_token(m, tally, p), text)  # type: ignore[misc]
+            lowered = text.lower()
+    shaped = SHAPED if (bare_values if shapes is None else shapes) else QUOTED_SHAPED
+    text = shaped.sub(lambda m: replace_token(m, tally), text)
+    if KEY in text:
+        text = ATLAS_HEAD.sub("", text)
+    text = BEARER.sub(lambda m: replace_value(m, tally), text)
+    if "@" in text:  # both patterns need one
+        text = URL_CREDENTIALS.sub(lambda m: replace_url_password(m, tally), text)
+    text = ASSIGNMENT.sub(lambda m: replace_assignment(m, bare_values, tally), text)
+    text = LITERAL_ARG.sub(lambda m: replace_value(m, tally), text)
+    if "@" in text:
+        text = EMAIL_ADDRESS.sub(lambda m: replace_email(m, tally), text)
+    return text
+
+
+def redact_path(path: str, tally: Tally | None = None) -> str:
+    """A file's path with a credential in its name (`notes/ghp_….txt`) replaced, segment by segment.
+
+    Paths are text a pull request's author writes, and they go everywhere: prompts, findings,
+    the review's body, logs, SARIF. bot.redact.scrub.redact_input replaces them once, where the
+    diff model is made, so every later stage and sink sees the same shown path. A segment is
+    read as prose (token shapes count unquoted; no bare `name=value`), and so is what follows
+    each `.`, `_` or `-` in it (`backup_ghp_….txt`: the token's own boundary is not the name's).
+    GitHub itself is never told the shown path (the review sink checks comments against the PR's
+    own diff): a finding on such a file goes in the review's body, under the shown path.
+    """
+    lowered = path.lower()
+    screen = HUNK_SCREEN if len(lowered) == len(path) else WIDE_HUNK_SCREEN
+    if not path or screen.search(lowered) is None:
+        return path
+    counted = tally if tally is not None else Tally()
+    return "/".join(_redact_segment(segment, counted) for segment in path.split("/"))
+
+
+def _redact_segment(segment: str, tally: Tally) -> str:
+    segment = redact_line(segment, False, tally, shapes=True)
+    if len(segment) > _LONGEST_NAME:  # no file system has such names: one pass, to stay linear
+        return segment
+    at = 0
+    while True:
+        cut = _NAME_SEPARATOR.search(segment, at)
+        if cut is None:
+            return segment
+        rest = segment[cut.end():]
+        redacted = redact_line(rest, False, tally, shapes=True)
+        segment = segment[:cut.end()] + redacted
+        at = cut.end()
+
+
+_NAME_SEPARATOR = re.compile(r"[._-]")
+_LONGEST_NAME = 255  # bytes of a file name on common file systems
