@@ -29,6 +29,7 @@ FIGURES = {  # family -> names its rows must print (one each)
                "prompt tokens/s: bot vs bare", "completion tokens/s: bot vs bare",
                "bare loop: bot's threads vs llama-cpp-python defaults",
                "bot's own work per run (an instant model) vs the bare loop"],
+    "redaction": [f"worst generator at {size}" for size in ("10 KB", "100 KB", "1 MB")],
 }
 
 
