@@ -7,13 +7,16 @@ blocks, split values, values continued below their name); `redact_path` is for f
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.redact.patterns import (
     ASSIGNMENT,
     EMAIL_ADDRESS,
     FORMAT_FIELD,
+    GAP,
     KEY,
+    LONGEST,
     NOT_EMAIL_USERS,
     PASSWORD,
     TOKENS,
@@ -29,6 +32,7 @@ from bot.redact.token_shapes import (
     LITERAL_ARG,
     QUOTED_SHAPED,
     SHAPED,
+    SHAPED_NEEDLE,
     literal_credential,
     plain_token,
 )
@@ -102,18 +106,66 @@ def redact_line(text: str, bare_values: bool, tally: Tally, shapes: bool | None 
         if any(needle in lowered for needle in needles):
             text = pattern.sub(lambda m, p=placeholder: replace_token(m, tally, p), text)  # type: ignore[misc]
             lowered = text.lower()
-    shaped = SHAPED if (bare_values if shapes is None else shapes) else QUOTED_SHAPED
-    text = shaped.sub(lambda m: replace_token(m, tally), text)
-    if KEY in text:
-        text = ATLAS_HEAD.sub("", text)
-    text = BEARER.sub(lambda m: replace_value(m, tally), text)
-    if "@" in text:  # both patterns need one
+    # Each pattern runs only where a necessary condition of it holds, tested in C (a `str` `in`, or
+    # one scan for SHAPED's needles): a full pass of a pattern that starts with a lookbehind tries
+    # it at every character, which on a long line costs more than all of these tests (issue 16).
+    # (QUOTED_SHAPED starts at a quote, so `re` skips to those by itself: cheaper than the needles.)
+    anywhere = bare_values if shapes is None else shapes
+    if not anywhere or SHAPED_NEEDLE.search(lowered) is not None:
+        text = (SHAPED if anywhere else QUOTED_SHAPED).sub(lambda m: replace_token(m, tally), text)
+        if KEY in text:
+            text = ATLAS_HEAD.sub("", text)
+    if "bearer" in lowered or "basic" in lowered:  # (lowering never shortens these words' letters)
+        text = BEARER.sub(lambda m: replace_value(m, tally), text)
+    at = "@" in text
+    if at and "://" in text:  # both needed by a URL's credentials
         text = URL_CREDENTIALS.sub(lambda m: replace_url_password(m, tally), text)
-    text = ASSIGNMENT.sub(lambda m: replace_assignment(m, bare_values, tally), text)
-    text = LITERAL_ARG.sub(lambda m: replace_value(m, tally), text)
-    if "@" in text:
+    if "=" in text or ":" in text:  # every operator of ASSIGNMENT holds one
+        text = _near_operators(ASSIGNMENT, lambda m: replace_assignment(m, bare_values, tally), text)
+    if "'" in text or '"' in text:  # a quoted argument
+        text = LITERAL_ARG.sub(lambda m: replace_value(m, tally), text)
+    if at and "." in text:  # an address's domain has a dot
         text = EMAIL_ADDRESS.sub(lambda m: replace_email(m, tally), text)
     return text
+
+
+# ASSIGNMENT's reach: from a match's start to its first `:` or `=` (quote, name, bracket, a type
+# annotation with its spaces and `:`, spaces), and from there to the match's end (operator,
+# spaces, a quoted value).
+_BEFORE = 2 + 81 + 1 + (GAP + 1 + GAP + 1 + 41) + GAP + 8
+_AFTER = 2 + GAP + LONGEST + 8
+_OPERATOR = re.compile("[:=]")
+
+
+def _near_operators(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str], text: str) -> str:
+    """`pattern.sub(replace, text)` for ASSIGNMENT, tried only near the operators of `text`.
+
+    Every match holds a `:` or `=` at most _BEFORE characters after its start and ends at most
+    _AFTER characters after it, so it lies in a window around a run of operators (found by
+    `str.rfind`, in C) and a search of those windows finds what `sub` over the text finds; a
+    long line with one `=` (`token = '{a{a{a…`) is no longer tried at each of its words (issue 16).
+    """
+    out: list[str] = []
+    done = 0
+    found = _OPERATOR.search(text)
+    while found is not None:
+        end = found.start()  # the window's last operator: extend while the next one's window overlaps
+        while True:
+            later = max(text.rfind(":", end + 1, end + _BEFORE + _AFTER + 1),
+                        text.rfind("=", end + 1, end + _BEFORE + _AFTER + 1))
+            if later < 0:
+                break
+            end = later
+        stop = min(len(text), end + _AFTER + 1)
+        for match in pattern.finditer(text, max(done, found.start() - _BEFORE), stop):
+            out.append(text[done:match.start()])
+            out.append(replace(match))
+            done = match.end()
+        found = _OPERATOR.search(text, stop)
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
 
 
 def redact_path(path: str, tally: Tally | None = None) -> str:

@@ -8,9 +8,9 @@ redact._screened), so a diff without credentials costs a few scans of its text.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from bot.redact.patterns import bounded
+from bot.redact.patterns import GAP, bounded
 from bot.redact.token_shapes import NEEDLES
 
 # An "@" behind a character an e-mail's user or a URL's password may end in.
@@ -58,8 +58,86 @@ def _name_tail(group: str) -> str:
 
 _NAMES = ("(?:" + _alternation(_NAME_WORDS) + ")" + _name_tail("hunk_name")
           + "|(?:" + _alternation(_KEY_NAME_WORDS) + r")(?=[\w.$-]{0,80}?key)" + _name_tail("hunk_key_name"))
-HUNK_SCREEN = re.compile("|".join((_alternation((*_TOKEN_WORDS, *_NEEDLES)), _NAMES, _AT,
-                                   *(quote + _ARGUMENT_REST for quote in "\"'"))))
+# From the start of a _NAMES match to its operator, at most: the longest word, the rest, the quote
+# and bracket, the spaces.
+_REACH = max(map(len, (*_NAME_WORDS, *_KEY_NAME_WORDS))) + 80 + 2 + GAP
+_CHUNK = 4096  # operators' span searched for names at a time (so a search's cost follows its distance)
+
+
+class Screen:
+    """`others | names` as one screen, with `search` and `match` as a compiled pattern has them.
+
+    A name screen tried at every word of a secret name reads the name's rest each time, only to
+    find no operator after it: a line of `apikey`s cost 100 times unidiff's parse (issue 16). But
+    every match of `names` holds an operator (`:` or `=`) at most _REACH characters from its start.
+    So `names` is searched only from _REACH before the operators found by `str.rfind` (in C), in
+    windows that cover every run of operators less than _REACH apart; the leftmost match of either
+    screen is the leftmost of the whole. Linear: a window reads each character once, and
+    consecutive windows overlap by _REACH characters, at most one per _CHUNK of operators' span.
+    """
+
+    def __init__(self, others: re.Pattern[str], names: re.Pattern[str]) -> None:
+        self.others = others
+        self.names = names
+        self.pattern = others.pattern + "|" + names.pattern
+
+    def match(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        return self.others.match(text, pos) or self.names.match(text, pos)
+
+    def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        other = self._memo(0, text, pos, lambda: self.others.search(text, pos))
+        name = self._memo(1, text, pos, lambda: self._names(text, pos))
+        if name is None or (other is not None and other.start() <= name.start()):
+            return other
+        return name
+
+    # The last answer of each screen, for the text it was on: scrub._screened searches one text again
+    # and again from later places, and neither screen need read again what it read before the next
+    # hit it found then (without this, a hunk of names and no other hit was read once per name).
+    _last: tuple[tuple[str, int, re.Match[str] | None], ...] = (("", -1, None), ("", -1, None))
+
+    def _memo(self, which: int, text: str, pos: int,
+              find: Callable[[], re.Match[str] | None]) -> re.Match[str] | None:
+        last_text, last_pos, found = self._last[which]
+        if last_text is text and last_pos <= pos and (found is None or found.start() >= pos):
+            return found
+        found = find()
+        last = list(self._last)
+        last[which] = (text, pos, found)
+        self._last = (last[0], last[1])
+        return found
+
+    def _names(self, text: str, pos: int) -> re.Match[str] | None:
+        """The leftmost match of `names` that starts at or after `pos`, or None."""
+        start = pos
+        while True:
+            op = _OPERATOR.search(text, start)
+            if op is None:
+                return None
+            first = op.start()
+            start = max(start, first - _REACH)
+            end = first  # the window's last operator: extend while the next is within _REACH
+            gap = False
+            while end - first < _CHUNK:
+                stop = min(len(text), end + _REACH + 1)
+                later = max(text.rfind(":", end + 1, stop), text.rfind("=", end + 1, stop))
+                if later < 0:
+                    gap = True
+                    break
+                end = later
+            found = self.names.search(text, start, end + 1)
+            if found is not None:
+                return found
+            # After a gap no match starts before the next operator's reach; else one that starts in
+            # the last _REACH characters may have its operator in the next window.
+            start = end + 1 if gap else max(start, end + 1 - _REACH)
+
+
+_OPERATOR = re.compile("[:=]")  # what every match of _NAMES holds (see Screen)
+_TOKEN_OTHERS = re.compile("|".join((_alternation((*_TOKEN_WORDS, *_NEEDLES)), _AT,
+                                     *(quote + _ARGUMENT_REST for quote in "\"'"))))
+_NAMES_SCREEN = re.compile(_NAMES)
+HUNK_SCREEN = Screen(_TOKEN_OTHERS, _NAMES_SCREEN)
 # In code a token shape counts only at the start of a string literal (redact.QUOTED_SHAPED): so
 # the scan of code, the bulk of most diffs, stops at quotes, not at almost every letter.
 _QUOTE = r"""["'`]"""
@@ -67,7 +145,8 @@ _QUOTE = r"""["'`]"""
 # up skipping to the places where some branch may start, which doubles the cost of the scan.
 _CODE_QUOTES = tuple(quote + "(?:" + _alternation(_NEEDLES) + ("|" + _ARGUMENT_REST) * (quote != "`") + ")"
                      for quote in "\"'`")
-CODE_HUNK_SCREEN = re.compile("|".join((_alternation(_TOKEN_WORDS), _NAMES, _AT, *_CODE_QUOTES)))
+_CODE_OTHERS = re.compile("|".join((_alternation(_TOKEN_WORDS), _AT, *_CODE_QUOTES)))
+CODE_HUNK_SCREEN = Screen(_CODE_OTHERS, _NAMES_SCREEN)
 # Where lowering changed the text's length (`İ` lowers to two characters), a name's rest in the
 # lowered text is not the rest in the original: there the words alone are screened.
 WIDE_HUNK_SCREEN = re.compile("|".join((_alternation((*_WORDS, *_NEEDLES)), _AT,

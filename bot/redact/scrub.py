@@ -62,6 +62,7 @@ from bot.redact.screens import (
     PROSE_LINE_SCREEN,
     WIDE_CODE_HUNK_SCREEN,
     WIDE_HUNK_SCREEN,
+    Screen,
 )
 from bot.sources import ReviewInput
 from bot.types import FileDiff, Finding, Hunk, Line, Skipped
@@ -229,7 +230,7 @@ def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[S
 
 
 def _screened(pieces: list[str], probe: str, lowered: str, first: re.Match[str] | None,
-              hunk_screen: re.Pattern[str], screen: re.Pattern[str]) -> list[int]:
+              hunk_screen: re.Pattern[str] | Screen, screen: re.Pattern[str]) -> list[int]:
     """Indices of the pieces of `probe` (joined with "\\n") that may hold a credential.
 
     Anything a pattern replaces starts where `hunk_screen` finds something in the lowered text,

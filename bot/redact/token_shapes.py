@@ -187,6 +187,19 @@ def _needles(first: str, rest: str) -> list[str]:
 
 # What SHAPED's matches start with, lowered: the screens of bot.redact.screens look for these.
 NEEDLES = tuple(sorted({n for first, rest in _RULES for n in _needles(first, rest)}))
+
+
+def _needle_alternation(needles: tuple[str, ...]) -> str:
+    """One branch per first character (so `re` skips, in C, the places where none can start)."""
+    groups: dict[str, set[str]] = {}
+    for needle in needles:
+        groups.setdefault(needle[0], set()).add(re.escape(needle[1:]))
+    return "|".join(re.escape(first) + "(?:" + "|".join(sorted(rests, key=len)) + ")"
+                    for first, rests in sorted(groups.items()))
+
+
+# Any of NEEDLES in lowered text: what SHAPED and QUOTED_SHAPED need in a line to match at all.
+SHAPED_NEEDLE = re.compile(_needle_alternation(NEEDLES))
 ATLAS_HEAD = re.compile(r"[A-Za-z0-9]{14}\.(?=<KEY>)")  # Terraform's `<14 characters>.atlasv1.<rest>`
 _WORD = re.compile(r"[A-Z]?[a-z]{2,256}")  # (joined again: a longer word is two)
 
