@@ -1,0 +1,99 @@
+"""The shortcuts that keep redaction's constant factor down find what the full passes find.
+
+bot.redact tries some patterns only near a line's operators (`screens.Screen` for the secret-name
+screen, `line._near_operators` for ASSIGNMENT, multiline's name search from before the last
+operator) and others only where a needle is in the line (`line.redact_line`). Each rests on a
+distance bound; here long runs of padding put names, operators and values right at and past
+those bounds, and every shortcut is compared with the plain pass it replaces (issue 16).
+"""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.redact import line as line_patterns
+from bot.redact import multiline
+from bot.redact.line import _near_operators
+from bot.redact.patterns import ASSIGNMENT, GAP, LONGEST
+from bot.redact.screens import _REACH, CODE_HUNK_SCREEN, HUNK_SCREEN, Screen
+from bot.redact.scrub import _redact_line, _Tally
+from tests.test_redact_screens import plain_line
+
+SECRET = "q8Zk2Lm9Xp4Rt7Wv"
+# A random-looking value as long as a value may be (LONGEST) and one longer (matched up to there).
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+LONG_VALUE = "".join(_ALPHABET[(i * 7919 + i // 62) % 62] for i in range(LONGEST))
+# Pieces of names, operators and values, and padding as long as the bounds (and one past them).
+PADDING = [" " * n for n in (1, GAP - 1, GAP, GAP + 1)] + ["a" * n for n in (79, 80, 81, _REACH, 900)] \
+    + ["{a" * 200, "x" * (LONGEST - 1), "b" * (LONGEST + 1), "-token-" * 60, "apikey" * 70]
+PIECES = st.sampled_from([
+    *PADDING, "password", "token", "api_key", "apiKey", "aws_secret", "secret", "--token", "$token.",
+    " = ", "=", ":", ": ", ":=", "=>", ": str = ", "'", '"', "(", ",", "\\", "\n", SECRET, "ghp_", "@", "a@b.org",
+    "https://u:", "Bearer ", "-----BEGIN RSA PRIVATE KEY-----",
+])
+SPACES = st.sampled_from(["", " ", " " * (GAP - 1), " " * GAP, " " * (GAP + 1)])
+# An assignment whose parts are as long as the patterns allow (and one more): name, quote,
+# annotation, spaces and operator, spaces, value; somewhere among other pieces.
+ASSIGNED = st.tuples(
+    st.sampled_from(["password", "x" * 60 + "_token", "token" + "a" * 75, "token" + "a" * 76, "apikey", "private"
+                     + "_" * 70 + "key", "dockerconfigjson" + "s" * 64]),
+    st.sampled_from(["", "'", '"', "']", '"]']), SPACES,
+    st.sampled_from(["", ": Optional[str, int]" + " " * 20, ": " + "a" * 40 + " " * GAP]),
+    st.sampled_from(["=", ":", ":=", "=>"]), SPACES,
+    st.sampled_from([f"'{SECRET}'", SECRET, f"'{LONG_VALUE}'", LONG_VALUE + "Q"]),
+).map("".join)
+TEXTS = st.lists(PIECES | ASSIGNED, max_size=7).map("".join)
+
+
+def _tally_sub(text: str, bare: bool) -> tuple[str, int]:
+    tally = _Tally()
+    return ASSIGNMENT.sub(lambda m: line_patterns.replace_assignment(m, bare, tally), text), tally.secrets
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS, st.booleans())
+def test_assignment_near_operators_is_its_sub(text: str, bare: bool) -> None:
+    tally = _Tally()
+    near = _near_operators(ASSIGNMENT, lambda m: line_patterns.replace_assignment(m, bare, tally), text)
+    assert (near, tally.secrets) == _tally_sub(text, bare)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS, st.integers(min_value=0, max_value=3000))
+def test_hunk_screens_find_the_leftmost_place_the_whole_alternation_finds(text: str, pos: int) -> None:
+    lowered = text.lower()
+    for screen in (HUNK_SCREEN, CODE_HUNK_SCREEN):
+        whole = re.compile(screen.pattern)
+        fresh = Screen(screen.others, screen.names)  # (no answer remembered from another example)
+        for at in (pos, pos // 2, pos + 700):  # later and earlier places in one text: the memo's cases
+            found, expected = fresh.search(lowered, at), whole.search(lowered, at)
+            assert (found and found.start()) == (expected and expected.start())
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS)
+def test_a_dangling_name_is_found_from_before_the_last_operator(text: str) -> None:
+    line = text.replace("\n", " ")
+    last = max(line.rfind(":"), line.rfind("="))
+    head = multiline._HEAD.search(line)
+    assert (head and head.start()) == ((near := multiline._HEAD.search(line, max(0, last - multiline._HEAD_REACH)))
+                                       and near.start())
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS, st.booleans(), st.sampled_from([None, True, False]))
+def test_gated_line_is_every_pattern_on_the_line(text: str, bare: bool, shapes: bool | None) -> None:
+    for line in text.split("\n"):
+        fast, plain = _Tally(), _Tally()
+        assert (_redact_line(line, bare, fast, shapes), fast.secrets, fast.emails) == \
+            (plain_line(line, bare, plain, shapes), plain.secrets, plain.emails)
+
+
+def test_a_secret_far_from_other_operators_is_still_replaced() -> None:
+    # Two windows: an operator far before the assignment, and the assignment after long padding.
+    text = "x = 1 " + "a " * 5000 + f"password = '{SECRET}'"
+    assert _redact_line(text, False, _Tally()).endswith("password = '<PASSWORD>'")
+    assert HUNK_SCREEN.search(text.lower()) is not None
