@@ -194,6 +194,7 @@ def is_placeholder(value: str) -> bool:
         or FORMAT_FIELD.search(value) is not None
 
 
+@lru_cache(maxsize=1024)  # a hostile line repeats one value thousands of times (`password = password = …`)
 def looks_secret(value: str, min_len: int = MIN_SECRET_LEN) -> bool:
     """Whether a literal assigned to a secret-like name looks like a real credential."""
     if len(value) < min_len or any(c.isspace() for c in value) or is_placeholder(value):

@@ -8,7 +8,7 @@ redact._screened), so a diff without credentials costs a few scans of its text.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from bot.redact.patterns import GAP, bounded
 from bot.redact.token_shapes import NEEDLES
@@ -61,7 +61,7 @@ _NAMES = ("(?:" + _alternation(_NAME_WORDS) + ")" + _name_tail("hunk_name")
 # From the start of a _NAMES match to its operator, at most: the longest word, the rest, the quote
 # and bracket, the spaces.
 _REACH = max(map(len, (*_NAME_WORDS, *_KEY_NAME_WORDS))) + 80 + 2 + GAP
-_CHUNK = 4096  # operators' span searched for names at a time (so a search's cost follows its distance)
+_CHUNK = 1024  # operators' span searched for names at a time (so a search's cost follows its distance)
 
 
 class Screen:
@@ -84,53 +84,56 @@ class Screen:
     def match(self, text: str, pos: int = 0) -> re.Match[str] | None:
         return self.others.match(text, pos) or self.names.match(text, pos)
 
+    # What each screen last found in a text, from where (and the last window of operators):
+    # scrub._screened searches one text again and again from later places, and no screen need read
+    # again what it read up to the hit it found then (without this, a hunk of names and no other
+    # hit was read once per name). One tuple each, replaced whole: safe to share between threads.
+    _other: tuple[str, int, re.Match[str] | None] = ("", -1, None)
+    _name: tuple[str, int, re.Match[str] | None] = ("", -1, None)
+    _window: tuple[str, int, int, bool] = ("", 0, -1, False)  # (text, first place, last operator, gap after)
+
     def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
-        other = self._memo(0, text, pos, lambda: self.others.search(text, pos))
-        name = self._memo(1, text, pos, lambda: self._names(text, pos))
+        last_text, last_pos, other = self._other
+        if not (last_text is text and last_pos <= pos and (other is None or other.start() >= pos)):
+            other = self.others.search(text, pos)
+            self._other = (text, pos, other)
+        last_text, last_pos, name = self._name
+        if not (last_text is text and last_pos <= pos and (name is None or name.start() >= pos)):
+            name = self._names(text, pos)
+            self._name = (text, pos, name)
         if name is None or (other is not None and other.start() <= name.start()):
             return other
         return name
 
-    # The last answer of each screen, for the text it was on: scrub._screened searches one text again
-    # and again from later places, and neither screen need read again what it read before the next
-    # hit it found then (without this, a hunk of names and no other hit was read once per name).
-    _last: tuple[tuple[str, int, re.Match[str] | None], ...] = (("", -1, None), ("", -1, None))
-
-    def _memo(self, which: int, text: str, pos: int,
-              find: Callable[[], re.Match[str] | None]) -> re.Match[str] | None:
-        last_text, last_pos, found = self._last[which]
-        if last_text is text and last_pos <= pos and (found is None or found.start() >= pos):
-            return found
-        found = find()
-        last = list(self._last)
-        last[which] = (text, pos, found)
-        self._last = (last[0], last[1])
-        return found
-
     def _names(self, text: str, pos: int) -> re.Match[str] | None:
-        """The leftmost match of `names` that starts at or after `pos`, or None."""
+        """The leftmost match of `names` that starts at or after `pos`, or None.
+
+        A window [first, end]: `end` an operator, and a match that starts in it before its last
+        _REACH characters has its operator in it too; `gap`: no operator within _REACH after `end`.
+        """
         start = pos
         while True:
-            op = _OPERATOR.search(text, start)
-            if op is None:
-                return None
-            first = op.start()
-            start = max(start, first - _REACH)
-            end = first  # the window's last operator: extend while the next is within _REACH
-            gap = False
-            while end - first < _CHUNK:
-                stop = min(len(text), end + _REACH + 1)
-                later = max(text.rfind(":", end + 1, stop), text.rfind("=", end + 1, stop))
-                if later < 0:
-                    gap = True
-                    break
-                end = later
-            found = self.names.search(text, start, end + 1)
+            window_text, first, end, gap = self._window
+            if not (window_text is text and first <= start and start + _REACH <= end):
+                op = _OPERATOR.search(text, start)
+                if op is None:
+                    return None
+                first = max(start, op.start() - _REACH)
+                end, gap = op.start(), False  # extend while the next operator is within _REACH
+                while end - op.start() < _CHUNK:
+                    stop = min(len(text), end + _REACH + 1)
+                    later = max(text.rfind(":", end + 1, stop), text.rfind("=", end + 1, stop))
+                    if later < 0:
+                        gap = True
+                        break
+                    end = later
+                self._window = (text, first, end, gap)
+            found = self.names.search(text, max(start, first), end + 1)
             if found is not None:
                 return found
             # After a gap no match starts before the next operator's reach; else one that starts in
             # the last _REACH characters may have its operator in the next window.
-            start = end + 1 if gap else max(start, end + 1 - _REACH)
+            start = end + 1 if gap else max(start, first, end + 1 - _REACH)
 
 
 _OPERATOR = re.compile("[:=]")  # what every match of _NAMES holds (see Screen)
