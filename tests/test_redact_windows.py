@@ -18,7 +18,14 @@ from bot.redact import line as line_patterns
 from bot.redact import multiline
 from bot.redact.line import _near_operators
 from bot.redact.patterns import ASSIGNMENT, GAP, LONGEST
-from bot.redact.screens import _REACH, CODE_HUNK_SCREEN, HUNK_SCREEN, Screen
+from bot.redact.screens import (
+    _REACH,
+    CODE_HUNK_SCREEN,
+    HUNK_SCREEN,
+    PROSE_HUNK_SCREEN,
+    QUOTED_CODE_HUNK_SCREEN,
+    Screen,
+)
 from bot.redact.scrub import _redact_line, _Tally
 from tests.test_redact_screens import plain_line
 
@@ -65,9 +72,9 @@ def test_assignment_near_operators_is_its_sub(text: str, bare: bool) -> None:
 @given(TEXTS, st.integers(min_value=0, max_value=3000))
 def test_hunk_screens_find_the_leftmost_place_the_whole_alternation_finds(text: str, pos: int) -> None:
     lowered = text.lower()
-    for screen in (HUNK_SCREEN, CODE_HUNK_SCREEN):
+    for screen in (HUNK_SCREEN, PROSE_HUNK_SCREEN, CODE_HUNK_SCREEN, QUOTED_CODE_HUNK_SCREEN):
         whole = re.compile(screen.pattern)
-        fresh = Screen(screen.others, screen.names)  # (no answer remembered from another example)
+        fresh = Screen(screen.others, screen.names, screen.after)  # (no answer remembered from another example)
         for at in (pos, pos // 2, pos + 700):  # later and earlier places in one text: the memo's cases
             found, expected = fresh.search(lowered, at), whole.search(lowered, at)
             assert (found and found.start()) == (expected and expected.start())

@@ -45,6 +45,9 @@ class Tally:
 
 
 def replace_assignment(match: re.Match[str], bare_values: bool, tally: Tally) -> str:
+    kind = secret_kind(match.group("name"))  # first: cached, and most names are no secret's
+    if kind is None:
+        return match.group(0)
     value = match.group("value")
     if value is None:
         value = match.group("bare")
@@ -53,8 +56,7 @@ def replace_assignment(match: re.Match[str], bare_values: bool, tally: Tally) ->
         value = value.rstrip(")]}")
         if "(" in value:  # `click.make_pass_decorator(dict,`: a call, so an expression, not a literal
             return match.group(0)
-    kind = secret_kind(match.group("name"))
-    if kind is None or value in (KEY, PASSWORD):
+    if value in (KEY, PASSWORD):
         return match.group(0)
     if KEY in value or PASSWORD in value:  # a token found inside: the rest of the value goes with it
         kind = KEY if KEY in value else PASSWORD
@@ -145,8 +147,7 @@ def _near_operators(pattern: re.Pattern[str], replace: Callable[[re.Match[str]],
     `str.rfind`, in C) and a search of those windows finds what `sub` over the text finds; a
     long line with one `=` (`token = '{a{a{a…`) is no longer tried at each of its words (issue 16).
     """
-    out: list[str] = []
-    done = 0
+    windows: list[tuple[int, int]] = []
     found = _OPERATOR.search(text)
     while found is not None:
         end = found.start()  # the window's last operator: extend while the next one's window overlaps
@@ -156,12 +157,17 @@ def _near_operators(pattern: re.Pattern[str], replace: Callable[[re.Match[str]],
             if later < 0:
                 break
             end = later
-        stop = min(len(text), end + _AFTER + 1)
-        for match in pattern.finditer(text, max(done, found.start() - _BEFORE), stop):
+        windows.append((max(0, found.start() - _BEFORE), min(len(text), end + _AFTER + 1)))
+        found = _OPERATOR.search(text, windows[-1][1])
+    if 2 * sum(stop - start for start, stop in windows) >= len(text):
+        return pattern.sub(replace, text)  # (its loop is in C: faster where the windows are most of it)
+    out: list[str] = []
+    done = 0
+    for start, stop in windows:
+        for match in pattern.finditer(text, start, stop):
             out.append(text[done:match.start()])
             out.append(replace(match))
             done = match.end()
-        found = _OPERATOR.search(text, stop)
     if not out:
         return text
     out.append(text[done:])

@@ -8,7 +8,7 @@ redact._screened), so a diff without credentials costs a few scans of its text.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from bot.redact.patterns import GAP, bounded
 from bot.redact.token_shapes import NEEDLES
@@ -56,11 +56,28 @@ def _name_tail(group: str) -> str:
     return rf"(?=(?P<{group}>[\w.$-]{{0,80}}))(?P={group})[\"']?\]?" + _SPACES + "[:=]"
 
 
-_NAMES = ("(?:" + _alternation(_NAME_WORDS) + ")" + _name_tail("hunk_name")
-          + "|(?:" + _alternation(_KEY_NAME_WORDS) + r")(?=[\w.$-]{0,80}?key)" + _name_tail("hunk_key_name"))
+def _names(tail: Callable[[str], str], group: str) -> str:
+    return ("(?:" + _alternation(_NAME_WORDS) + ")" + tail(group + "name")
+            + "|(?:" + _alternation(_KEY_NAME_WORDS) + r")(?=[\w.$-]{0,80}?key)" + tail(group + "key_name"))
+
+
+def _quoted_tail(group: str) -> str:
+    """As _name_tail, then what CODE_LINE_SCREEN asks of an assignment where values need quotes: a
+    type annotation maybe, the operator, spaces and the opening quote. (A line of `password = `
+    in code or prose then costs no try of the line screen at each name: issue 16.)"""
+    return (rf"(?=(?P<{group}>[\w.$-]{{0,80}}))(?P={group})[\"']?\]?"
+            + "(?:" + _SPACES + ":" + _SPACES + rf"[a-z_](?=(?P<{group}_a>[\w.\[\]|, ]{{0,40}}))(?P={group}_a))?"
+            + _SPACES + "(?::=|=>|=|:)" + _SPACES + r"[\"'`]")
+
+
+_NAMES = _names(_name_tail, "hunk_")
+_QUOTED_NAMES = _names(_quoted_tail, "quoted_")
 # From the start of a _NAMES match to its operator, at most: the longest word, the rest, the quote
 # and bracket, the spaces.
 _REACH = max(map(len, (*_NAME_WORDS, *_KEY_NAME_WORDS))) + 80 + 2 + GAP
+# From a _QUOTED_NAMES match's first `:` or `=` to its end, at most: the annotation's spaces, first
+# character, rest and spaces, the operator, spaces and the quote.
+_QUOTED_AFTER = GAP + 1 + 40 + GAP + 2 + GAP + 1
 _CHUNK = 1024  # operators' span searched for names at a time (so a search's cost follows its distance)
 
 
@@ -76,9 +93,10 @@ class Screen:
     consecutive windows overlap by _REACH characters, at most one per _CHUNK of operators' span.
     """
 
-    def __init__(self, others: re.Pattern[str], names: re.Pattern[str]) -> None:
+    def __init__(self, others: re.Pattern[str], names: re.Pattern[str], after: int = 0) -> None:
         self.others = others
         self.names = names
+        self.after = after  # how far past its first operator a match of `names` may go on
         self.pattern = others.pattern + "|" + names.pattern
 
     def match(self, text: str, pos: int = 0) -> re.Match[str] | None:
@@ -128,12 +146,15 @@ class Screen:
                         break
                     end = later
                 self._window = (text, first, end, gap)
-            found = self.names.search(text, max(start, first), end + 1)
-            if found is not None:
+            # A match that starts up to `last` has its first operator in the window, and so it ends
+            # in the range searched: the first found there is the leftmost. After a gap that is any
+            # match starting in the window; else one that starts in its last _REACH characters may
+            # have its operator in the next window (and one found there is looked for again).
+            last = end if gap else end + 1 - _REACH
+            found = self.names.search(text, max(start, first), end + 1 + self.after)
+            if found is not None and found.start() <= last:
                 return found
-            # After a gap no match starts before the next operator's reach; else one that starts in
-            # the last _REACH characters may have its operator in the next window.
-            start = end + 1 if gap else max(start, first, end + 1 - _REACH)
+            start = max(start, first, last + 1)
 
 
 _OPERATOR = re.compile("[:=]")  # what every match of _NAMES holds (see Screen)
@@ -141,6 +162,9 @@ _TOKEN_OTHERS = re.compile("|".join((_alternation((*_TOKEN_WORDS, *_NEEDLES)), _
                                      *(quote + _ARGUMENT_REST for quote in "\"'"))))
 _NAMES_SCREEN = re.compile(_NAMES)
 HUNK_SCREEN = Screen(_TOKEN_OTHERS, _NAMES_SCREEN)
+_QUOTED_NAMES_SCREEN = re.compile(_QUOTED_NAMES)
+# For prose: token shapes anywhere, values quoted (PROSE_LINE_SCREEN).
+PROSE_HUNK_SCREEN = Screen(_TOKEN_OTHERS, _QUOTED_NAMES_SCREEN, _QUOTED_AFTER)
 # In code a token shape counts only at the start of a string literal (redact.QUOTED_SHAPED): so
 # the scan of code, the bulk of most diffs, stops at quotes, not at almost every letter.
 _QUOTE = r"""["'`]"""
@@ -150,6 +174,7 @@ _CODE_QUOTES = tuple(quote + "(?:" + _alternation(_NEEDLES) + ("|" + _ARGUMENT_R
                      for quote in "\"'`")
 _CODE_OTHERS = re.compile("|".join((_alternation(_TOKEN_WORDS), _AT, *_CODE_QUOTES)))
 CODE_HUNK_SCREEN = Screen(_CODE_OTHERS, _NAMES_SCREEN)
+QUOTED_CODE_HUNK_SCREEN = Screen(_CODE_OTHERS, _QUOTED_NAMES_SCREEN, _QUOTED_AFTER)  # as CODE_LINE_SCREEN asks
 # Where lowering changed the text's length (`İ` lowers to two characters), a name's rest in the
 # lowered text is not the rest in the original: there the words alone are screened.
 WIDE_HUNK_SCREEN = re.compile("|".join((_alternation((*_WORDS, *_NEEDLES)), _AT,

@@ -59,7 +59,9 @@ from bot.redact.screens import (
     CODE_LINE_SCREEN,
     HUNK_SCREEN,
     LINE_SCREEN,
+    PROSE_HUNK_SCREEN,
     PROSE_LINE_SCREEN,
+    QUOTED_CODE_HUNK_SCREEN,
     WIDE_CODE_HUNK_SCREEN,
     WIDE_HUNK_SCREEN,
     Screen,
@@ -190,11 +192,18 @@ def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[S
     # The wide screen (words alone) first: it skips most text faster; where it finds a place, the
     # narrow one (a name's rest and operator too) takes over from there (see WIDE_HUNK_SCREEN).
     wide = WIDE_HUNK_SCREEN if shapes else WIDE_CODE_HUNK_SCREEN
-    hunk_screen = wide if len(lowered) != len(probe) else HUNK_SCREEN if shapes else CODE_HUNK_SCREEN
+    # `first`: a secret name's operator without a value after it counts (its value may go on
+    # below: bot.redact.multiline); the lines are screened with what the line screen asks.
+    wide_text = len(lowered) != len(probe)
+    hunk_screen = wide if wide_text else HUNK_SCREEN if shapes else CODE_HUNK_SCREEN
+    line_hunk_screen = (wide if wide_text else HUNK_SCREEN if bare
+                        else PROSE_HUNK_SCREEN if shapes else QUOTED_CODE_HUNK_SCREEN)
     line_screen = LINE_SCREEN if bare else PROSE_LINE_SCREEN if shapes else CODE_LINE_SCREEN
     first = wide.search(lowered)
     if first is not None and hunk_screen is not wide:
         first = hunk_screen.search(lowered, first.start())
+    line_first = first if first is None or line_hunk_screen is hunk_screen else \
+        line_hunk_screen.search(lowered, first.start())
     # A run of full-width base64 lines is key material in any file (the hunk may lie inside a key);
     # a line of 60 characters comes first, as `len` is cheaper than a scan.
     body = probe[len(pieces[0]) + 1:]  # the lines, without the header's section
@@ -207,7 +216,7 @@ def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[S
     for i in in_block:
         texts[i + 1] = _redact_key_line(pieces[i + 1])
         secret_lines.update(_line_places(hunk.path, hunk.lines[i]))
-    for k in _screened(pieces, probe, lowered, first, hunk_screen, line_screen):
+    for k in _screened(pieces, probe, lowered, line_first, line_hunk_screen, line_screen):
         if (k == 0 and section is None) or (k and k - 1 in in_block):
             continue
         before = tally.secrets
