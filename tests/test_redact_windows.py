@@ -27,6 +27,8 @@ from bot.redact.screens import (
     Screen,
 )
 from bot.redact.scrub import _redact_line, _Tally
+from bot.redact.token_shapes import SHAPED, has_shaped_needle
+from tests.test_redact import HF, SLACK
 from tests.test_redact_screens import plain_line
 
 SECRET = "q8Zk2Lm9Xp4Rt7Wv"
@@ -40,6 +42,10 @@ PIECES = st.sampled_from([
     *PADDING, "password", "token", "api_key", "apiKey", "aws_secret", "secret", "--token", "$token.",
     " = ", "=", ":", ": ", ":=", "=>", ": str = ", "'", '"', "(", ",", "\\", "\n", SECRET, "ghp_", "@", "a@b.org",
     "https://u:", "Bearer ", "-----BEGIN RSA PRIVATE KEY-----",
+    # token shapes (SHAPED's needles: at a boundary or not, one with a lookbehind of its own,
+    # a Kelvin sign that lowers to `k`)
+    HF, SLACK, "sk-proj-" + LONG_VALUE[:60], "npm_" + LONG_VALUE[:36], "_" + HF, "x" + SLACK,
+    "abcdefghijklmn.atlasv1." + LONG_VALUE[:64], "abc1Q~" + LONG_VALUE[:33], "\u212aAIza" + LONG_VALUE[:35], "x" * 40,
 ])
 SPACES = st.sampled_from(["", " ", " " * (GAP - 1), " " * GAP, " " * (GAP + 1)])
 # An assignment whose parts are as long as the patterns allow (and one more): name, quote,
@@ -104,3 +110,11 @@ def test_a_secret_far_from_other_operators_is_still_replaced() -> None:
     text = "x = 1 " + "a " * 5000 + f"password = '{SECRET}'"
     assert _redact_line(text, False, _Tally()).endswith("password = '<PASSWORD>'")
     assert HUNK_SCREEN.search(text.lower()) is not None
+
+
+def test_shaped_needles_where_lowering_moves_a_boundary() -> None:
+    # A Kelvin sign is no word character, but it lowers to `k`: the token after it still counts.
+    text = "\u212aAIza" + "Xk29LmQp7RtVw3ZaB8nYc4DeF6gH1jK0sU5" + " x"
+    assert SHAPED.search(text) and has_shaped_needle(text, text.lower())
+    assert "<KEY>" in _redact_line(text, True, _Tally())
+    assert not has_shaped_needle("a" * 1000 + "=" * 1000, "a" * 1000 + "=" * 1000)

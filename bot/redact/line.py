@@ -32,7 +32,7 @@ from bot.redact.token_shapes import (
     LITERAL_ARG,
     QUOTED_SHAPED,
     SHAPED,
-    SHAPED_NEEDLE,
+    has_shaped_needle,
     literal_credential,
     plain_token,
 )
@@ -113,7 +113,7 @@ def redact_line(text: str, bare_values: bool, tally: Tally, shapes: bool | None 
     # it at every character, which on a long line costs more than all of these tests (issue 16).
     # (QUOTED_SHAPED starts at a quote, so `re` skips to those by itself: cheaper than the needles.)
     anywhere = bare_values if shapes is None else shapes
-    if not anywhere or SHAPED_NEEDLE.search(lowered) is not None:
+    if not anywhere or has_shaped_needle(text, lowered):
         text = (SHAPED if anywhere else QUOTED_SHAPED).sub(lambda m: replace_token(m, tally), text)
         if KEY in text:
             text = ATLAS_HEAD.sub("", text)

@@ -207,7 +207,9 @@ def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[S
     # A run of full-width base64 lines is key material in any file (the hunk may lie inside a key);
     # a line of 60 characters comes first, as `len` is cheaper than a scan.
     body = probe[len(pieces[0]) + 1:]  # the lines, without the header's section
-    keyish = key_file or PRIVATE_KEY_MARK in body or (max(map(len, pieces)) >= 60 and PEM_PAIR.search(body) is not None)
+    # (PEM_PAIR needs two lines of 60 characters: counted first, as `len` is cheaper than a scan.)
+    keyish = key_file or PRIVATE_KEY_MARK in body or (
+        sum(len(piece) >= 60 for piece in pieces[1:]) >= 2 and PEM_PAIR.search(body) is not None)
     if first is None and not keyish:
         return hunk  # nothing in it can match (see bot.redact.screens): the common case, kept cheap
     in_block, blocks = _side_blocks(hunk.lines, True) if keyish else (set(), 0)
@@ -223,7 +225,7 @@ def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[S
         texts[k] = _redact_line(pieces[k], bare, tally, shapes)
         if k and tally.secrets > before:
             secret_lines.update(_line_places(hunk.path, hunk.lines[k - 1]))
-    if first is not None and DANGLING.search(probe):  # a secret name whose value goes on below
+    if first is not None and _may_dangle(pieces) and DANGLING.search(probe):  # a name whose value goes on below
         changed, values = continued_values(texts[1:])
         tally.secrets += values
         for j, text in changed.items():
@@ -236,6 +238,15 @@ def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[S
                   for line, text in zip(hunk.lines, texts[1:], strict=True))
     header = hunk.header if texts[0] == pieces[0] else "@@".join((parts[0], parts[1], texts[0]))
     return replace(hunk, lines=lines, header=header)
+
+
+_DANGLING_ENDS = frozenset(">|-+0123456789(\\")  # the last character before a DANGLING line's spaces
+
+
+def _may_dangle(pieces: Sequence[str]) -> bool:
+    """Whether DANGLING may match a line: one ends (spaces aside) as it needs. Cheaper than its
+    search, which tries at every `:`, `=` and `\\` (a line of `=`: issue 16)."""
+    return any(piece.rstrip()[-1:] in _DANGLING_ENDS for piece in pieces)
 
 
 def _screened(pieces: list[str], probe: str, lowered: str, first: re.Match[str] | None,
