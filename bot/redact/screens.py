@@ -60,7 +60,7 @@ def _names(tail: Callable[[str], str], group: str) -> str:
     """Each first character's words, then the tail (its groups named apart): every alternative
     starts with its own character, so `re` skips in C to the places where one may start (with a
     group of words first it tried the whole pattern at every character: 60 ns each)."""
-    branches = []
+    branches: list[str] = []
     for words, between in ((_NAME_WORDS, ""), (_KEY_NAME_WORDS, r"(?=[\w.$-]{0,80}?key)")):
         groups: dict[str, set[str]] = {}
         for word in words:
