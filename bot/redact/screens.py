@@ -92,6 +92,11 @@ _QUOTED_AFTER = GAP + 1 + 40 + GAP + 2 + GAP + 1
 _CHUNK = 1024  # operators' span searched for names at a time (so a search's cost follows its distance)
 
 
+_Found = tuple[str, int, "re.Match[str] | None"]  # (text, searched from, the first match there)
+_NOTHING: _Found = ("", -1, None)
+_FOUND: dict[re.Pattern[str], _Found] = {}  # per `others` pattern of the screens: see Screen.search
+
+
 class Screen:
     """`others | names` as one screen, with `search` and `match` as a compiled pattern has them.
 
@@ -117,15 +122,15 @@ class Screen:
     # scrub._screened searches one text again and again from later places, and no screen need read
     # again what it read up to the hit it found then (without this, a hunk of names and no other
     # hit was read once per name). One tuple each, replaced whole: safe to share between threads.
-    _other: tuple[str, int, re.Match[str] | None] = ("", -1, None)
     _name: tuple[str, int, re.Match[str] | None] = ("", -1, None)
     _window: tuple[str, int, int, bool] = ("", 0, -1, False)  # (text, first place, last operator, gap after)
 
     def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
-        last_text, last_pos, other = self._other
+        # (Kept per pattern, not per screen: screens that share `others` share what it found.)
+        last_text, last_pos, other = _FOUND.get(self.others, _NOTHING)
         if not (last_text is text and last_pos <= pos and (other is None or other.start() >= pos)):
             other = self.others.search(text, pos)
-            self._other = (text, pos, other)
+            _FOUND[self.others] = (text, pos, other)
         last_text, last_pos, name = self._name
         if not (last_text is text and last_pos <= pos and (name is None or name.start() >= pos)):
             name = self._names(text, pos)
