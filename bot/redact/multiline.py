@@ -21,7 +21,8 @@ from bot.redact.patterns import GAP, KEY, PASSWORD, bounded, is_placeholder, sec
 DANGLING = re.compile(bounded(r"""(?:[:=][^\S\n]{0,GAP}(?:[>|][-+]?[0-9]?|\()|\\)[^\S\n]{0,GAP}$"""), re.M)
 # The name starts a word (as in ASSIGNMENT) and is taken whole; the rest, spaces included, runs
 # from the last operator of the line to its end.
-_HEAD = re.compile(bounded(r"""(?<![\w.$])(?<![\w.$]-)(?=(?P<name>[A-Za-z_$@][\w.$-]{0,80}))(?P=name)["']?\]?"""
+_HEAD = re.compile(bounded(r"""(?=[A-Za-z_$@])(?<![\w.$])(?<![\w.$]-)"""  # (the lookahead first: see ASSIGNMENT)
+                           r"""(?=(?P<name>[A-Za-z_$@][\w.$-]{0,80}))(?P=name)["']?\]?"""
                            r"""\s{0,GAP}(?::=|=|:)(?P<rest>[^=:]{0,LONGEST})$"""))
 _HEAD_REACH = 81 + 2 + GAP + 2  # a name, its quote and bracket, spaces, the operator's first character
 _LITERAL = re.compile(bounded(r"""(?P<q>["'`])(?P<value>[^"'`\n]{1,LONGEST})(?P=q)"""))

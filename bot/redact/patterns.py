@@ -86,9 +86,12 @@ TOKENS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
      r"\1" + KEY, ("aws", "aw\u017f")),  # (?i) s matches ſ
 )
 # (The scheme starts a run of scheme characters, not at every word boundary inside one: `a.b.c…`.)
-URL_CREDENTIALS = re.compile(r"(?i)(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{1,20}://[^\s/:@\"'<>,]{1,100}):([^\s/:@\"'<>,]{1,200})@")
+# Each pattern that starts with lookbehinds has a lookahead for its first character before them:
+# `re` cannot skip to where such a pattern may start, but it fails there at one test (a line of
+# `=` cost 100 ns a character in ASSIGNMENT's lookbehinds and groups, 10 with it: issue 16).
+URL_CREDENTIALS = re.compile(r"(?i)(?=[a-z])(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{1,20}://[^\s/:@\"'<>,]{1,100}):([^\s/:@\"'<>,]{1,200})@")
 EMAIL_ADDRESS = re.compile(
-    r"(?<![\w.+%-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,16}\.[A-Za-z]{2,24}(?![\w-])")
+    r"(?=[A-Za-z0-9._%+-])(?<![\w.+%-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,16}\.[A-Za-z]{2,24}(?![\w-])")
 NOT_EMAIL_USERS = frozenset({"git"})  # git@github.com:owner/repo is an SSH remote, not a person
 
 # ---------------------------------------------------------------- name = value assignments
@@ -98,7 +101,7 @@ NOT_EMAIL_USERS = frozenset({"git"})  # git@github.com:owner/repo is an SSH remo
 # annotation, its trailing spaces with it (see LONGEST): neither is read again from each of its
 # prefixes. Neither name nor annotation can hold the operator, so nothing else could match.
 ASSIGNMENT = re.compile(bounded(
-    r"""(?<![\w.$])(?<![\w.$]-)(?P<nq>["']?)(?=(?P<name>[A-Za-z_$@][\w.$-]{0,80}))(?P=name)(?P=nq)\]?
+    r"""(?=["'A-Za-z_$@])(?<![\w.$])(?<![\w.$]-)(?P<nq>["']?)(?=(?P<name>[A-Za-z_$@][\w.$-]{0,80}))(?P=name)(?P=nq)\]?
         (?:\s{0,GAP}:\s{0,GAP}[A-Za-z_](?=(?P<annotation>[\w.\[\]|, ]{0,40}))(?P=annotation)
            (?=\s{0,GAP}(?:(?<=\s)=[^=]|=\s)))?  # a type annotation (`a: b=c` is a value)
         \s{0,GAP}(?::=|=>|(?<![=!<>:])=(?![=>~])|:(?![:=]))\s{0,GAP}
