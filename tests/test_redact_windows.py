@@ -10,6 +10,7 @@ those bounds, and every shortcut is compared with the plain pass it replaces (is
 from __future__ import annotations
 
 import re
+from itertools import product
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -28,7 +29,7 @@ from bot.redact.screens import (
 )
 from bot.redact.scrub import _redact_line, _Tally
 from bot.redact.token_shapes import SHAPED, has_shaped_needle
-from tests.test_redact import HF, SLACK
+from tests.test_redact import AWS_SECRET, HF, SLACK
 from tests.test_redact_screens import plain_line
 
 SECRET = "q8Zk2Lm9Xp4Rt7Wv"
@@ -44,6 +45,7 @@ PIECES = st.sampled_from([
     "https://u:", "Bearer ", "-----BEGIN RSA PRIVATE KEY-----",
     # token shapes (SHAPED's needles: at a boundary or not, one with a lookbehind of its own,
     # a Kelvin sign that lowers to `k`)
+    "aws_secret_access_key", "AWS_" + "x" * 60 + "_SECRET", AWS_SECRET, AWS_SECRET + "a",
     HF, SLACK, "sk-proj-" + LONG_VALUE[:60], "npm_" + LONG_VALUE[:36], "_" + HF, "x" + SLACK,
     "abcdefghijklmn.atlasv1." + LONG_VALUE[:64], "abc1Q~" + LONG_VALUE[:33], "\u212aAIza" + LONG_VALUE[:35], "x" * 40,
 ])
@@ -58,7 +60,13 @@ ASSIGNED = st.tuples(
     st.sampled_from(["=", ":", ":=", "=>"]), SPACES,
     st.sampled_from([f"'{SECRET}'", SECRET, f"'{LONG_VALUE}'", LONG_VALUE + "Q"]),
 ).map("".join)
-TEXTS = st.lists(PIECES | ASSIGNED, max_size=7).map("".join)
+# An AWS secret with its name, spaces and operator as long as they may be (and one more); the last
+# name is one only the AWS pattern knows (`sk`, not a secret word of ASSIGNMENT's).
+AWS_NAMES = ["aws_secret", "aws" + LONG_VALUE[:28] + "sk" + LONG_VALUE[100:135], "aws_" + LONG_VALUE[:27] + "sk"]
+AWS_ASSIGNED = st.tuples(st.sampled_from(AWS_NAMES),
+                         st.sampled_from(["", "'", '"']), SPACES, st.sampled_from(["=", ":", ":=", "=>"]), SPACES,
+                         st.sampled_from(["", "'"]), st.just(AWS_SECRET)).map("".join)
+TEXTS = st.lists(PIECES | ASSIGNED | AWS_ASSIGNED, max_size=7).map("".join)
 
 
 def _tally_sub(text: str, bare: bool) -> tuple[str, int]:
@@ -118,3 +126,18 @@ def test_shaped_needles_where_lowering_moves_a_boundary() -> None:
     assert SHAPED.search(text) and has_shaped_needle(text, text.lower())
     assert "<KEY>" in _redact_line(text, True, _Tally())
     assert not has_shaped_needle("a" * 1000 + "=" * 1000, "a" * 1000 + "=" * 1000)
+
+
+def test_an_aws_secret_at_the_edges_of_its_window_is_replaced() -> None:
+    # The name and spaces as long as the pattern allows, far from anything else on a long line:
+    # the windows around the operators are then a small part of it, and are all that is searched.
+    replaced = 0
+    for name in AWS_NAMES:
+        for spaces in ("", " " * GAP):
+            for operator, after in product(("=", ":=", "=>"), ("' ", "A")):  # (`A`: 41 characters, no key)
+                value = spaces + operator + spaces + "'" + AWS_SECRET + after
+                line = "x" * 20_000 + " " + name + "'" + value + "y" * 20_000
+                redacted = _redact_line(line, False, _Tally())
+                assert redacted == plain_line(line, False, _Tally())
+                replaced += AWS_SECRET not in redacted
+    assert replaced >= len(AWS_NAMES) * 3

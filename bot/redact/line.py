@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 from bot.redact.patterns import (
     ASSIGNMENT,
+    AWS_AFTER,
+    AWS_BEFORE,
+    AWS_SECRET,
     EMAIL_ADDRESS,
     FORMAT_FIELD,
     GAP,
@@ -25,7 +28,7 @@ from bot.redact.patterns import (
     secret_kind,
 )
 from bot.redact.patterns import EMAIL as EMAIL
-from bot.redact.screens import HUNK_SCREEN, WIDE_HUNK_SCREEN
+from bot.redact.screens import HUNK_SCREEN, WIDE_HUNK_SCREEN, next_operator
 from bot.redact.token_shapes import (
     ATLAS_HEAD,
     BEARER,
@@ -106,7 +109,11 @@ def redact_line(text: str, bare_values: bool, tally: Tally, shapes: bool | None 
     lowered = text.lower()
     for pattern, placeholder, needles in TOKENS:
         if any(needle in lowered for needle in needles):
-            text = pattern.sub(lambda m, p=placeholder: replace_token(m, tally, p), text)  # type: ignore[misc]
+            def token(m: re.Match[str], p: str = placeholder) -> str:
+                return replace_token(m, tally, p)
+            # (The AWS secret needs an operator after its name: tried near those only, as ASSIGNMENT.)
+            text = _near_operators(pattern, token, text, AWS_BEFORE, AWS_AFTER) if pattern is AWS_SECRET \
+                else pattern.sub(token, text)
             lowered = text.lower()
     # Each pattern runs only where a necessary condition of it holds, tested in C (a `str` `in`, or
     # one scan for SHAPED's needles): a full pass of a pattern that starts with a lookbehind tries
@@ -136,29 +143,29 @@ def redact_line(text: str, bare_values: bool, tally: Tally, shapes: bool | None 
 # spaces, a quoted value).
 _BEFORE = 2 + 81 + 1 + (GAP + 1 + GAP + 1 + 41) + GAP + 8
 _AFTER = 2 + GAP + LONGEST + 8
-_OPERATOR = re.compile("[:=]")
 
 
-def _near_operators(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str], text: str) -> str:
-    """`pattern.sub(replace, text)` for ASSIGNMENT, tried only near the operators of `text`.
+def _near_operators(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str], text: str,
+                    before: int = _BEFORE, after: int = _AFTER) -> str:
+    """`pattern.sub(replace, text)` for ASSIGNMENT (or AWS_SECRET), tried only near the operators of `text`.
 
-    Every match holds a `:` or `=` at most _BEFORE characters after its start and ends at most
-    _AFTER characters after it, so it lies in a window around a run of operators (found by
+    Every match holds a `:` or `=` at most `before` characters after its start and ends at most
+    `after` characters after it, so it lies in a window around a run of operators (found by
     `str.rfind`, in C) and a search of those windows finds what `sub` over the text finds; a
     long line with one `=` (`token = '{a{a{a…`) is no longer tried at each of its words (issue 16).
     """
     windows: list[tuple[int, int]] = []
-    found = _OPERATOR.search(text)
-    while found is not None:
-        end = found.start()  # the window's last operator: extend while the next one's window overlaps
+    found = next_operator(text, 0)
+    while found >= 0:
+        end = found  # the window's last operator: extend while the next one's window overlaps
         while True:
-            later = max(text.rfind(":", end + 1, end + _BEFORE + _AFTER + 1),
-                        text.rfind("=", end + 1, end + _BEFORE + _AFTER + 1))
+            later = max(text.rfind(":", end + 1, end + before + after + 1),
+                        text.rfind("=", end + 1, end + before + after + 1))
             if later < 0:
                 break
             end = later
-        windows.append((max(0, found.start() - _BEFORE), min(len(text), end + _AFTER + 1)))
-        found = _OPERATOR.search(text, windows[-1][1])
+        windows.append((max(0, found - before), min(len(text), end + after + 1)))
+        found = next_operator(text, windows[-1][1])
     if 2 * sum(stop - start for start, stop in windows) >= len(text):
         return pattern.sub(replace, text)  # (its loop is in C: faster where the windows are most of it)
     out: list[str] = []

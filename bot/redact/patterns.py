@@ -65,6 +65,14 @@ PUBLIC_PEM_STARTS = ("mQ", "hQ")  # base64 of OpenPGP public-key and encrypted-m
 KEY_FILE_SUFFIXES = (".key", ".p8", ".pk8", ".ppk", "_rsa", "_dsa", "_ecdsa", "_ed25519", ".pem.key")
 KEY_FILE_PREFIXES = ("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "private", "privkey")
 
+# An AWS secret access key is 40 base64 characters after a name mentioning aws and secret (its
+# words checked by a lookahead, then the name taken whole: see LONGEST). Its first `:` or `=` is at
+# most AWS_BEFORE characters from its start, and it ends at most AWS_AFTER after that (the last
+# lookahead's character included): bot.redact.line tries it only near the line's operators.
+AWS_SECRET = re.compile(bounded(r"(?i)(aws(?=[\w.-]{0,30}?(?:secret|sk))(?=(?P<aws_name>[\w.-]{0,66}))(?P=aws_name)"
+                                r"[\"']?\s{0,GAP}(?::=|=>|=|:)\s{0,GAP}[\"']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])"))
+AWS_BEFORE = 3 + 66 + 1 + GAP + 2
+AWS_AFTER = 2 + GAP + 1 + 40 + 1 + 2
 # (pattern, replacement, needles): a pattern can match only where one of its needles is in the
 # lowered text, so the pattern runs only then.
 TOKENS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
@@ -79,11 +87,7 @@ TOKENS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
                 r"(?![A-Za-z0-9_])"), KEY, ("gh", "github_pat_")),
     (re.compile(bounded(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,LONGEST}\.eyJ[A-Za-z0-9_-]{8,LONGEST}"
                         r"\.[A-Za-z0-9_-]{0,LONGEST}")), KEY, ("eyj",)),
-    # An AWS secret access key is 40 base64 characters after a name mentioning aws and secret (its
-    # words checked by a lookahead, then the name taken whole: see LONGEST).
-    (re.compile(bounded(r"(?i)(aws(?=[\w.-]{0,30}?(?:secret|sk))(?=(?P<aws_name>[\w.-]{0,66}))(?P=aws_name)"
-                        r"[\"']?\s{0,GAP}(?::=|=>|=|:)\s{0,GAP}[\"']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])")),
-     r"\1" + KEY, ("aws", "aw\u017f")),  # (?i) s matches ſ
+    (AWS_SECRET, r"\1" + KEY, ("aws", "aw\u017f")),  # (?i) s matches ſ
 )
 # (The scheme starts a run of scheme characters, not at every word boundary inside one: `a.b.c…`.)
 # Each pattern that starts with lookbehinds has a lookahead for its first character before them:

@@ -149,12 +149,12 @@ class Screen:
         while True:
             window_text, first, end, gap = self._window
             if not (window_text is text and first <= start and start + _REACH <= end):
-                op = _OPERATOR.search(text, start)
-                if op is None:
+                op = next_operator(text, start)
+                if op < 0:
                     return None
-                first = max(start, op.start() - _REACH)
-                end, gap = op.start(), False  # extend while the next operator is within _REACH
-                while end - op.start() < _CHUNK:
+                first = max(start, op - _REACH)
+                end, gap = op, False  # extend while the next operator is within _REACH
+                while end - op < _CHUNK:
                     stop = min(len(text), end + _REACH + 1)
                     later = max(text.rfind(":", end + 1, stop), text.rfind("=", end + 1, stop))
                     if later < 0:
@@ -173,7 +173,24 @@ class Screen:
             start = max(start, first, last + 1)
 
 
-_OPERATOR = re.compile("[:=]")  # what every match of _NAMES holds (see Screen)
+# The next `:` and `=` found in a text, from where: (text, from, colon, equals), -1 for none.
+_NEXT: tuple[str, int, int, int] = ("", -1, -1, -1)
+
+
+def next_operator(text: str, pos: int) -> int:
+    """The first `:` or `=` in `text` at or after `pos` (-1: none), what every match of _NAMES and of
+    ASSIGNMENT holds. `str.find` (a `memchr`, much faster than a scan of `re`) for each; the answers
+    are kept for the next call on the same text from a later place, so a text without `:` is not
+    read to its end once per window (one tuple, replaced whole: safe to share between threads)."""
+    global _NEXT
+    last_text, since, colon, equals = _NEXT
+    if not (last_text is text and since <= pos):
+        since, colon, equals = pos, text.find(":", pos), text.find("=", pos)
+    else:
+        colon = text.find(":", pos) if 0 <= colon < pos else colon
+        equals = text.find("=", pos) if 0 <= equals < pos else equals
+    _NEXT = (text, pos, colon, equals)
+    return equals if colon < 0 else colon if equals < 0 else min(colon, equals)
 _TOKEN_OTHERS = re.compile("|".join((_alternation((*_TOKEN_WORDS, *_NEEDLES)), _AT,
                                      *(quote + _ARGUMENT_REST for quote in "\"'"))))
 _NAMES_SCREEN = re.compile(_NAMES)
