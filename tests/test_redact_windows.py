@@ -15,6 +15,7 @@ from itertools import product
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.diff.parse import parse_diff
 from bot.redact import line as line_patterns
 from bot.redact import multiline
 from bot.redact.line import _near_operators
@@ -27,9 +28,12 @@ from bot.redact.screens import (
     QUOTED_CODE_HUNK_SCREEN,
     Screen,
 )
-from bot.redact.scrub import _redact_line, _Tally
+from bot.redact.scrub import _redact_line, _Tally, redact_input, redact_text
 from bot.redact.token_shapes import SHAPED, has_shaped_needle
-from tests.test_redact import AWS_SECRET, HF, SLACK
+from bot.sources import ReviewInput
+from bot.types import SourceInfo
+from tests.reliability.hostile_lines import diff_text
+from tests.test_redact import AWS_ID, AWS_SECRET, GHP, HF, SLACK
 from tests.test_redact_screens import plain_line
 
 SECRET = "q8Zk2Lm9Xp4Rt7Wv"
@@ -141,3 +145,16 @@ def test_an_aws_secret_at_the_edges_of_its_window_is_replaced() -> None:
                 assert redacted == plain_line(line, False, _Tally())
                 replaced += AWS_SECRET not in redacted
     assert replaced >= len(AWS_NAMES) * 3
+
+
+def test_a_token_after_a_character_that_lowers_to_a_letter_is_replaced() -> None:
+    # The hunk screens look for a token's start after no letter or digit, in lowered text; the
+    # Kelvin sign is no letter to the token's own pattern, but lowers to `k`: screened wide there.
+    for before, line in product(("\u212a", " ", "("), ("x = '{}" + GHP + "'", "y = {}" + AWS_ID, "{}" + HF)):
+        line = line.format(before)
+        assert redact_text(line)[1] == 1
+        diff = parse_diff(diff_text({"a.py": line, "b.env": line, "c.md": line}))
+        shown = redact_input(ReviewInput(info=SourceInfo(kind="diff"), diff=diff), enabled=True).review_input
+        texts = [ln.text for f in shown.diff.files for h in f.hunks for ln in h.lines]
+        in_code = texts[0] if HF in line else ""  # (unquoted, a token shape in code is an identifier)
+        assert texts and not any(GHP in t or AWS_ID in t or HF in t for t in texts if t != in_code), texts
