@@ -81,6 +81,8 @@ def _placeholder(value: str, redacted: str, found: int) -> str | None:
 def joined_values(lines: Sequence[Line], redact: LineRedactor) -> tuple[dict[int, str], int]:
     """({line index: text with the pieces of split credentials replaced}, credentials found)."""
     probe = "\n" + "\n".join(line.text for line in lines)
+    if "'" not in probe and '"' not in probe and "`" not in probe:  # (a scan in C, before three of `re`)
+        return {}, 0
     if _INLINE.search(probe) is None and (_STARTS.search(probe) is None or _ENDS.search(probe) is None):
         return {}, 0
     spans: dict[int, set[Span]] = {}

@@ -7,13 +7,19 @@ blocks, split values, values continued below their name); `redact_path` is for f
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.redact.patterns import (
     ASSIGNMENT,
+    AWS_AFTER,
+    AWS_BEFORE,
+    AWS_SECRET,
     EMAIL_ADDRESS,
     FORMAT_FIELD,
+    GAP,
     KEY,
+    LONGEST,
     NOT_EMAIL_USERS,
     PASSWORD,
     TOKENS,
@@ -22,13 +28,14 @@ from bot.redact.patterns import (
     secret_kind,
 )
 from bot.redact.patterns import EMAIL as EMAIL
-from bot.redact.screens import HUNK_SCREEN, WIDE_HUNK_SCREEN
+from bot.redact.screens import HUNK_SCREEN, WIDE_HUNK_SCREEN, next_operator
 from bot.redact.token_shapes import (
     ATLAS_HEAD,
     BEARER,
     LITERAL_ARG,
     QUOTED_SHAPED,
     SHAPED,
+    has_shaped_needle,
     literal_credential,
     plain_token,
 )
@@ -41,6 +48,9 @@ class Tally:
 
 
 def replace_assignment(match: re.Match[str], bare_values: bool, tally: Tally) -> str:
+    kind = secret_kind(match.group("name"))  # first: cached, and most names are no secret's
+    if kind is None:
+        return match.group(0)
     value = match.group("value")
     if value is None:
         value = match.group("bare")
@@ -49,8 +59,7 @@ def replace_assignment(match: re.Match[str], bare_values: bool, tally: Tally) ->
         value = value.rstrip(")]}")
         if "(" in value:  # `click.make_pass_decorator(dict,`: a call, so an expression, not a literal
             return match.group(0)
-    kind = secret_kind(match.group("name"))
-    if kind is None or value in (KEY, PASSWORD):
+    if value in (KEY, PASSWORD):
         return match.group(0)
     if KEY in value or PASSWORD in value:  # a token found inside: the rest of the value goes with it
         kind = KEY if KEY in value else PASSWORD
@@ -100,20 +109,76 @@ def redact_line(text: str, bare_values: bool, tally: Tally, shapes: bool | None 
     lowered = text.lower()
     for pattern, placeholder, needles in TOKENS:
         if any(needle in lowered for needle in needles):
-            text = pattern.sub(lambda m, p=placeholder: replace_token(m, tally, p), text)  # type: ignore[misc]
+            def token(m: re.Match[str], p: str = placeholder) -> str:
+                return replace_token(m, tally, p)
+            # (The AWS secret needs an operator after its name: tried near those only, as ASSIGNMENT.)
+            text = _near_operators(pattern, token, text, AWS_BEFORE, AWS_AFTER) if pattern is AWS_SECRET \
+                else pattern.sub(token, text)
             lowered = text.lower()
-    shaped = SHAPED if (bare_values if shapes is None else shapes) else QUOTED_SHAPED
-    text = shaped.sub(lambda m: replace_token(m, tally), text)
-    if KEY in text:
-        text = ATLAS_HEAD.sub("", text)
-    text = BEARER.sub(lambda m: replace_value(m, tally), text)
-    if "@" in text:  # both patterns need one
+    # Each pattern runs only where a necessary condition of it holds, tested in C (a `str` `in`, or
+    # one scan for SHAPED's needles): a full pass of a pattern that starts with a lookbehind tries
+    # it at every character, which on a long line costs more than all of these tests (issue 16).
+    # (QUOTED_SHAPED starts at a quote, so `re` skips to those by itself: cheaper than the needles.)
+    anywhere = bare_values if shapes is None else shapes
+    if not anywhere or has_shaped_needle(text, lowered):
+        text = (SHAPED if anywhere else QUOTED_SHAPED).sub(lambda m: replace_token(m, tally), text)
+        if KEY in text:
+            text = ATLAS_HEAD.sub("", text)
+    if "bearer" in lowered or "basic" in lowered:  # (lowering never shortens these words' letters)
+        text = BEARER.sub(lambda m: replace_value(m, tally), text)
+    at = "@" in text
+    if at and "://" in text:  # both needed by a URL's credentials
         text = URL_CREDENTIALS.sub(lambda m: replace_url_password(m, tally), text)
-    text = ASSIGNMENT.sub(lambda m: replace_assignment(m, bare_values, tally), text)
-    text = LITERAL_ARG.sub(lambda m: replace_value(m, tally), text)
-    if "@" in text:
+    if "=" in text or ":" in text:  # every operator of ASSIGNMENT holds one
+        text = _near_operators(ASSIGNMENT, lambda m: replace_assignment(m, bare_values, tally), text)
+    if "'" in text or '"' in text:  # a quoted argument
+        text = LITERAL_ARG.sub(lambda m: replace_value(m, tally), text)
+    if at and "." in text:  # an address's domain has a dot
         text = EMAIL_ADDRESS.sub(lambda m: replace_email(m, tally), text)
     return text
+
+
+# ASSIGNMENT's reach: from a match's start to its first `:` or `=` (quote, name, bracket, a type
+# annotation with its spaces and `:`, spaces), and from there to the match's end (operator,
+# spaces, a quoted value).
+_BEFORE = 2 + 81 + 1 + (GAP + 1 + GAP + 1 + 41) + GAP + 8
+_AFTER = 2 + GAP + LONGEST + 8
+
+
+def _near_operators(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str], text: str,
+                    before: int = _BEFORE, after: int = _AFTER) -> str:
+    """`pattern.sub(replace, text)` for ASSIGNMENT (or AWS_SECRET), tried only near the operators of `text`.
+
+    Every match holds a `:` or `=` at most `before` characters after its start and ends at most
+    `after` characters after it, so it lies in a window around a run of operators (found by
+    `str.rfind`, in C) and a search of those windows finds what `sub` over the text finds; a
+    long line with one `=` (`token = '{a{a{a…`) is no longer tried at each of its words (issue 16).
+    """
+    windows: list[tuple[int, int]] = []
+    found = next_operator(text, 0)
+    while found >= 0:
+        end = found  # the window's last operator: extend while the next one's window overlaps
+        while True:
+            later = max(text.rfind(":", end + 1, end + before + after + 1),
+                        text.rfind("=", end + 1, end + before + after + 1))
+            if later < 0:
+                break
+            end = later
+        windows.append((max(0, found - before), min(len(text), end + after + 1)))
+        found = next_operator(text, windows[-1][1])
+    if 2 * sum(stop - start for start, stop in windows) >= len(text):
+        return pattern.sub(replace, text)  # (its loop is in C: faster where the windows are most of it)
+    out: list[str] = []
+    done = 0
+    for start, stop in windows:
+        for match in pattern.finditer(text, start, stop):
+            out.append(text[done:match.start()])
+            out.append(replace(match))
+            done = match.end()
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
 
 
 def redact_path(path: str, tally: Tally | None = None) -> str:

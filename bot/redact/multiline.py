@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.redact.patterns import KEY, PASSWORD, bounded, is_placeholder, secret_kind
+from bot.redact.patterns import GAP, KEY, PASSWORD, bounded, is_placeholder, secret_kind
 
 # Linear time: every quantifier bounded, and no two neighbours compete for one character (see
 # patterns.LONGEST); spaces around `\\`, `+` and `,` are taken before them or after, never both.
@@ -21,8 +21,10 @@ from bot.redact.patterns import KEY, PASSWORD, bounded, is_placeholder, secret_k
 DANGLING = re.compile(bounded(r"""(?:[:=][^\S\n]{0,GAP}(?:[>|][-+]?[0-9]?|\()|\\)[^\S\n]{0,GAP}$"""), re.M)
 # The name starts a word (as in ASSIGNMENT) and is taken whole; the rest, spaces included, runs
 # from the last operator of the line to its end.
-_HEAD = re.compile(bounded(r"""(?<![\w.$])(?<![\w.$]-)(?=(?P<name>[A-Za-z_$@][\w.$-]{0,80}))(?P=name)["']?\]?"""
+_HEAD = re.compile(bounded(r"""(?=[A-Za-z_$@])(?<![\w.$])(?<![\w.$]-)"""  # (the lookahead first: see ASSIGNMENT)
+                           r"""(?=(?P<name>[A-Za-z_$@][\w.$-]{0,80}))(?P=name)["']?\]?"""
                            r"""\s{0,GAP}(?::=|=|:)(?P<rest>[^=:]{0,LONGEST})$"""))
+_HEAD_REACH = 81 + 2 + GAP + 2  # a name, its quote and bracket, spaces, the operator's first character
 _LITERAL = re.compile(bounded(r"""(?P<q>["'`])(?P<value>[^"'`\n]{1,LONGEST})(?P=q)"""))
 _BARE = re.compile(bounded(r"""^(?P<lead>\s{0,GAP})(?P<value>[^\s"'`\\]{1,LONGEST})"""
                            r"""(?P<trail>\s{0,GAP}(?:\\\s{0,GAP})?)$"""))
@@ -97,7 +99,10 @@ def continued_values(texts: Sequence[str]) -> tuple[dict[int, str], int]:
         # once, not once per name above it (a hunk of `TOKEN=\\` lines).
         if i <= consumed or DANGLING.search(text) is None:
             continue
-        head = _HEAD.search(text)
+        # _HEAD's operator is the line's last `:` or `=` (its rest holds none), its name starts at
+        # most _HEAD_REACH before it: searched from there, a long line is not tried at every word.
+        last = max(text.rfind(":"), text.rfind("="))
+        head = _HEAD.search(text, max(0, last - _HEAD_REACH))
         kind = secret_kind(head.group("name")) if head else None
         if head is None or kind is None:
             continue

@@ -65,6 +65,14 @@ PUBLIC_PEM_STARTS = ("mQ", "hQ")  # base64 of OpenPGP public-key and encrypted-m
 KEY_FILE_SUFFIXES = (".key", ".p8", ".pk8", ".ppk", "_rsa", "_dsa", "_ecdsa", "_ed25519", ".pem.key")
 KEY_FILE_PREFIXES = ("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "private", "privkey")
 
+# An AWS secret access key is 40 base64 characters after a name mentioning aws and secret (its
+# words checked by a lookahead, then the name taken whole: see LONGEST). Its first `:` or `=` is at
+# most AWS_BEFORE characters from its start, and it ends at most AWS_AFTER after that (the last
+# lookahead's character included): bot.redact.line tries it only near the line's operators.
+AWS_SECRET = re.compile(bounded(r"(?i)(aws(?=[\w.-]{0,30}?(?:secret|sk))(?=(?P<aws_name>[\w.-]{0,66}))(?P=aws_name)"
+                                r"[\"']?\s{0,GAP}(?::=|=>|=|:)\s{0,GAP}[\"']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])"))
+AWS_BEFORE = 3 + 66 + 1 + GAP + 2
+AWS_AFTER = 2 + GAP + 1 + 40 + 1 + 2
 # (pattern, replacement, needles): a pattern can match only where one of its needles is in the
 # lowered text, so the pattern runs only then.
 TOKENS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
@@ -79,16 +87,15 @@ TOKENS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
                 r"(?![A-Za-z0-9_])"), KEY, ("gh", "github_pat_")),
     (re.compile(bounded(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,LONGEST}\.eyJ[A-Za-z0-9_-]{8,LONGEST}"
                         r"\.[A-Za-z0-9_-]{0,LONGEST}")), KEY, ("eyj",)),
-    # An AWS secret access key is 40 base64 characters after a name mentioning aws and secret (its
-    # words checked by a lookahead, then the name taken whole: see LONGEST).
-    (re.compile(bounded(r"(?i)(aws(?=[\w.-]{0,30}?(?:secret|sk))(?=(?P<aws_name>[\w.-]{0,66}))(?P=aws_name)"
-                        r"[\"']?\s{0,GAP}(?::=|=>|=|:)\s{0,GAP}[\"']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])")),
-     r"\1" + KEY, ("aws", "aw\u017f")),  # (?i) s matches ſ
+    (AWS_SECRET, r"\1" + KEY, ("aws", "aw\u017f")),  # (?i) s matches ſ
 )
 # (The scheme starts a run of scheme characters, not at every word boundary inside one: `a.b.c…`.)
-URL_CREDENTIALS = re.compile(r"(?i)(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{1,20}://[^\s/:@\"'<>,]{1,100}):([^\s/:@\"'<>,]{1,200})@")
+# Each pattern that starts with lookbehinds has a lookahead for its first character before them:
+# `re` cannot skip to where such a pattern may start, but it fails there at one test (a line of
+# `=` cost 100 ns a character in ASSIGNMENT's lookbehinds and groups, 10 with it: issue 16).
+URL_CREDENTIALS = re.compile(r"(?i)(?=[a-z])(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{1,20}://[^\s/:@\"'<>,]{1,100}):([^\s/:@\"'<>,]{1,200})@")
 EMAIL_ADDRESS = re.compile(
-    r"(?<![\w.+%-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,16}\.[A-Za-z]{2,24}(?![\w-])")
+    r"(?=[A-Za-z0-9._%+-])(?<![\w.+%-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,16}\.[A-Za-z]{2,24}(?![\w-])")
 NOT_EMAIL_USERS = frozenset({"git"})  # git@github.com:owner/repo is an SSH remote, not a person
 
 # ---------------------------------------------------------------- name = value assignments
@@ -98,7 +105,7 @@ NOT_EMAIL_USERS = frozenset({"git"})  # git@github.com:owner/repo is an SSH remo
 # annotation, its trailing spaces with it (see LONGEST): neither is read again from each of its
 # prefixes. Neither name nor annotation can hold the operator, so nothing else could match.
 ASSIGNMENT = re.compile(bounded(
-    r"""(?<![\w.$])(?<![\w.$]-)(?P<nq>["']?)(?=(?P<name>[A-Za-z_$@][\w.$-]{0,80}))(?P=name)(?P=nq)\]?
+    r"""(?=["'A-Za-z_$@])(?<![\w.$])(?<![\w.$]-)(?P<nq>["']?)(?=(?P<name>[A-Za-z_$@][\w.$-]{0,80}))(?P=name)(?P=nq)\]?
         (?:\s{0,GAP}:\s{0,GAP}[A-Za-z_](?=(?P<annotation>[\w.\[\]|, ]{0,40}))(?P=annotation)
            (?=\s{0,GAP}(?:(?<=\s)=[^=]|=\s)))?  # a type annotation (`a: b=c` is a value)
         \s{0,GAP}(?::=|=>|(?<![=!<>:])=(?![=>~])|:(?![:=]))\s{0,GAP}
@@ -194,6 +201,7 @@ def is_placeholder(value: str) -> bool:
         or FORMAT_FIELD.search(value) is not None
 
 
+@lru_cache(maxsize=1024)  # a hostile line repeats one value thousands of times (`password = password = …`)
 def looks_secret(value: str, min_len: int = MIN_SECRET_LEN) -> bool:
     """Whether a literal assigned to a secret-like name looks like a real credential."""
     if len(value) < min_len or any(c.isspace() for c in value) or is_placeholder(value):

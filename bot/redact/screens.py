@@ -8,9 +8,9 @@ redact._screened), so a diff without credentials costs a few scans of its text.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from bot.redact.patterns import bounded
+from bot.redact.patterns import GAP, bounded
 from bot.redact.token_shapes import NEEDLES
 
 # An "@" behind a character an e-mail's user or a URL's password may end in.
@@ -56,10 +56,148 @@ def _name_tail(group: str) -> str:
     return rf"(?=(?P<{group}>[\w.$-]{{0,80}}))(?P={group})[\"']?\]?" + _SPACES + "[:=]"
 
 
-_NAMES = ("(?:" + _alternation(_NAME_WORDS) + ")" + _name_tail("hunk_name")
-          + "|(?:" + _alternation(_KEY_NAME_WORDS) + r")(?=[\w.$-]{0,80}?key)" + _name_tail("hunk_key_name"))
-HUNK_SCREEN = re.compile("|".join((_alternation((*_TOKEN_WORDS, *_NEEDLES)), _NAMES, _AT,
-                                   *(quote + _ARGUMENT_REST for quote in "\"'"))))
+def _names(tail: Callable[[str], str], group: str) -> str:
+    """Each first character's words, then the tail (its groups named apart): every alternative
+    starts with its own character, so `re` skips in C to the places where one may start (with a
+    group of words first it tried the whole pattern at every character: 60 ns each)."""
+    branches: list[str] = []
+    for words, between in ((_NAME_WORDS, ""), (_KEY_NAME_WORDS, r"(?=[\w.$-]{0,80}?key)")):
+        groups: dict[str, set[str]] = {}
+        for word in words:
+            groups.setdefault(word[0], set()).add(re.escape(word[1:]))
+        for first, rests in sorted(groups.items()):
+            alternatives = "|".join(sorted(rests, key=len))
+            branches.append(re.escape(first) + "(?:" + alternatives + ")" + between
+                            + tail(f"{group}{len(branches)}"))
+    return "|".join(branches)
+
+
+def _quoted_tail(group: str) -> str:
+    """As _name_tail, then what CODE_LINE_SCREEN asks of an assignment where values need quotes: a
+    type annotation maybe, the operator, spaces and the opening quote. (A line of `password = `
+    in code or prose then costs no try of the line screen at each name: issue 16.)"""
+    return (rf"(?=(?P<{group}>[\w.$-]{{0,80}}))(?P={group})[\"']?\]?"
+            + "(?:" + _SPACES + ":" + _SPACES + rf"[a-z_](?=(?P<{group}_a>[\w.\[\]|, ]{{0,40}}))(?P={group}_a))?"
+            + _SPACES + "(?::=|=>|=|:)" + _SPACES + r"[\"'`]")
+
+
+_NAMES = _names(_name_tail, "hunk_")
+_QUOTED_NAMES = _names(_quoted_tail, "quoted_")
+# From the start of a _NAMES match to its operator, at most: the longest word, the rest, the quote
+# and bracket, the spaces.
+_REACH = max(map(len, (*_NAME_WORDS, *_KEY_NAME_WORDS))) + 80 + 2 + GAP
+# From a _QUOTED_NAMES match's first `:` or `=` to its end, at most: the annotation's spaces, first
+# character, rest and spaces, the operator, spaces and the quote.
+_QUOTED_AFTER = GAP + 1 + 40 + GAP + 2 + GAP + 1
+_CHUNK = 1024  # operators' span searched for names at a time (so a search's cost follows its distance)
+
+
+_Found = tuple[str, int, "re.Match[str] | None"]  # (text, searched from, the first match there)
+_NOTHING: _Found = ("", -1, None)
+_FOUND: dict[re.Pattern[str], _Found] = {}  # per `others` pattern of the screens: see Screen.search
+
+
+class Screen:
+    """`others | names` as one screen, with `search` and `match` as a compiled pattern has them.
+
+    A name screen tried at every word of a secret name reads the name's rest each time, only to
+    find no operator after it: a line of `apikey`s cost 100 times unidiff's parse (issue 16). But
+    every match of `names` holds an operator (`:` or `=`) at most _REACH characters from its start.
+    So `names` is searched only from _REACH before the operators found by `str.rfind` (in C), in
+    windows that cover every run of operators less than _REACH apart; the leftmost match of either
+    screen is the leftmost of the whole. Linear: a window reads each character once, and
+    consecutive windows overlap by _REACH characters, at most one per _CHUNK of operators' span.
+    """
+
+    def __init__(self, others: re.Pattern[str], names: re.Pattern[str], after: int = 0) -> None:
+        self.others = others
+        self.names = names
+        self.after = after  # how far past its first operator a match of `names` may go on
+        self.pattern = others.pattern + "|" + names.pattern
+
+    def match(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        return self.others.match(text, pos) or self.names.match(text, pos)
+
+    # What each screen last found in a text, from where (and the last window of operators):
+    # scrub._screened searches one text again and again from later places, and no screen need read
+    # again what it read up to the hit it found then (without this, a hunk of names and no other
+    # hit was read once per name). One tuple each, replaced whole: safe to share between threads.
+    _name: tuple[str, int, re.Match[str] | None] = ("", -1, None)
+    _window: tuple[str, int, int, bool] = ("", 0, -1, False)  # (text, first place, last operator, gap after)
+
+    def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        # (Kept per pattern, not per screen: screens that share `others` share what it found.)
+        last_text, last_pos, other = _FOUND.get(self.others, _NOTHING)
+        if not (last_text is text and last_pos <= pos and (other is None or other.start() >= pos)):
+            other = self.others.search(text, pos)
+            _FOUND[self.others] = (text, pos, other)
+        last_text, last_pos, name = self._name
+        if not (last_text is text and last_pos <= pos and (name is None or name.start() >= pos)):
+            name = self._names(text, pos)
+            self._name = (text, pos, name)
+        if name is None or (other is not None and other.start() <= name.start()):
+            return other
+        return name
+
+    def _names(self, text: str, pos: int) -> re.Match[str] | None:
+        """The leftmost match of `names` that starts at or after `pos`, or None.
+
+        A window [first, end]: `end` an operator, and a match that starts in it before its last
+        _REACH characters has its operator in it too; `gap`: no operator within _REACH after `end`.
+        """
+        start = pos
+        while True:
+            window_text, first, end, gap = self._window
+            if not (window_text is text and first <= start and start + _REACH <= end):
+                op = next_operator(text, start)
+                if op < 0:
+                    return None
+                first = max(start, op - _REACH)
+                end, gap = op, False  # extend while the next operator is within _REACH
+                while end - op < _CHUNK:
+                    stop = min(len(text), end + _REACH + 1)
+                    later = max(text.rfind(":", end + 1, stop), text.rfind("=", end + 1, stop))
+                    if later < 0:
+                        gap = True
+                        break
+                    end = later
+                self._window = (text, first, end, gap)
+            # A match that starts up to `last` has its first operator in the window, and so it ends
+            # in the range searched: the first found there is the leftmost. After a gap that is any
+            # match starting in the window; else one that starts in its last _REACH characters may
+            # have its operator in the next window (and one found there is looked for again).
+            last = end if gap else end + 1 - _REACH
+            found = self.names.search(text, max(start, first), end + 1 + self.after)
+            if found is not None and found.start() <= last:
+                return found
+            start = max(start, first, last + 1)
+
+
+# The next `:` and `=` found in a text, from where: (text, from, colon, equals), -1 for none.
+_NEXT: tuple[str, int, int, int] = ("", -1, -1, -1)
+
+
+def next_operator(text: str, pos: int) -> int:
+    """The first `:` or `=` in `text` at or after `pos` (-1: none), what every match of _NAMES and of
+    ASSIGNMENT holds. `str.find` (a `memchr`, much faster than a scan of `re`) for each; the answers
+    are kept for the next call on the same text from a later place, so a text without `:` is not
+    read to its end once per window (one tuple, replaced whole: safe to share between threads)."""
+    global _NEXT
+    last_text, since, colon, equals = _NEXT
+    if not (last_text is text and since <= pos):
+        since, colon, equals = pos, text.find(":", pos), text.find("=", pos)
+    else:
+        colon = text.find(":", pos) if 0 <= colon < pos else colon
+        equals = text.find("=", pos) if 0 <= equals < pos else equals
+    _NEXT = (text, pos, colon, equals)
+    return equals if colon < 0 else colon if equals < 0 else min(colon, equals)
+_TOKEN_OTHERS = re.compile("|".join((_alternation((*_TOKEN_WORDS, *_NEEDLES)), _AT,
+                                     *(quote + _ARGUMENT_REST for quote in "\"'"))))
+_NAMES_SCREEN = re.compile(_NAMES)
+HUNK_SCREEN = Screen(_TOKEN_OTHERS, _NAMES_SCREEN)
+_QUOTED_NAMES_SCREEN = re.compile(_QUOTED_NAMES)
+# For prose: token shapes anywhere, values quoted (PROSE_LINE_SCREEN).
+PROSE_HUNK_SCREEN = Screen(_TOKEN_OTHERS, _QUOTED_NAMES_SCREEN, _QUOTED_AFTER)
 # In code a token shape counts only at the start of a string literal (redact.QUOTED_SHAPED): so
 # the scan of code, the bulk of most diffs, stops at quotes, not at almost every letter.
 _QUOTE = r"""["'`]"""
@@ -67,7 +205,9 @@ _QUOTE = r"""["'`]"""
 # up skipping to the places where some branch may start, which doubles the cost of the scan.
 _CODE_QUOTES = tuple(quote + "(?:" + _alternation(_NEEDLES) + ("|" + _ARGUMENT_REST) * (quote != "`") + ")"
                      for quote in "\"'`")
-CODE_HUNK_SCREEN = re.compile("|".join((_alternation(_TOKEN_WORDS), _NAMES, _AT, *_CODE_QUOTES)))
+_CODE_OTHERS = re.compile("|".join((_alternation(_TOKEN_WORDS), _AT, *_CODE_QUOTES)))
+CODE_HUNK_SCREEN = Screen(_CODE_OTHERS, _NAMES_SCREEN)
+QUOTED_CODE_HUNK_SCREEN = Screen(_CODE_OTHERS, _QUOTED_NAMES_SCREEN, _QUOTED_AFTER)  # as CODE_LINE_SCREEN asks
 # Where lowering changed the text's length (`İ` lowers to two characters), a name's rest in the
 # lowered text is not the rest in the original: there the words alone are screened.
 WIDE_HUNK_SCREEN = re.compile("|".join((_alternation((*_WORDS, *_NEEDLES)), _AT,

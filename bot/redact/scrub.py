@@ -59,9 +59,12 @@ from bot.redact.screens import (
     CODE_LINE_SCREEN,
     HUNK_SCREEN,
     LINE_SCREEN,
+    PROSE_HUNK_SCREEN,
     PROSE_LINE_SCREEN,
+    QUOTED_CODE_HUNK_SCREEN,
     WIDE_CODE_HUNK_SCREEN,
     WIDE_HUNK_SCREEN,
+    Screen,
 )
 from bot.sources import ReviewInput
 from bot.types import FileDiff, Finding, Hunk, Line, Skipped
@@ -189,15 +192,24 @@ def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[S
     # The wide screen (words alone) first: it skips most text faster; where it finds a place, the
     # narrow one (a name's rest and operator too) takes over from there (see WIDE_HUNK_SCREEN).
     wide = WIDE_HUNK_SCREEN if shapes else WIDE_CODE_HUNK_SCREEN
-    hunk_screen = wide if len(lowered) != len(probe) else HUNK_SCREEN if shapes else CODE_HUNK_SCREEN
+    # `first`: a secret name's operator without a value after it counts (its value may go on
+    # below: bot.redact.multiline); the lines are screened with what the line screen asks.
+    wide_text = len(lowered) != len(probe)
+    hunk_screen = wide if wide_text else HUNK_SCREEN if shapes else CODE_HUNK_SCREEN
+    line_hunk_screen = (wide if wide_text else HUNK_SCREEN if bare
+                        else PROSE_HUNK_SCREEN if shapes else QUOTED_CODE_HUNK_SCREEN)
     line_screen = LINE_SCREEN if bare else PROSE_LINE_SCREEN if shapes else CODE_LINE_SCREEN
     first = wide.search(lowered)
     if first is not None and hunk_screen is not wide:
         first = hunk_screen.search(lowered, first.start())
+    line_first = first if first is None or line_hunk_screen is hunk_screen else \
+        line_hunk_screen.search(lowered, first.start())
     # A run of full-width base64 lines is key material in any file (the hunk may lie inside a key);
     # a line of 60 characters comes first, as `len` is cheaper than a scan.
     body = probe[len(pieces[0]) + 1:]  # the lines, without the header's section
-    keyish = key_file or PRIVATE_KEY_MARK in body or (max(map(len, pieces)) >= 60 and PEM_PAIR.search(body) is not None)
+    # (PEM_PAIR needs two lines of 60 characters: counted first, as `len` is cheaper than a scan.)
+    keyish = key_file or PRIVATE_KEY_MARK in body or (
+        sum(len(piece) >= 60 for piece in pieces[1:]) >= 2 and PEM_PAIR.search(body) is not None)
     if first is None and not keyish:
         return hunk  # nothing in it can match (see bot.redact.screens): the common case, kept cheap
     in_block, blocks = _side_blocks(hunk.lines, True) if keyish else (set(), 0)
@@ -206,14 +218,14 @@ def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[S
     for i in in_block:
         texts[i + 1] = _redact_key_line(pieces[i + 1])
         secret_lines.update(_line_places(hunk.path, hunk.lines[i]))
-    for k in _screened(pieces, probe, lowered, first, hunk_screen, line_screen):
+    for k in _screened(pieces, probe, lowered, line_first, line_hunk_screen, line_screen):
         if (k == 0 and section is None) or (k and k - 1 in in_block):
             continue
         before = tally.secrets
         texts[k] = _redact_line(pieces[k], bare, tally, shapes)
         if k and tally.secrets > before:
             secret_lines.update(_line_places(hunk.path, hunk.lines[k - 1]))
-    if first is not None and DANGLING.search(probe):  # a secret name whose value goes on below
+    if first is not None and _may_dangle(pieces) and DANGLING.search(probe):  # a name whose value goes on below
         changed, values = continued_values(texts[1:])
         tally.secrets += values
         for j, text in changed.items():
@@ -228,8 +240,17 @@ def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[S
     return replace(hunk, lines=lines, header=header)
 
 
+_DANGLING_ENDS = frozenset(">|-+0123456789(\\")  # the last character before a DANGLING line's spaces
+
+
+def _may_dangle(pieces: Sequence[str]) -> bool:
+    """Whether DANGLING may match a line: one ends (spaces aside) as it needs. Cheaper than its
+    search, which tries at every `:`, `=` and `\\` (a line of `=`: issue 16)."""
+    return any(piece.rstrip()[-1:] in _DANGLING_ENDS for piece in pieces)
+
+
 def _screened(pieces: list[str], probe: str, lowered: str, first: re.Match[str] | None,
-              hunk_screen: re.Pattern[str], screen: re.Pattern[str]) -> list[int]:
+              hunk_screen: re.Pattern[str] | Screen, screen: re.Pattern[str]) -> list[int]:
     """Indices of the pieces of `probe` (joined with "\\n") that may hold a credential.
 
     Anything a pattern replaces starts where `hunk_screen` finds something in the lowered text,

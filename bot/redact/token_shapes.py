@@ -11,6 +11,7 @@ gitleaks' own negative tests are full of those.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bot.redact.patterns import PLACEHOLDER, bounded, looks_secret
 
@@ -187,10 +188,44 @@ def _needles(first: str, rest: str) -> list[str]:
 
 # What SHAPED's matches start with, lowered: the screens of bot.redact.screens look for these.
 NEEDLES = tuple(sorted({n for first, rest in _RULES for n in _needles(first, rest)}))
+
+
+def _needle_alternation(needles: tuple[str, ...]) -> str:
+    """One branch per first character (so `re` skips, in C, the places where none can start)."""
+    groups: dict[str, set[str]] = {}
+    for needle in needles:
+        groups.setdefault(needle[0], set()).add(re.escape(needle[1:]))
+    return "|".join(re.escape(first) + "(?:" + "|".join(sorted(rests, key=len)) + ")"
+                    for first, rests in sorted(groups.items()))
+
+
+# The needles of the rules with a lookbehind of their own (looked for with `in`), and the others:
+# those start where the character before is none of _B (or at the text's start), as SHAPED has it.
+_OWN_NEEDLES = tuple(sorted({n for first, rest in _RULES if rest.startswith("(?<") for n in _needles(first, rest)}))
+_BOUNDED_NEEDLES = tuple(n for n in NEEDLES if n not in _OWN_NEEDLES)
+_NEEDLE_FIRSTS = "".join(sorted({re.escape(n[0]) for n in _BOUNDED_NEEDLES}))
+SHAPED_NEEDLE = re.compile(_needle_alternation(NEEDLES))  # (anywhere: for text that is not ASCII)
+_NEEDLE_AT_START = re.compile(_needle_alternation(_BOUNDED_NEEDLES))
+# After a character that is none of _B: the class first, then a lookahead for the needles' first
+# characters, so `re` skips in C to such places and most of them fail at once (a line of `a`s or
+# `=`s cost 40-70 ns a character with the needles alone).
+_NEEDLE_AFTER_BOUNDARY = re.compile(r"[^a-z0-9_.-](?=[" + _NEEDLE_FIRSTS + "])(?:"
+                                    + _needle_alternation(_BOUNDED_NEEDLES) + ")")
+
+
+def has_shaped_needle(text: str, lowered: str) -> bool:
+    """Whether SHAPED (or QUOTED_SHAPED) can match `text` at all: one of its needles, lowered, at a
+    place a rule may start. (`lowered` is `text.lower()`; where `text` is not ASCII, lowering can
+    change what is a boundary, `K` being a `k`: there any needle anywhere counts.)"""
+    if not text.isascii():
+        return SHAPED_NEEDLE.search(lowered) is not None
+    return any(needle in lowered for needle in _OWN_NEEDLES) or _NEEDLE_AT_START.match(lowered) is not None \
+        or _NEEDLE_AFTER_BOUNDARY.search(lowered) is not None
 ATLAS_HEAD = re.compile(r"[A-Za-z0-9]{14}\.(?=<KEY>)")  # Terraform's `<14 characters>.atlasv1.<rest>`
 _WORD = re.compile(r"[A-Z]?[a-z]{2,256}")  # (joined again: a longer word is two)
 
 
+@lru_cache(maxsize=1024)  # a hostile line repeats one token thousands of times
 def plain_token(value: str) -> bool:
     """Whether a token-shaped match is a placeholder or words rather than a credential."""
     if PLACEHOLDER.search(value):
