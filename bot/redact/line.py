@@ -122,8 +122,8 @@ def redact_line(text: str, bare_values: bool, tally: Tally, shapes: bool | None 
     anywhere = bare_values if shapes is None else shapes
     if not anywhere or has_shaped_needle(text, lowered):
         text = (SHAPED if anywhere else QUOTED_SHAPED).sub(lambda m: replace_token(m, tally), text)
-        if KEY in text:
-            text = ATLAS_HEAD.sub("", text)
+    if KEY in text:  # (outside the gate: a TOKENS placeholder can follow an Atlas head too)
+        text = ATLAS_HEAD.sub("", text)
     if "bearer" in lowered or "basic" in lowered:  # (lowering never shortens these words' letters)
         text = BEARER.sub(lambda m: replace_value(m, tally), text)
     at = "@" in text
