@@ -30,7 +30,7 @@ from bot.eval.cases import (
 )
 from bot.types import Finding
 from tests.cli_runner import run_main
-from tests.conftest import EVAL_SET
+from tests.conftest import EVAL_SET, FIXTURES, FULL_CORPUS, JINJA_CORPUS
 from tests.servers.model_server import Fault, ModelServer
 
 CASES = 60
@@ -38,7 +38,7 @@ FILE = re.compile(r"^(?:\+\+\+ b/|File: )(\S+)", re.MULTILINE)
 ADDED = re.compile(r"^\s*(\d+) \+ ", re.MULTILINE)
 ROW_KEYS = {"name", "kind", "cases", "failed", "partial", "recall", "exact_recall", "chance_recall", "precision",
             "findings_per_case", "prompt_tokens_per_case", "completion_tokens_per_case", "seconds_per_case",
-            "failures", "per_case"}
+            "failures", "per_case", "same_file_recall", "every_line_precision", "requests_per_case", "dropped"}
 REFERENCES = ("random line (1 per case, seed 0)", "every changed line")
 COMPLETION_TEMPLATES = [t for t in TEMPLATES if t != "review-chat"]  # what api hf can send
 
@@ -108,7 +108,8 @@ def test_markdown_table_has_a_row_per_template_and_reference() -> None:
         code, out, err = run_main(eval_args(server, "--limit", "4"))
     assert code == 0, err
     table = [line for line in out.splitlines() if line.startswith("| ")]
-    assert table[0].startswith("| reviewer | cases | failed | recall | exact-line recall | chance | precision")
+    assert table[0].startswith("| reviewer | cases | failed | recall | exact-line recall | random-line chance | "
+                               "same-file chance | precision | every-changed-line precision | findings/case")
     names = [line.split(" | ")[0][2:] for line in table[1:]]
     assert names == [f"template {t}" for t in COMPLETION_TEMPLATES] + list(REFERENCES)
     assert all(line.split(" | ")[1] == "4" for line in table[1:])
@@ -242,27 +243,66 @@ def test_the_shared_labels_are_where_their_kind_says() -> None:
 
 # -- haystack and answer cache ------------------------------------------------------------------
 
-def test_haystack_default_keeps_random_placement_at_a_quarter_or_less() -> None:
-    from bot.eval.cases import chance_of_hit, load_cases, with_haystack
-    from tests.conftest import CORPUS
+HELDOUT = ("werkzeug", "requests")  # held-out sets (scripts/heldout_data.json), committed under tests/fixtures
+SETS = {"jinja": (EVAL_SET, JINJA_CORPUS), **{name: (FIXTURES / "eval" / name, FIXTURES / "corpus" / name)
+                                             for name in HELDOUT}}
 
-    corpus = CORPUS / "jinja"
-    if not corpus.is_dir():
-        pytest.skip(f"{corpus} not found; run scripts/build_shared_data.py")
-    cases = load_cases(EVAL_SET)
-    mixed = with_haystack(cases, str(corpus), None)
+
+@pytest.mark.parametrize("name", list(SETS))
+def test_haystack_default_is_whole_file_decoys_with_random_line_chance_at_most_a_tenth(name: str) -> None:
+    from bot.eval.cases import with_haystack
+    from bot.eval.haystack import DECOY_CHANGED_LINES
+    from bot.plan.packing import file_priority
+
+    eval_set, corpus = SETS[name]
+    if name == "jinja" and not FULL_CORPUS:
+        pytest.skip(f"{corpus} is the vendored subset; the haystack draws from the whole corpus")
+    cases = load_cases(eval_set)
+    mixed = with_haystack(cases, str(corpus))
     alone = sum(chance_of_hit(c, 1) for c in cases) / len(cases)
     chance = sum(chance_of_hit(c, 1) for c in mixed) / len(mixed)
-    assert chance <= 0.25 < alone
-    again = with_haystack(cases, str(corpus), None)
+    assert chance <= 0.10 < alone
+    again = with_haystack(cases, str(corpus))
     assert [c.diff for c in again] == [c.diff for c in mixed]  # seeded: the same pull requests every run
+    low, high = DECOY_CHANGED_LINES
     for case, big in zip(cases, mixed, strict=True):
         own = {f.path for f in case.diff.files}
         assert [f for f in big.diff.files if f.path in own] == list(case.diff.files)
         others = [f for f in big.diff.files if f.path not in own]
-        assert len(others) == 4 and all(len(f.hunks) == 1 for f in others)
+        assert len(others) == 4
+        for decoy in others:  # a whole file of a corpus commit, as a pull request carries it
+            changed = sum(1 for h in decoy.hunks for ln in h.lines if ln.kind in "+-")
+            assert low <= changed <= high and decoy.language and file_priority(decoy.path) < 2, (decoy.path, changed)
         assert len({f.path for f in big.diff.files}) == len(big.diff.files)
         assert big.labels == case.labels
+
+
+def test_the_small_hunk_haystack_is_still_there_for_the_first_stored_rows() -> None:
+    from bot.eval.cases import with_haystack
+
+    if not FULL_CORPUS:
+        pytest.skip(f"{JINJA_CORPUS} is the vendored subset")
+    cases = load_cases(EVAL_SET)
+    mixed = with_haystack(cases, str(JINJA_CORPUS), hunks=4)
+    for case, big in zip(cases, mixed, strict=True):
+        others = [f for f in big.diff.files if f.path not in {f.path for f in case.diff.files}]
+        assert len(others) == 4 and all(len(f.hunks) == 1 and len(f.hunks[0].lines) <= 30 for f in others)
+    with pytest.raises(InputError):
+        with_haystack(cases, str(JINJA_CORPUS), hunks=4, files=4)
+
+
+@pytest.mark.parametrize("name", HELDOUT)
+def test_eval_runs_on_each_held_out_set_with_its_haystack(name: str) -> None:
+    eval_set, corpus = SETS[name]
+    with ModelServer(first_added_line) as server:
+        code, out, err = run_main(["eval", "--set", str(eval_set), "--haystack", str(corpus), "--api", "hf",
+                                   "--endpoint", server.url, "-q", "--templates", "review", "--limit", "3",
+                                   "--format", "json"])
+    assert code == 0, err
+    row = json.loads(out)["rows"][0]
+    assert row["cases"] == 3 and row["failed"] == 0 and row["findings_per_case"]
+    assert 0 < row["chance_recall"] < 1 and 0 <= row["same_file_recall"] <= 1
+    assert all(case["labels"] for case in row["per_case"])
 
 
 def test_cached_answers_are_reused_and_keep_the_models_time(tmp_path: Path) -> None:
