@@ -214,6 +214,28 @@ def test_chance_of_a_hit_is_exact_for_a_small_case() -> None:
     assert chance_of_hit(make_case(Label("m.py", 16, "added")), 0) == 0.0
 
 
+TWO_FILES = parse_diff(
+    "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -10,6 +10,4 @@ def f():\n a\n-b\n-c\n+B\n d\n e\n-f\n"
+    "diff --git a/o.py b/o.py\n--- a/o.py\n+++ b/o.py\n@@ -1,3 +1,4 @@\n p\n+q\n r\n s\n")
+
+
+def test_random_line_chance_keeps_range_widths_and_same_file_chance_keeps_the_file() -> None:
+    from bot.eval.cases import chances
+
+    # RIGHT lines: m.py 10..13 and o.py 1..4 (eight). A label at m.py:16 is near 13..19.
+    case = Case("c", TWO_FILES, (Label("m.py", 16, "added"),), "fix")
+    # A two-line range at a random start n covers n, n+1: near from n = 12 (m.py 12 and 13).
+    assert chances(case, [("m.py", 12, 13)]) == (pytest.approx(2 / 8), pytest.approx(2 / 4))
+    # A one-line finding in the other file: anywhere in the diff 1/8 (m.py:13); in its own file never.
+    assert chances(case, [("o.py", 2, 2)]) == (pytest.approx(1 / 8), 0.0)
+    both = chances(case, [("o.py", 2, 2), ("m.py", 12, 13), ("m.py", 12, 13)])  # the same spot twice counts once
+    assert both == (pytest.approx(1 - (7 / 8) * (6 / 8)), pytest.approx(2 / 4))
+    assert chances(case, []) == (0.0, 0.0)
+    result = score(case, [("m.py", 12, 13)])
+    assert (result.chance, result.same_file, result.labels) == (pytest.approx(0.25), pytest.approx(0.5),
+                                                                (("m.py", 16),))
+
+
 def test_reference_reviewers() -> None:
     case = make_case(Label("m.py", 11, "added"))
     assert every_changed_line_reviewer(case) == [("m.py", 11, 11), ("m.py", 11, 11), ("m.py", 11, 11),
@@ -319,3 +341,42 @@ def test_cached_answers_are_reused_and_keep_the_models_time(tmp_path: Path) -> N
     one, two = (json.loads(out)["rows"][0] for out in (first, second))
     assert [c["said"] for c in one["per_case"]] == [c["said"] for c in two["per_case"]]
     assert two["seconds_per_case"] == one["seconds_per_case"]
+
+
+def test_dropped_answers_are_counted_by_reason_with_their_text_and_printed_per_case() -> None:
+    """What the model said that became no finding is visible: in JSON with its text, in markdown per case."""
+    answers = iter(["The change looks risky to me, but I cannot say where.",
+                    "{path}:99999: warning: a line far off this diff",
+                    "{path}:{line}: warning: this added line may be wrong"])
+
+    def model(prompt: str, payload: dict[str, Any]) -> str:
+        path = FILE.search(prompt)
+        added = ADDED.search(prompt, path.end()) if path else None
+        assert path is not None and added is not None
+        return next(answers).format(path=path.group(1), line=added.group(1))
+
+    with ModelServer(model) as server:
+        code, out, err = run_main(eval_args(server, "--limit", "3", "--templates", "review-instruct",
+                                            "--format", "json"))
+    assert code == 0, err
+    row = json.loads(out)["rows"][0]
+    first, second, third = row["per_case"]
+    assert first["dropped"] == [{"reason": "unparsed", "text": "The change looks risky to me, but I cannot say where."}]
+    assert [d["reason"] for d in second["dropped"]] == ["ungrounded"]
+    assert second["dropped"][0]["text"].endswith(":99999: a line far off this diff")
+    assert third["dropped"] == [] and len(third["said"]) == 1
+    assert row["dropped"] == {"dropped_ungrounded": 1, "dropped_unparsed": 1}
+    assert all(case["labels"] for case in row["per_case"])
+    answers = iter(["The change looks risky to me, but I cannot say where.",
+                    "{path}:99999: warning: a line far off this diff",
+                    "{path}:{line}: warning: this added line may be wrong"])
+    with ModelServer(model) as server:
+        code, out, err = run_main(eval_args(server, "--limit", "3", "--templates", "review-instruct",
+                                            "--format", "markdown"))
+    assert code == 0, err
+    table = [line for line in out.splitlines() if line.startswith("| template review-instruct")]
+    assert table and table[0].endswith(" | ungrounded 1, unparsed 1 |")
+    label = ",".join(str(n) for n in sorted({x["line"] for x in first["labels"]}))
+    assert f"- {first['case']} [miss] fix: " in out and f"label: {first['labels'][0]['path']}:{label}" in out
+    assert "  - dropped (unparsed): The change looks risky to me, but I cannot say where." in out
+    assert "  - said " in out and ": this added line may be wrong" in out
