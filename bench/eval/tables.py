@@ -131,14 +131,16 @@ def with_tables(doc: str, tables: dict[str, str]) -> str:
         pattern = re.compile(re.escape(begin(key)) + r".*?" + re.escape(end(key)), re.S)
         if not pattern.search(doc):
             raise SystemExit(f"docs/quality.md has no markers for table {key}")
-        doc = pattern.sub(lambda _: f"{begin(key)}\n{text}{end(key)}", doc)
+        block = f"{begin(key)}\n{text}{end(key)}"
+        doc = pattern.sub(lambda _, block=block: block, doc)  # type: ignore[misc]
     return doc
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.eval.tables", description=__doc__.split("\n", 1)[0])
     parser.add_argument("--model-path", required=True, help="the Qwen GGUF (scripts/fetch_qwen_model.sh prints it)")
-    parser.add_argument("--shared", type=Path, default=REPO_ROOT.parent / "shared", help="holds eval/jinja, corpus/jinja")
+    parser.add_argument("--shared", type=Path, default=REPO_ROOT.parent / "shared",
+                        help="holds eval/jinja and corpus/jinja")
     parser.add_argument("--write", action="store_true", help="rewrite the tables in docs/quality.md")
     args = parser.parse_args(argv)
     tables = all_tables(args.model_path, str(Path.home()), args.shared)
