@@ -153,6 +153,11 @@ def test_min_severity_is_info_unless_given() -> None:
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert run_main(["eval", "--set", str(tmp_path / "none")])[0] == 2
     assert run_main(["eval", "--set", str(EVAL_SET), "--format", "sarif"])[0] == 2
+    corpus = str(FIXTURES / "corpus" / "werkzeug")
+    for flags, says in ((["--haystack-files", "-1"], "--haystack-files -1: give 0 or more"),
+                        (["--haystack-files", "4", "--haystack-hunks", "4"], "give one of them")):
+        code, _, err = run_main(["eval", "--set", str(EVAL_SET), "--haystack", corpus, *flags])
+        assert code == 2 and says in err and "Traceback" not in err
     case = tmp_path / "c1"
     case.mkdir()
     (case / "pr.diff").write_bytes((sorted(EVAL_SET.iterdir())[0] / "pr.diff").read_bytes())
