@@ -18,6 +18,7 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,9 +68,19 @@ def _tables(shared: Path) -> list[Table]:
     return held + dev
 
 
+def _config(config: str, home: str) -> str:
+    """`config` reading this checkout's templates: an editable install may map the packaged ones
+    (bot.prompts_pkg) to another checkout's prompts/ folder, whatever PYTHONPATH says."""
+    text = (REPO_ROOT / config).read_text(encoding="utf-8")
+    here = Path(home) / Path(config).name
+    here.write_text(text.replace("[review]\n", f"[review]\nprompts_dir = {json.dumps(str(REPO_ROOT / 'prompts'))}\n"),
+                    encoding="utf-8")
+    return str(here)
+
+
 def _eval(table: Table, run: Run, limit: int, model_path: str, home: str) -> dict[str, Any]:
     argv = [sys.executable, "-m", "bot", "eval", "--set", table.eval_set, "--haystack", table.corpus,
-            *table.haystack, "--templates", run.templates, "--limit", str(limit), "--config", run.config,
+            *table.haystack, "--templates", run.templates, "--limit", str(limit), "--config", _config(run.config, home),
             "--model-path", model_path, "--cache", table.cache, "--cache-only", "--format", "json", "-q"]
     done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, timeout=1800,
                           env={"PATH": "/usr/bin:/bin", "HOME": home, "PYTHONPATH": str(REPO_ROOT)})
@@ -143,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="holds eval/jinja and corpus/jinja")
     parser.add_argument("--write", action="store_true", help="rewrite the tables in docs/quality.md")
     args = parser.parse_args(argv)
-    tables = all_tables(args.model_path, str(Path.home()), args.shared)
+    with tempfile.TemporaryDirectory() as home:
+        tables = all_tables(args.model_path, home, args.shared)
     if args.write:
         DOC.write_text(with_tables(DOC.read_text(encoding="utf-8"), tables), encoding="utf-8")
     else:
