@@ -246,11 +246,18 @@ def chances(case: Case, spots: Sequence[Spot]) -> tuple[float, float]:
     single = sum(1 for _, first, last in distinct if first == last)
     miss = 1.0 - chance_of_hit(case, single)
     same_miss = 1.0
+    shares: dict[tuple[str | None, int], float] = {}  # many findings share a file and a width
+
+    def share(path: str | None, width: int) -> float:
+        if (path, width) not in shares:
+            shares[path, width] = _share_near(case, starts, path, width)
+        return shares[path, width]
+
     for path, first, last in distinct:
         width = last - first + 1
         if width > 1:
-            miss *= 1.0 - _share_near(case, starts, None, width)
-        same_miss *= 1.0 - _share_near(case, starts, path, width)
+            miss *= 1.0 - share(None, width)
+        same_miss *= 1.0 - share(path, width)
     return 1.0 - miss, (1.0 - same_miss) if distinct else 0.0
 
 
