@@ -97,6 +97,8 @@ class BudgetSettings:
     # is posted. 45 fits a job with `timeout-minutes: 60` (setup from the caches, posting, and one
     # request running past its estimate).
     max_minutes: float = 45.0
+    # Largest prompt of one request, in tokens; unset: by backend (in process 2048, a server 4096), 0: no cap.
+    max_request_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -238,9 +240,9 @@ def _check_ranges(settings: Settings, origin: str) -> None:
         if value is not None and value <= 0:
             raise ConfigError(f"{origin}: [{section}] {key} must be greater than 0, got {value!r}")
     for section, key in (("budget", "max_requests"), ("budget", "max_prompt_tokens"),
-                         ("review", "max_comments"), ("model", "max_retries")):
+                         ("budget", "max_request_tokens"), ("review", "max_comments"), ("model", "max_retries")):
         value = getattr(getattr(settings, section), key)
-        if value < 0:
+        if value is not None and value < 0:
             raise ConfigError(f"{origin}: [{section}] {key} must not be negative, got {value!r}")
     if settings.model.api == "llama-cpp" and settings.model.endpoint:
         raise ConfigError(f"{origin}: [model] endpoint {settings.model.endpoint!r} is for a model server, but api is "

@@ -7,6 +7,8 @@ The cases are listed in scripts/shared_data.json (which repository, which commit
   `pr.diff`, and `oracle.json` holding the old and new contents of every file it touches
   (`{"base", "head", "files": {path: {"status", "old_path", "old", "new"}}}`; a binary side,
   or a side that does not exist, is null).
+  A case may name `paths` (only those files' diffs) and `diff_only` (no oracle.json): the
+  held-out decoy corpora (scripts/heldout_data.json, chosen by scripts/select_heldout_cases.py).
 - eval/<repo>/<case>/: a bug-fix commit reversed (`git diff -U5 FIX FIX^ -- PATHS`, a change
   that brings the bug back) as `pr.diff`, and `labels.json` naming the lines the fix touched
   on the new side: `added` for a line the reversed change adds, `removed-before` for the new
@@ -18,6 +20,7 @@ exists nothing is cloned. Needs git and Python 3.10, nothing else.
 
     python3 scripts/build_shared_data.py                     # into ../shared (or $REVIEW_BOT_SHARED)
     python3 scripts/build_shared_data.py --dest /tmp/shared --url jinja=/path/to/a/jinja/clone
+    python3 scripts/build_shared_data.py --manifest scripts/heldout_data.json --dest tests/fixtures
 """
 
 from __future__ import annotations
@@ -117,8 +120,14 @@ def name_status(repo: Path, base: str, head: str) -> list[tuple[str, str, str]]:
     return out
 
 
-def build_corpus_case(repo: Path, base: str, head: str, folder: Path) -> None:
-    diff = git(repo, "diff", *DIFF_OPTIONS, "-U3", base, head)
+def build_corpus_case(repo: Path, base: str, head: str, folder: Path, *, paths: list[str] | None = None,
+                      diff_only: bool = False) -> None:
+    """`paths`: only these files' diffs; `diff_only`: no oracle.json (a decoy corpus needs only the diff)."""
+    limit = ["--", *paths] if paths else []
+    diff = git(repo, "diff", *DIFF_OPTIONS, "-U3", base, head, *limit)
+    (folder / "pr.diff").write_bytes(diff)
+    if diff_only:
+        return
     files: dict[str, dict[str, str | None]] = {}
     for status, old_path, path in name_status(repo, base, head):
         old = None if status[0] == "A" else blob(repo, base, old_path)
@@ -127,7 +136,6 @@ def build_corpus_case(repo: Path, base: str, head: str, folder: Path) -> None:
         files[path] = {"status": status, "old_path": old_path,
                        "old": None if binary else text_or_none(old), "new": None if binary else text_or_none(new)}
     oracle = {"base": base, "head": head, "files": dict(sorted(files.items()))}
-    (folder / "pr.diff").write_bytes(diff)
     (folder / "oracle.json").write_text(json.dumps(oracle), encoding="utf-8")
 
 
@@ -190,7 +198,7 @@ def build(manifest: dict[str, Any], dest: Path, cache: Path, urls: dict[str, str
     """Build every case of the manifest that is missing under `dest`; returns how many were built."""
     built = 0
     repositories: dict[str, str] = {**manifest["repositories"], **urls}
-    corpus: dict[str, dict[str, dict[str, str]]] = manifest.get("corpus", {})
+    corpus: dict[str, dict[str, dict[str, Any]]] = manifest.get("corpus", {})
     evals: dict[str, dict[str, dict[str, Any]]] = manifest.get("eval", {})
     for name in sorted(set(corpus) | set(evals)):
         if name not in repositories:
@@ -206,7 +214,8 @@ def build(manifest: dict[str, Any], dest: Path, cache: Path, urls: dict[str, str
             folder = dest / "corpus" / name / case
             if force:
                 shutil.rmtree(folder, ignore_errors=True)
-            built += publish(folder, partial(build_corpus_case, repo, spec["base"], spec["head"]))
+            built += publish(folder, partial(build_corpus_case, repo, spec["base"], spec["head"],
+                                             paths=spec.get("paths"), diff_only=bool(spec.get("diff_only"))))
         for case, espec in evals.get(name, {}).items():
             folder = dest / "eval" / name / case
             if force:

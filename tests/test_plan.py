@@ -15,7 +15,7 @@ from bot.config import BudgetSettings, ModelSettings, Settings
 from bot.diff.hunk_text import hunk_listing
 from bot.diff.parse import parse_diff
 from bot.errors import ConfigError
-from bot.plan.packing import file_priority, make_plan, split_batch, split_hunk
+from bot.plan.packing import file_priority, make_plan, request_cap, split_batch, split_hunk
 from bot.plan.tokens import CharEstimator, TokenizerEstimator, make_estimator
 from bot.prompts.render import TemplateCost, render_request, template_overhead
 from bot.prompts.templates import load_template
@@ -30,9 +30,11 @@ ADDED = re.compile(r"^ *(\d+) \+ (.*)$", re.M)  # an added line of a numbered li
 
 
 def plan_settings(context_window: int = 16384, max_requests: int = 100_000,
-                  max_prompt_tokens: int = 10**9) -> Settings:
+                  max_prompt_tokens: int = 10**9, max_request_tokens: int | None = 0) -> Settings:
+    """No per-request cap unless asked (0): these tests are about the window and the run budget."""
     return Settings(model=ModelSettings(context_window=context_window),
-                    budget=BudgetSettings(max_requests=max_requests, max_prompt_tokens=max_prompt_tokens))
+                    budget=BudgetSettings(max_requests=max_requests, max_prompt_tokens=max_prompt_tokens,
+                                          max_request_tokens=max_request_tokens))
 
 
 def file_of(*hunks: Hunk) -> FileDiff:
@@ -354,3 +356,80 @@ def test_plan_is_deterministic() -> None:
     a = make_plan(parsed.files, plan_settings(2048), TemplateCost(base=300), ESTIMATOR)
     b = make_plan(tuple(replace(f) for f in parsed.files), plan_settings(2048), TemplateCost(base=300), ESTIMATOR)
     assert a == b
+
+
+# ---------------------------------------------------------------- the per-request cap ([budget] max_request_tokens)
+
+@pytest.mark.parametrize(("api", "cap"), [("llama-cpp", 2048), ("hf", 4096), ("openai", 4096), ("openai-chat", 4096)])
+def test_the_request_cap_defaults_by_backend_and_no_prompt_exceeds_it(api: str, cap: int) -> None:
+    template = load_template("review", None)
+    cost = template_overhead(template, SOURCE, ESTIMATOR)
+    settings = Settings(model=ModelSettings(api=api, context_window=32768),  # type: ignore[arg-type]
+                        budget=BudgetSettings(max_requests=10**5, max_prompt_tokens=10**9))
+    assert request_cap(settings) == cap
+    several = 0
+    for case in JINJA_CASES:
+        parsed = corpus(str(case))
+        plan = make_plan(parsed.files, settings, cost, ESTIMATOR)
+        assert plan.request_budget == cap - cost.base
+        for batch in plan.batches:
+            assert render_request(template, batch, SOURCE, ESTIMATOR).est_tokens <= cap
+        assert all(s.reason == "too_large" for s in plan.skipped)
+        assert_nothing_lost(parsed.files, plan)
+        several += len(plan.batches) > 1
+    assert several  # the cap binds on some case: it would plan one request under the window alone
+
+
+def test_a_given_cap_wins_and_zero_leaves_only_the_window() -> None:
+    cost = TemplateCost(base=300)
+    case = max(JINJA_CASES, key=lambda p: (p / "pr.diff").stat().st_size)
+    files = corpus(str(case)).files
+    sizes = {}
+    for cap in (0, 8000, 1000):
+        plan = make_plan(files, plan_settings(16384, max_request_tokens=cap), cost, ESTIMATOR)
+        sizes[cap] = len(plan.batches)
+        assert plan.request_budget == (16384 - 512 - 300 - 256 if cap == 0 else cap - 300)
+        assert all(cost.base + b.est_tokens <= (cap or 16384) for b in plan.batches)
+    assert sizes[0] < sizes[8000] < sizes[1000]
+    # A cap above the window: the window decides.
+    assert make_plan(files, plan_settings(4096, max_request_tokens=10**6), cost, ESTIMATOR).request_budget == \
+        4096 - 512 - 300 - 256
+
+
+def test_a_cap_that_leaves_no_room_after_the_template_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="max_request_tokens 300 leaves no room"):
+        make_plan(corpus(str(JINJA_CASES[0])).files, plan_settings(max_request_tokens=300), TemplateCost(base=300),
+                  ESTIMATOR)
+
+
+def test_prompts_and_a_run_plan_the_same_requests_under_a_configured_cap(tmp_path: Path) -> None:
+    """As a user runs it: `prompts` prints exactly the prompts `dry-run` then sends, all within the cap."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT, corpus_case
+    from tests.servers.model_server import ModelServer
+
+    config = tmp_path / "review-bot.toml"
+    config.write_text("[budget]\nmax_request_tokens = 1500\n", encoding="utf-8")
+    diff = corpus_case("20477c6357-R") / "pr.diff"  # 10 files, ~9k tokens
+
+    def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot", *argv, "--diff", str(diff), "--config", str(config),
+                               "--api", "hf"], capture_output=True, text=True, cwd=REPO_ROOT,
+                              env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, timeout=300)
+
+    planned = cli("prompts", "--format", "json")
+    assert planned.returncode == 0, planned.stderr
+    requests = json.loads(planned.stdout)["requests"]
+    assert len(requests) > 1 and all(r["est_tokens"] <= 1500 for r in requests)
+    with ModelServer(lambda prompt, payload: "No findings.") as server:
+        ran = cli("dry-run", "--endpoint", server.url)
+        sent = [r.prompt for r in server.requests]
+    assert ran.returncode == 0, ran.stderr
+    assert sorted(sent) == sorted(r["prompt"] for r in requests)
+    config.write_text("[budget]\nmax_request_tokens = -1\n", encoding="utf-8")
+    bad = cli("prompts")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "max_request_tokens must not be negative" in bad.stderr

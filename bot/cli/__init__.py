@@ -91,8 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, metavar="N", help="only the first N cases")
     evaluate.add_argument("--skip", type=int, default=0, metavar="N", help="leave out the first N cases")
     evaluate.add_argument("--haystack", metavar="CORPUS_DIR",
-                          help="review each case inside unrelated hunks from this corpus (e.g. ../shared/corpus/jinja)")
-    evaluate.add_argument("--haystack-hunks", type=int, metavar="K", help="unrelated hunks per case (default 4)")
+                          help="review each case inside unrelated changes from this corpus (e.g. "
+                               "tests/fixtures/corpus/werkzeug)")
+    evaluate.add_argument("--haystack-files", type=int, metavar="K",
+                          help="unrelated whole file diffs (5-150 changed lines) per case (default 4)")
+    evaluate.add_argument("--haystack-hunks", type=int, metavar="K",
+                          help="instead, unrelated hunks of at most 30 lines per case (the first haystack)")
     evaluate.add_argument("--cache", metavar="DIR", help="keep model answers here and reuse them")
     evaluate.add_argument("--cache-only", action="store_true",
                           help="score only the answers stored in --cache; a missing one fails its case")

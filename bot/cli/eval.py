@@ -40,13 +40,14 @@ def eval_command(args: argparse.Namespace, env: Mapping[str, str], progress: Pro
     names = _template_names(args, env)
     cases = load_cases(args.eval_set, args.limit, skip=args.skip)
     if args.haystack:
-        cases = with_haystack(cases, args.haystack, args.haystack_hunks)
+        cases = with_haystack(cases, args.haystack, args.haystack_hunks, args.haystack_files)
     settings_for: dict[str, Settings] = {name: eval_settings(args, env, name) for name in names}
     first = settings_for[names[0]]
     if first.output.format not in ("text", "markdown", "json"):
         raise InputError(f"--format {first.output.format}: eval writes text, markdown or json")
     where = "" if first.model.api == "llama-cpp" else f" at {first.endpoint_url}"
-    mixed = f", each inside unrelated hunks of {args.haystack}" if args.haystack else ""
+    decoys = "hunks" if args.haystack_hunks is not None else "file diffs"
+    mixed = f", each inside unrelated {decoys} of {args.haystack}" if args.haystack else ""
     progress.info(f"eval: {len(cases)} cases from {args.eval_set}, templates {', '.join(names)}, "
                   f"model {first.model_label}{where}{mixed}")
     if args.cache_only and not args.cache:

@@ -57,7 +57,8 @@ class CaseResult:
     spots: tuple[Spot, ...] = ()
     matched: int = 0  # findings within WINDOW of a label
     exact: int = 0  # findings on a labelled line itself
-    chance: float = 0.0  # expected hit for as many random findings
+    chance: float = 0.0  # expected hit for as many random findings (ranges: of the same widths)
+    same_file: float = 0.0  # expected hit for the same findings at random places in their own files
     prompt_tokens: int = 0  # estimated, whatever the server reports
     completion_tokens: int = 0  # as the server reported (0 when it does not say)
     seconds: float = 0.0
@@ -65,6 +66,10 @@ class CaseResult:
     partial: bool = False  # some of its requests failed
     said: tuple[dict[str, Any], ...] = ()  # the model's findings, for reading against the fix's subject
     fix_subject: str = ""
+    labels: tuple[tuple[str, int], ...] = ()  # (path, new line) the fix touched
+    requests: int = 0  # model requests the case was planned into
+    dropped: tuple[dict[str, Any], ...] = ()  # answers or findings the parser dropped: {"reason", "text"}
+    drop_counts: tuple[tuple[str, int], ...] = ()  # (reason, count), the run's dropped_* counters
 
     @property
     def hit(self) -> bool:
@@ -80,40 +85,56 @@ class Row:
     def to_json(self) -> dict[str, Any]:
         done = [r for r in self.results if r.error is None]
         findings = sum(len(r.spots) for r in done)
+        model = self.kind == "model"
 
         def per_case(total: float) -> float | None:
             return round(total / len(done), 4) if done else None
 
+        dropped: dict[str, int] = {}
+        for r in done:
+            for reason, count in r.drop_counts:
+                dropped[reason] = dropped.get(reason, 0) + count
         return {
             "name": self.name, "kind": self.kind, "cases": len(self.results),
             "failed": len(self.results) - len(done), "partial": sum(1 for r in done if r.partial),
             "recall": per_case(sum(1 for r in done if r.hit)),
             "exact_recall": per_case(sum(1 for r in done if r.exact)),
             "chance_recall": per_case(sum(r.chance for r in done)),
+            "same_file_recall": per_case(sum(r.same_file for r in done)),
             "precision": round(sum(r.matched for r in done) / findings, 4) if findings else None,
             "findings_per_case": per_case(findings),
-            "prompt_tokens_per_case": per_case(sum(r.prompt_tokens for r in done)) if self.kind == "model" else None,
-            "completion_tokens_per_case": (per_case(sum(r.completion_tokens for r in done))
-                                           if self.kind == "model" else None),
-            "seconds_per_case": per_case(sum(r.seconds for r in done)) if self.kind == "model" else None,
+            "requests_per_case": per_case(sum(r.requests for r in done)) if model else None,
+            "prompt_tokens_per_case": per_case(sum(r.prompt_tokens for r in done)) if model else None,
+            "completion_tokens_per_case": per_case(sum(r.completion_tokens for r in done)) if model else None,
+            "seconds_per_case": per_case(sum(r.seconds for r in done)) if model else None,
+            "dropped": dict(sorted(dropped.items())) if model else None,
             "failures": [{"case": r.case, "error": r.error} for r in self.results if r.error is not None],
             "per_case": [{"case": r.case, "fix_subject": r.fix_subject, "findings": len(r.spots),
-                          "matched": r.matched, "hit": r.hit, "error": r.error, "said": list(r.said)}
+                          "matched": r.matched, "hit": r.hit, "error": r.error,
+                          "labels": [{"path": p, "line": n} for p, n in r.labels], "said": list(r.said),
+                          "dropped": list(r.dropped)}
                          for r in self.results],
         }
 
 
 # ---------------------------------------------------------------- the labelled set
 
-def with_haystack(cases: Sequence[Case], corpus_dir: str, hunks: int | None) -> list[Case]:
-    """Each case inside unrelated hunks of the corpus (see bot.eval.haystack)."""
-    from bot.eval.haystack import DEFAULT_HAYSTACK_HUNKS, haystack_diff, load_pool
+def with_haystack(cases: Sequence[Case], corpus_dir: str, hunks: int | None = None,
+                  files: int | None = None) -> list[Case]:
+    """Each case inside unrelated decoys of the corpus (see bot.eval.haystack): `files` whole file
+    diffs (the default), or `hunks` small hunks (the first haystack's, for its stored rows)."""
+    from bot.eval.haystack import DEFAULT_HAYSTACK_FILES, haystack_diff, load_pool
 
-    count = DEFAULT_HAYSTACK_HUNKS if hunks is None else hunks
+    if hunks is not None and files is not None:
+        raise InputError("--haystack-hunks and --haystack-files: give one of them")
+    whole = hunks is None
+    count = (DEFAULT_HAYSTACK_FILES if files is None else files) if whole else hunks
+    assert count is not None
     if count < 0:
-        raise InputError(f"--haystack-hunks {count}: give 0 or more")
-    pool = load_pool(corpus_dir)
-    return [replace(case, diff=haystack_diff(case.name, case.diff, pool, count)) for case in cases]
+        raise InputError(f"--haystack-{'files' if whole else 'hunks'} {count}: give 0 or more")
+    pool = load_pool(corpus_dir, whole_files=whole)
+    return [replace(case, diff=haystack_diff(case.name, case.diff, pool, count, whole_files=whole))
+            for case in cases]
 
 
 def load_cases(folder: str | Path, limit: int | None = None, skip: int = 0) -> list[Case]:
@@ -203,6 +224,43 @@ def chance_of_hit(case: Case, k: int) -> float:
     return 1.0 - miss
 
 
+def _share_near(case: Case, starts: Sequence[tuple[str, int]], path: str | None, width: int) -> float:
+    """Share of the start lines (of file `path`, or all) where a range of `width` lines lies near a label."""
+    places = [(p, n) for p, n in starts if path is None or p == path]
+    if not places:
+        return 0.0
+    hits = sum(1 for p, n in places if any(near((p, n, n + width - 1), label) for label in case.labels))
+    return hits / len(places)
+
+
+def chances(case: Case, spots: Sequence[Spot]) -> tuple[float, float]:
+    """(random-line chance, same-file chance) of a reviewer giving these findings.
+
+    Random-line: the same findings, each with its width, at random commentable RIGHT lines of
+    the whole diff (one-line findings as k distinct lines, exactly; a range independently).
+    Same-file: each finding kept in its own file with its width, at a random position there;
+    a reviewer whose hits come from choosing the file, not the line, scores near it.
+    """
+    distinct = sorted(set(spots))
+    starts = right_lines(case.diff)
+    single = sum(1 for _, first, last in distinct if first == last)
+    miss = 1.0 - chance_of_hit(case, single)
+    same_miss = 1.0
+    shares: dict[tuple[str | None, int], float] = {}  # many findings share a file and a width
+
+    def share(path: str | None, width: int) -> float:
+        if (path, width) not in shares:
+            shares[path, width] = _share_near(case, starts, path, width)
+        return shares[path, width]
+
+    for path, first, last in distinct:
+        width = last - first + 1
+        if width > 1:
+            miss *= 1.0 - share(None, width)
+        same_miss *= 1.0 - share(path, width)
+    return 1.0 - miss, (1.0 - same_miss) if distinct else 0.0
+
+
 def on_label(spot: Spot, label: Label) -> bool:
     path, first, last = spot
     return path == label.path and first <= label.line <= last
@@ -211,8 +269,10 @@ def on_label(spot: Spot, label: Label) -> bool:
 def score(case: Case, spots: Sequence[Spot], **extra: Any) -> CaseResult:
     matched = sum(1 for spot in spots if any(near(spot, label) for label in case.labels))
     exact = sum(1 for spot in spots if any(on_label(spot, label) for label in case.labels))
-    return CaseResult(case=case.name, spots=tuple(spots), matched=matched, exact=exact,
-                      chance=chance_of_hit(case, len(set(spots))), fix_subject=case.fix_subject, **extra)
+    chance, same_file = chances(case, spots)
+    return CaseResult(case=case.name, spots=tuple(spots), matched=matched, exact=exact, chance=chance,
+                      same_file=same_file, fix_subject=case.fix_subject,
+                      labels=tuple(sorted({(label.path, label.line) for label in case.labels})), **extra)
 
 
 # ---------------------------------------------------------------- reviewers without a model

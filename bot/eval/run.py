@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.backends.base import Backend, GenerationParams, Prompt
 from bot.config import Settings
 from bot.errors import InputError, ModelError
-from bot.eval.cases import WINDOW, Case, CaseResult, Row, finding_spot, score
+from bot.eval.cases import WINDOW, Case, CaseResult, Row, every_changed_line_reviewer, finding_spot, score
 from bot.logsafe import one_line
 from bot.progress import Progress
 from bot.sources import ReviewInput
-from bot.types import SourceInfo
+from bot.types import Completion, Request, SourceInfo
 
 GIVE_UP_AFTER = 5  # failures in a row, before any success, that stop a template's run
 
@@ -19,7 +20,6 @@ GIVE_UP_AFTER = 5  # failures in a row, before any success, that stop a template
 def model_row(template_name: str, cases: Sequence[Case], settings: Settings, env: Mapping[str, str],
               progress: Progress, cache: str | None = None, cache_only: bool = False) -> Row:
     from bot.backends import make_backend
-    from bot.backends.base import Backend
     from bot.backends.cache import CachingBackend
     from bot.pipeline import fit_to_model, prepare, run
     from bot.run import load_stages
@@ -28,7 +28,7 @@ def model_row(template_name: str, cases: Sequence[Case], settings: Settings, env
     plain = make_backend(settings, env)
     cached = (CachingBackend(plain, cache, f"{settings.model.api}:{settings.model_label}", read_only=cache_only)
               if cache else None)
-    backend: Backend = cached or plain
+    backend = Recorder(cached or plain)
     on_event = progress.model_event if progress.verbosity >= 1 else None
     results: list[CaseResult] = []
     failures_in_a_row, succeeded = 0, False
@@ -42,7 +42,8 @@ def model_row(template_name: str, cases: Sequence[Case], settings: Settings, env
         model_seconds = cached.model_seconds if cached is not None else 0.0
         try:
             fitted, counter = fit_to_model(settings, backend, estimator)
-            estimated = sum(r.est_tokens for r in prepare(review_input, fitted, template, counter).requests)
+            planned = prepare(review_input, fitted, template, counter).requests
+            backend.answers.clear()
             result = run(review_input, backend, settings, template, estimator, on_event=on_event)
         except (ModelError, InputError) as err:
             failures_in_a_row += 1
@@ -51,7 +52,14 @@ def model_row(template_name: str, cases: Sequence[Case], settings: Settings, env
             continue
         failures_in_a_row, succeeded = 0, True
         spots = [finding_spot(f, case.diff) for f in result.findings]
-        outcome = score(case, spots, prompt_tokens=estimated, completion_tokens=result.stats.completion_tokens,
+        dropped = dropped_answers(planned, backend.answers, template.parser)
+        counts = {k: v for k, v in result.stats.to_json().items() if k.startswith("dropped_") and v}
+        unparsed = sum(1 for d in dropped if d["reason"] == "unparsed")
+        if unparsed:
+            counts["dropped_unparsed"] = unparsed  # answers with words but no location: the run counts none
+        outcome = score(case, spots, prompt_tokens=sum(r.est_tokens for r in planned),
+                        completion_tokens=result.stats.completion_tokens, requests=len(planned),
+                        dropped=tuple(dropped), drop_counts=tuple(sorted(counts.items())),
                         seconds=(cached.model_seconds - model_seconds if cached is not None
                                  else result.stats.elapsed_s),
                         partial=any(s.reason == "model_error" for s in result.skipped),
@@ -63,7 +71,68 @@ def model_row(template_name: str, cases: Sequence[Case], settings: Settings, env
     return Row(f"template {template_name}", "model", tuple(results))
 
 
+class Recorder:
+    """The eval's backend: passes every request on and keeps each answer with what was sent,
+    so the eval can show what the parser dropped (the pipeline only counts it)."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.modes = getattr(inner, "modes", frozenset({"completion"}))
+        self.answers: list[tuple[Prompt, Completion]] = []
+
+    def context_limit(self) -> int | None:
+        limit = getattr(self.inner, "context_limit", None)
+        return limit() if callable(limit) else None
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("count_tokens", "close", "model_seconds", "endpoint"):
+            return getattr(self.inner, name)
+        raise AttributeError(name)
+
+    def complete(self, prompt: Prompt, params: GenerationParams, **options: Any) -> Completion:
+        completion = self.inner.complete(prompt, params, **options)
+        self.answers.append((prompt, completion))
+        return completion
+
+
+_NOTHING = ("no findings", "no issues", "no bugs", "nothing to report")
+
+
+def dropped_answers(requests: Sequence[Request], answers: Sequence[tuple[Prompt, Completion]],
+                    parser: str) -> list[dict[str, str]]:
+    """What the model said that became no finding: answers with text but no location the parser
+    reads ("unparsed"), and locations off the request's diff ("ungrounded"), each with its text."""
+    from bot.findings.grounding import ground, parse_completion
+
+    by_prompt: dict[object, Request] = {(r.messages or r.prompt): r for r in requests}
+    out: list[dict[str, str]] = []
+    for prompt, completion in answers:
+        request = by_prompt.get(prompt if isinstance(prompt, str) else tuple(prompt))
+        text = completion.text.strip()
+        if request is None or not text:
+            continue
+        raws = parse_completion(completion.text, parser, request)
+        if not raws and not any(text.lower().startswith(n) for n in _NOTHING):
+            out.append({"reason": "unparsed", "text": one_line(text, limit=400)})
+        for raw in raws:
+            if ground(raw, request) is None:
+                out.append({"reason": "ungrounded", "text": one_line(f"{raw.path}:{raw.line}: {raw.message}",
+                                                                     limit=400)})
+    return out
+
+
 def build_report(eval_set: str, cases: Sequence[Case], rows: Sequence[Row], settings: Settings) -> dict[str, Any]:
+    by_name = {case.name: case for case in cases}
+    out = []
+    for row in rows:
+        data = row.to_json()
+        # The precision of a finding on every changed line of the cases this row reviewed: beside each row.
+        done = [by_name[r.case] for r in row.results if r.error is None and r.case in by_name]
+        every = [score(c, every_changed_line_reviewer(c)) for c in done]
+        findings = sum(len(r.spots) for r in every)
+        data["every_line_precision"] = round(sum(r.matched for r in every) / findings, 4) if findings else None
+        out.append(data)
     return {"version": 1, "set": eval_set, "cases": len(cases), "window": WINDOW, "model": settings.model_label,
             "api": settings.model.api, "endpoint": settings.endpoint_url,
-            "min_severity": settings.review.min_severity, "rows": [row.to_json() for row in rows]}
+            "min_severity": settings.review.min_severity, "rows": out}

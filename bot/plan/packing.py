@@ -194,6 +194,23 @@ class _Packer:
         return True
 
 
+# The per-request prompt cap when [budget] max_request_tokens is unset. In process, reading a
+# token costs the same in one request or in several (the template prefix is evaluated once a run),
+# and Qwen2.5-Coder-1.5B found nothing in whole 4-5k-token pull requests (0 of 12) but 3 of 6 with
+# requests near 2k (issue 18; docs/quality.md has the curve on the held-out sets). Over HTTP each
+# request also spends rate budget (max_requests, requests_per_minute), so servers get larger ones.
+DEFAULT_MAX_REQUEST_TOKENS = {"llama-cpp": 2048}
+DEFAULT_MAX_REQUEST_TOKENS_HTTP = 4096
+
+
+def request_cap(settings: Settings) -> int | None:
+    """The largest prompt one request may have, in tokens; None: no cap but the window."""
+    cap = settings.budget.max_request_tokens
+    if cap is None:
+        cap = DEFAULT_MAX_REQUEST_TOKENS.get(settings.model.api, DEFAULT_MAX_REQUEST_TOKENS_HTTP)
+    return cap or None
+
+
 def _budget(settings: Settings, cost: TemplateCost) -> int:
     model = settings.model
     budget = settings.window - model.max_new_tokens - cost.base - settings.budget.safety_margin_tokens
@@ -202,6 +219,12 @@ def _budget(settings: Settings, cost: TemplateCost) -> int:
             f"[model] context_window {settings.window} leaves no room for the diff after max_new_tokens "
             f"{model.max_new_tokens}, the template ({cost.base} tokens) and the safety margin "
             f"{settings.budget.safety_margin_tokens}; raise context_window or lower max_new_tokens")
+    cap = request_cap(settings)
+    if cap is not None and cap - cost.base < budget:
+        if cap - cost.base <= 0:
+            raise ConfigError(f"[budget] max_request_tokens {cap} leaves no room for the diff after the template "
+                              f"({cost.base} tokens); raise it, or set 0 for no cap")
+        budget = cap - cost.base  # the cap is on the whole prompt, template included
     return budget
 
 

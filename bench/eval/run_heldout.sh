@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The held-out model runs of docs/quality.md, in the order model time is worth spending:
+# the shipped default (review-chat, in-process request cap) on set A (werkzeug) and set B
+# (requests), then the request-size curve (no cap = one packed request, 4096, 1024) on the
+# first cases of each. Every answer goes to bench/eval/answers-heldout (--cache), so a run
+# stopped anywhere resumes where it was, and the tables are re-scored from the stored answers.
+#
+#   MODEL=/path/to/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf OUT=/tmp/quality_runs bash bench/eval/run_heldout.sh
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+PY="${PYTHON:-/work/main/.venv/bin/python}"
+MODEL="${MODEL:?set MODEL to the Qwen GGUF (scripts/fetch_qwen_model.sh prints it)}"
+OUT="${OUT:-/tmp/quality_runs}"
+DEFAULT_CASES="${DEFAULT_CASES:-20}"
+CURVE_CASES="${CURVE_CASES:-10}"
+mkdir -p "$OUT"
+# The templates of this checkout: an editable install may map the packaged templates
+# (bot.prompts_pkg) to another checkout's prompts/ folder, whatever PYTHONPATH says.
+CONFIGS="$OUT/configs"
+mkdir -p "$CONFIGS"
+for config in bench/eval/qwen*.toml; do
+    sed "s|^\[review\]$|[review]\nprompts_dir = \"$PWD/prompts\"|" "$config" > "$CONFIGS/$(basename "$config")"
+done
+
+step() {  # set, config, cases
+    local set=$1 config=$2 cases=$3
+    local name="$set-$(basename "$config" .toml)-$cases"
+    echo "== $(date +%H:%M:%S) $name" >&2
+    PYTHONPATH=. "$PY" -m bot eval --set "tests/fixtures/eval/$set" --haystack "tests/fixtures/corpus/$set" \
+        --templates review-chat --limit "$cases" --config "$CONFIGS/$(basename "$config")" --model-path "$MODEL" \
+        --cache bench/eval/answers-heldout --format json > "$OUT/$name.json"
+    local code=$?
+    echo "== $(date +%H:%M:%S) $name done (exit $code)" >&2
+}
+
+step werkzeug bench/eval/qwen.toml "$DEFAULT_CASES"
+step requests bench/eval/qwen.toml "$DEFAULT_CASES"
+for config in bench/eval/qwen-r0.toml bench/eval/qwen-r4096.toml bench/eval/qwen-r1024.toml; do
+    step werkzeug "$config" "$CURVE_CASES"
+    step requests "$config" "$CURVE_CASES"
+done

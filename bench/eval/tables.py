@@ -1,0 +1,175 @@
+"""docs/quality.md's tables, re-scored from the stored model answers (no model time).
+
+    python -m bench.eval.tables --model-path QWEN.gguf           # print the tables
+    python -m bench.eval.tables --model-path QWEN.gguf --write   # rewrite them in docs/quality.md
+
+Each table is `review-bot eval --cache-only` over the stored answers (bench/eval/answers for the
+jinja development rows, bench/eval/answers-heldout for the held-out sets): the model file is read
+for its vocabulary and context only (to plan the same prompts), nothing is sent to it. A run's
+cases are its first LIMIT cases, fewer while the background run (bench/eval/run_heldout.sh) has
+not answered them all yet: the table then says how many it covers. tests/e2e/test_eval_table.py
+checks that docs/quality.md holds what this prints now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.eval.report import COLUMNS, _cell, _md
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DOC = REPO_ROOT / "docs" / "quality.md"
+HELDOUT_CACHE = "bench/eval/answers-heldout"
+DEV_CACHE = "bench/eval/answers"
+DEFAULT = "bench/eval/qwen.toml"  # the shipped default: review-chat, in-process cap (2048)
+SIZES = (("bench/eval/qwen-r0.toml", "no cap: one packed request"), ("bench/eval/qwen-r4096.toml", "4096"),
+         (DEFAULT, "2048 (the in-process default)"), ("bench/eval/qwen-r1024.toml", "1024"))
+
+
+@dataclass(frozen=True)
+class Run:
+    label: str  # the row's name in the table
+    config: str
+    templates: str = "review-chat"
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str  # the marker in docs/quality.md
+    eval_set: str
+    corpus: str
+    limit: int
+    runs: tuple[Run, ...]
+    cache: str = HELDOUT_CACHE
+    haystack: tuple[str, ...] = ()  # extra haystack flags
+
+
+def _tables(shared: Path) -> list[Table]:
+    held = []
+    for name in ("werkzeug", "requests"):
+        eval_set, corpus = f"tests/fixtures/eval/{name}", f"tests/fixtures/corpus/{name}"
+        held.append(Table(f"{name}-default", eval_set, corpus, 20,
+                          (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT),)))
+        held.append(Table(f"{name}-sizes", eval_set, corpus, 10,
+                          tuple(Run(f"review-chat, max_request_tokens {size}", config) for config, size in SIZES)))
+    dev = [Table("jinja-dev-chat", str(shared / "eval" / "jinja"), str(shared / "corpus" / "jinja"), 30,
+                 (Run("template review-chat", DEFAULT),), DEV_CACHE, ("--haystack-hunks", "4")),
+           Table("jinja-dev-base", str(shared / "eval" / "jinja"), str(shared / "corpus" / "jinja"), 15,
+                 tuple(Run(f"template {t}", DEFAULT, t) for t in ("review", "review-instruct", "starcoder2-pr")),
+                 DEV_CACHE, ("--haystack-hunks", "4"))]
+    return held + dev
+
+
+def _config(config: str, home: str) -> str:
+    """`config` reading this checkout's templates: an editable install may map the packaged ones
+    (bot.prompts_pkg) to another checkout's prompts/ folder, whatever PYTHONPATH says."""
+    text = (REPO_ROOT / config).read_text(encoding="utf-8")
+    here = Path(home) / Path(config).name
+    here.write_text(text.replace("[review]\n", f"[review]\nprompts_dir = {json.dumps(str(REPO_ROOT / 'prompts'))}\n"),
+                    encoding="utf-8")
+    return str(here)
+
+
+def _eval(table: Table, run: Run, limit: int, model_path: str, home: str) -> dict[str, Any]:
+    argv = [sys.executable, "-m", "bot", "eval", "--set", table.eval_set, "--haystack", table.corpus,
+            *table.haystack, "--templates", run.templates, "--limit", str(limit), "--config", _config(run.config, home),
+            "--model-path", model_path, "--cache", table.cache, "--cache-only", "--format", "json", "-q"]
+    done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, timeout=1800,
+                          env={"PATH": "/usr/bin:/bin", "HOME": home, "PYTHONPATH": str(REPO_ROOT)})
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)}: exit {done.returncode}: {done.stderr[-2000:]}")
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
+
+
+def _answered(report: dict[str, Any]) -> int:
+    """How many leading cases every model row has all its answers for."""
+    counts = []
+    for row in report["rows"]:
+        if row["kind"] != "model":
+            continue
+        failed = [i for i, case in enumerate(row["per_case"]) if case["error"]]
+        counts.append(failed[0] if failed else len(row["per_case"]))
+    return min(counts, default=0)
+
+
+def _row(row: dict[str, Any], label: str | None = None) -> str:
+    cells = [_md(label or row["name"]), *(_cell(row.get(key), key) for _, key in COLUMNS[1:])]
+    return "| " + " | ".join(cells) + " |"
+
+
+def table_markdown(table: Table, model_path: str, home: str) -> str:
+    """The table as markdown: one row per run, then both reference rows, on the same cases."""
+    reports = [_eval(table, run, table.limit, model_path, home) for run in table.runs]
+    # Runs the background job has not reached yet are named, not scored; the others are scored on
+    # the cases every one of them has answers for, so their rows compare the same pull requests.
+    answered = [_answered(report) for report in reports]
+    runs = [run for run, count in zip(table.runs, answered, strict=True) if count]
+    waiting = [run.label for run, count in zip(table.runs, answered, strict=True) if not count]
+    if not runs:
+        return f"(no stored answers yet for {table.key})\n"
+    limit = min(count for count in answered if count)
+    reports = [report for report, count in zip(reports, answered, strict=True) if count]
+    if limit < table.limit:  # the background run has not got this far: score the answered cases only
+        reports = [_eval(table, run, limit, model_path, home) for run in runs]
+    rows = []
+    for run, report in zip(runs, reports, strict=True):
+        model_rows = [r for r in report["rows"] if r["kind"] == "model"]
+        rows += [_row(r, run.label if len(model_rows) == 1 else None) for r in model_rows]
+    rows += [_row(r) for r in reports[-1]["rows"] if r["kind"] == "reference"]
+    head = ["| " + " | ".join(title for title, _ in COLUMNS) + " |",
+            "|" + "|".join("---" if key == "name" else "---:" for _, key in COLUMNS) + "|"]
+    note = f"{limit} cases of {table.limit}" if limit < table.limit else f"{limit} cases"
+    later = f"\n\nNot measured yet: {', '.join(waiting)}." if waiting else ""
+    return f"{note} (the first by name)\n\n" + "\n".join(head + rows) + later + "\n"
+
+
+def begin(key: str) -> str:
+    return f"<!-- table:{key} begin (python -m bench.eval.tables --write; do not edit) -->"
+
+
+def end(key: str) -> str:
+    return f"<!-- table:{key} end -->"
+
+
+def all_tables(model_path: str, home: str, shared: Path) -> dict[str, str]:
+    return {t.key: table_markdown(t, model_path, home) for t in _tables(shared)}
+
+
+def with_tables(doc: str, tables: dict[str, str]) -> str:
+    for key, text in tables.items():
+        pattern = re.compile(re.escape(begin(key)) + r".*?" + re.escape(end(key)), re.S)
+        if not pattern.search(doc):
+            raise SystemExit(f"docs/quality.md has no markers for table {key}")
+        block = f"{begin(key)}\n{text}{end(key)}"
+        doc = pattern.sub(lambda _, block=block: block, doc)  # type: ignore[misc]
+    return doc
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.eval.tables", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--model-path", required=True, help="the Qwen GGUF (scripts/fetch_qwen_model.sh prints it)")
+    parser.add_argument("--shared", type=Path, default=REPO_ROOT.parent / "shared",
+                        help="holds eval/jinja and corpus/jinja")
+    parser.add_argument("--write", action="store_true", help="rewrite the tables in docs/quality.md")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as home:
+        tables = all_tables(args.model_path, home, args.shared)
+    if args.write:
+        DOC.write_text(with_tables(DOC.read_text(encoding="utf-8"), tables), encoding="utf-8")
+    else:
+        for key, text in tables.items():
+            print(f"## {key}\n\n{text}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
