@@ -112,12 +112,14 @@ def table_markdown(table: Table, model_path: str, home: str) -> str:
     # Runs the background job has not reached yet are named, not scored; the others are scored on
     # the cases every one of them has answers for, so their rows compare the same pull requests.
     answered = [_answered(report) for report in reports]
-    runs = [run for run, count in zip(table.runs, answered, strict=True) if count]
-    waiting = [run.label for run, count in zip(table.runs, answered, strict=True) if not count]
-    if not runs:
+    limit = max(answered, default=0)
+    if not limit:
         return f"(no stored answers yet for {table.key})\n"
-    limit = min(count for count in answered if count)
-    reports = [report for report, count in zip(reports, answered, strict=True) if count]
+    # A run with fewer answered cases than the furthest one is named with its count, not scored.
+    runs = [run for run, count in zip(table.runs, answered, strict=True) if count == limit]
+    waiting = [f"{run.label} ({count} of {limit} cases so far)"
+               for run, count in zip(table.runs, answered, strict=True) if count < limit]
+    reports = [report for report, count in zip(reports, answered, strict=True) if count == limit]
     if limit < table.limit:  # the background run has not got this far: score the answered cases only
         reports = [_eval(table, run, limit, model_path, home) for run in runs]
     rows = []
