@@ -48,6 +48,16 @@ class Screened:
     kept: tuple[FileDiff, ...]
     filtered_out: tuple[Skipped, ...]
 
+    @property
+    def needs_model(self) -> bool:
+        """Whether a run will ask the model anything: some hunk is left after redaction and the filters.
+
+        Decided before a model is made, fetched or loaded (a lock file or binary-only diff needs
+        none, offline or not). Nothing left means no request with any model, and the same plan
+        (no batches, the same skips) whatever the model's window or vocabulary.
+        """
+        return any(f.hunks for f in self.kept)
+
 
 def screen(review_input: ReviewInput, settings: Settings) -> Screened:
     # Redaction first, so no credential reaches a prompt, a finding, a log line or an output.
@@ -56,21 +66,13 @@ def screen(review_input: ReviewInput, settings: Settings) -> Screened:
     return Screened(redacted, kept, filtered_out)
 
 
-def needs_model(review_input: ReviewInput, settings: Settings) -> bool:
-    """Whether a run will ask the model anything: some hunk is left after redaction and the filters.
-
-    Decided before a model is made, fetched or loaded (a lock file or binary-only diff needs
-    none, offline or not). Nothing left means no request with any model, and the same plan
-    (no batches, the same skips) whatever the model's window or vocabulary.
-    """
-    return any(f.hunks for f in screen(review_input, settings).kept)
-
-
 def prepare(review_input: ReviewInput, settings: Settings, template: Template,
-            estimator: TokenEstimator) -> Prepared:
+            estimator: TokenEstimator, screened: Screened | None = None) -> Prepared:
+    """`screened`: screen(review_input, settings) when the caller has it already (redaction, the
+    costly part on a hostile diff, then runs once per run)."""
     # Each text counted once for plan and render (the memo lives for this call only).
     estimator = MemoCounter(estimator)
-    screened = screen(review_input, settings)
+    screened = screened or screen(review_input, settings)
     redacted, kept, filtered_out = screened.redacted, screened.kept, screened.filtered_out
     review_input = redacted.review_input
     files = review_input.diff.files
@@ -130,12 +132,14 @@ def _part_budget(request: Request, refusal: InputTooLongError | None, settings: 
 
 def run(review_input: ReviewInput, backend: Backend, settings: Settings, template: Template,
         estimator: TokenEstimator, on_event: Callable[[ModelEvent], None] | None = None,
-        clock: Callable[[], float] = time.monotonic, deadline: float | None = None) -> RunResult:
-    """`deadline`: the time.monotonic() by which model requests must have ended (budget.max_minutes)."""
+        clock: Callable[[], float] = time.monotonic, deadline: float | None = None,
+        screened: Screened | None = None) -> RunResult:
+    """`deadline`: the time.monotonic() by which model requests must have ended (budget.max_minutes);
+    `screened`: the input already redacted and filtered (see prepare)."""
     started = clock()
     check_mode(backend, template.mode, template.name)
     settings, estimator = fit_to_model(settings, backend, estimator)
-    prepared = prepare(review_input, settings, template, estimator)
+    prepared = prepare(review_input, settings, template, estimator, screened)
     review_input = prepared.redacted.review_input  # resplit prompts must not see the originals
 
     def resplit(request: Request, refusal: InputTooLongError | None) -> Sequence[Request]:

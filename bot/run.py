@@ -70,13 +70,15 @@ def run_review(review_input: ReviewInput, settings: Settings, env: Mapping[str, 
                progress: Progress) -> RunResult:
     """Wire the stages from Settings and run the pipeline once."""
     from bot.backends import make_backend
-    from bot.pipeline import needs_model, run
+    from bot.pipeline import run, screen
 
     configured = bool(settings.review.template)
     if configured:  # a wrong template name fails before a model is fetched
         template, estimator = load_stages(settings)
     backend: Backend
-    if needs_model(review_input, settings):
+    # Redacted and filtered once: whether a model is needed, then the plan, read the same result.
+    screened = screen(review_input, settings)
+    if screened.needs_model:
         backend = make_backend(settings, env)
         if not configured:  # chosen by the model, whose file the backend has just found (or fetched)
             settings = with_template(settings, getattr(backend, "model_path", None))
@@ -95,7 +97,7 @@ def run_review(review_input: ReviewInput, settings: Settings, env: Mapping[str, 
     # The wall-clock budget counts from the command's start: reading GitHub and loading the model count too.
     deadline = progress.started + settings.budget.max_minutes * 60
     result = run(review_input, backend, settings, template, estimator, on_event=progress.model_event,
-                 deadline=deadline)
+                 deadline=deadline, screened=screened)
     if result.stats.secrets_redacted:
         progress.info(f"redacted {result.stats.secrets_redacted} credentials before review")
     progress.info(f"done: {len(result.findings)} findings, {result.stats.requests} requests, "
@@ -106,7 +108,7 @@ def run_review(review_input: ReviewInput, settings: Settings, env: Mapping[str, 
 
 
 class NoModel:
-    """Stands in for the model in a run that sends nothing (see pipeline.needs_model).
+    """Stands in for the model in a run that sends nothing (see pipeline.Screened.needs_model).
 
     It takes the api's modes, so a template the api cannot serve is still a configuration
     error; being asked for a completion would be a bug in the planner, not a user's error.
