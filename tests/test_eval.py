@@ -385,3 +385,28 @@ def test_dropped_answers_are_counted_by_reason_with_their_text_and_printed_per_c
     assert f"- {first['case']} [miss] fix: " in out and f"label: {first['labels'][0]['path']}:{label}" in out
     assert "  - dropped (unparsed): The change looks risky to me, but I cannot say where." in out
     assert "  - said " in out and ": this added line may be wrong" in out
+
+
+def test_confirmation_requests_count_in_the_cost_columns(tmp_path: Path) -> None:
+    """[review] confirm_findings sends one more request per finding: a row measured with it
+    must say what it cost (it once reported only the planned review requests)."""
+    config = tmp_path / "confirm.toml"
+    config.write_text("[review]\nconfirm_findings = true\n", encoding="utf-8")
+
+    def model(prompt: str, payload: dict[str, Any]) -> str:
+        return "yes" if "Answer yes or no" in prompt else first_added_line(prompt, payload)
+
+    rows = []
+    for extra in ((), ("--config", str(config))):
+        with ModelServer(model) as server:
+            code, out, err = run_main(eval_args(server, "--limit", "3", "--templates", "review-instruct",
+                                                "--format", "json", *extra))
+            sent = len(server.requests)
+        assert code == 0, err
+        row = json.loads(out)["rows"][0]
+        assert row["requests_per_case"] * 3 == sent
+        rows.append(row)
+    plain, confirmed = rows
+    assert confirmed["findings_per_case"] == plain["findings_per_case"] > 0  # every "yes" keeps its finding
+    assert confirmed["requests_per_case"] == plain["requests_per_case"] + confirmed["findings_per_case"]
+    assert confirmed["prompt_tokens_per_case"] > plain["prompt_tokens_per_case"]

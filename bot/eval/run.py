@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.errors import InputError, ModelError
 from bot.eval.cases import WINDOW, Case, CaseResult, Row, every_changed_line_reviewer, finding_spot, score
 from bot.logsafe import one_line
+from bot.plan.tokens import TokenEstimator
 from bot.progress import Progress
 from bot.sources import ReviewInput
 from bot.types import Completion, Request, SourceInfo
@@ -57,8 +58,12 @@ def model_row(template_name: str, cases: Sequence[Case], settings: Settings, env
         unparsed = sum(1 for d in dropped if d["reason"] == "unparsed")
         if unparsed:
             counts["dropped_unparsed"] = unparsed  # answers with words but no location: the run counts none
-        outcome = score(case, spots, prompt_tokens=sum(r.est_tokens for r in planned),
-                        completion_tokens=result.stats.completion_tokens, requests=len(planned),
+        # Answers to prompts the plan did not hold (confirmations, re-split parts) cost too.
+        planned_prompts = {r.messages or r.prompt for r in planned}
+        extra = [(p, c) for p, c in backend.answers if (p if isinstance(p, str) else tuple(p)) not in planned_prompts]
+        prompt_tokens = sum(r.est_tokens for r in planned) + sum(_tokens(p, c, counter) for p, c in extra)
+        outcome = score(case, spots, prompt_tokens=prompt_tokens,
+                        completion_tokens=result.stats.completion_tokens, requests=len(planned) + len(extra),
                         dropped=tuple(dropped), drop_counts=tuple(sorted(counts.items())),
                         seconds=(cached.model_seconds - model_seconds if cached is not None
                                  else result.stats.elapsed_s),
@@ -69,6 +74,13 @@ def model_row(template_name: str, cases: Sequence[Case], settings: Settings, env
         progress.info(f"eval {template_name} {number}/{len(cases)} {case.name}: {len(spots)} findings, "
                       f"{'hit' if outcome.hit else 'miss'}")
     return Row(f"template {template_name}", "model", tuple(results))
+
+
+def _tokens(prompt: Prompt, completion: Completion, counter: TokenEstimator) -> int:
+    """A prompt's tokens as the model counted them, else as the planner counts them."""
+    if completion.prompt_tokens is not None:
+        return completion.prompt_tokens
+    return counter.count(prompt if isinstance(prompt, str) else "".join(m.content for m in prompt))
 
 
 class Recorder:
