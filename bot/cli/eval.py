@@ -46,6 +46,13 @@ def eval_command(args: argparse.Namespace, env: Mapping[str, str], progress: Pro
         cases = with_haystack(cases, args.haystack, args.haystack_hunks, args.haystack_files)
     settings_for: dict[str, Settings] = {name: eval_settings(args, env, name) for name in names}
     first = settings_for[names[0]]
+    second_for: dict[str, Settings] = {}
+    if args.agree_with:  # read now: a config error ends the eval before any model time is spent
+        if not Path(args.agree_with).is_file():
+            raise InputError(f"--agree-with {args.agree_with}: no such config file; give the config of the "
+                             "second sample, e.g. bench/eval/qwen-r0.toml")
+        second = argparse.Namespace(**{**vars(args), "config": args.agree_with})
+        second_for = {name: eval_settings(second, env, name) for name in names}
     if first.output.format not in ("text", "markdown", "json"):
         raise InputError(f"--format {first.output.format}: eval writes text, markdown or json")
     where = "" if first.model.api == "llama-cpp" else f" at {first.endpoint_url}"
@@ -55,13 +62,6 @@ def eval_command(args: argparse.Namespace, env: Mapping[str, str], progress: Pro
                   f"model {first.model_label}{where}{mixed}")
     if args.cache_only and not args.cache:
         raise InputError("--cache-only needs --cache DIR: the folder of stored answers to score")
-    second_for: dict[str, Settings] = {}
-    if args.agree_with:  # read now: a config error ends the eval before any model time is spent
-        if not Path(args.agree_with).is_file():
-            raise InputError(f"--agree-with {args.agree_with}: no such config file; give the config of the "
-                             "second sample, e.g. bench/eval/qwen-r0.toml")
-        second = argparse.Namespace(**{**vars(args), "config": args.agree_with})
-        second_for = {name: eval_settings(second, env, name) for name in names}
     rows = []
     for name in names:
         row = model_row(name, cases, settings_for[name], env, progress, args.cache, args.cache_only)
