@@ -38,7 +38,8 @@ FILE = re.compile(r"^(?:\+\+\+ b/|File: )(\S+)", re.MULTILINE)
 ADDED = re.compile(r"^\s*(\d+) \+ ", re.MULTILINE)
 ROW_KEYS = {"name", "kind", "cases", "failed", "partial", "recall", "exact_recall", "chance_recall", "precision",
             "findings_per_case", "prompt_tokens_per_case", "completion_tokens_per_case", "seconds_per_case",
-            "failures", "per_case", "same_file_recall", "every_line_precision", "requests_per_case", "dropped"}
+            "failures", "per_case", "same_file_recall", "every_line_precision", "requests_per_case", "dropped",
+            "combines"}
 REFERENCES = ("random line (1 per case, seed 0)", "every changed line")
 COMPLETION_TEMPLATES = [t for t in TEMPLATES if t != "review-chat"]  # what api hf can send
 

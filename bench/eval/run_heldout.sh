@@ -14,25 +14,23 @@ OUT="${OUT:-/tmp/quality_runs}"
 DEFAULT_CASES="${DEFAULT_CASES:-20}"
 CURVE_CASES="${CURVE_CASES:-10}"
 mkdir -p "$OUT"
-# The templates of this checkout: an editable install may map the packaged templates
-# (bot.prompts_pkg) to another checkout's prompts/ folder, whatever PYTHONPATH says.
-CONFIGS="$OUT/configs"
-mkdir -p "$CONFIGS"
-for config in bench/eval/qwen*.toml; do
-    sed "s|^\[review\]$|[review]\nprompts_dir = \"$PWD/prompts\"|" "$config" > "$CONFIGS/$(basename "$config")"
-done
 
 step() {  # set, config, cases
     local set=$1 config=$2 cases=$3
     local name="$set-$(basename "$config" .toml)-$cases"
+    # --prompts-dir: the templates of this checkout (an editable install may map the packaged
+    # ones, bot.prompts_pkg, to another checkout's prompts/ folder, whatever PYTHONPATH says).
     echo "== $(date +%H:%M:%S) $name" >&2
     PYTHONPATH=. "$PY" -m bot eval --set "tests/fixtures/eval/$set" --haystack "tests/fixtures/corpus/$set" \
-        --templates review-chat --limit "$cases" --config "$CONFIGS/$(basename "$config")" --model-path "$MODEL" \
+        --templates review-chat --limit "$cases" --config "$config" --model-path "$MODEL" \
+        --prompts-dir "$PWD/prompts" \
         --cache bench/eval/answers-heldout --format json > "$OUT/$name.json"
     local code=$?
     echo "== $(date +%H:%M:%S) $name done (exit $code)" >&2
 }
 
+# The agreement rows of docs/quality.md need no run of their own: `review-bot eval --agree-with`
+# combines the default's stored answers with those of the no-cap and 4096 runs below.
 step werkzeug bench/eval/qwen.toml "$DEFAULT_CASES"
 step requests bench/eval/qwen.toml "$DEFAULT_CASES"
 # The finding-quality measures (docs/quality.md), each on the first cases of both sets; the

@@ -39,6 +39,7 @@ class Run:
     label: str  # the row's name in the table
     config: str
     templates: str = "review-chat"
+    agree_with: str | None = None  # a second sample's config: the row is the agreement of the two runs
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,17 @@ class Table:
     haystack: tuple[str, ...] = ()  # extra haystack flags
 
 
+# The finding-quality measures (issue 18 item 4), each beside the shipped default on the same cases.
+# An agreement row keeps the default's findings that a second sample (the same model and prompts,
+# the pull request packed into other requests) also reports; its cost is both runs'.
+QUALITY = (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT),
+           Run("drop_vacuous: findings that claim nothing dropped", "bench/eval/qwen-vacuous.toml"),
+           Run("confirm_findings: one yes/no request per finding", "bench/eval/qwen-confirm.toml"),
+           Run("point_at_removals: a deleted line can be the bug", "bench/eval/qwen-removals.toml"),
+           Run("agreement of two samples: 2048 and no cap", DEFAULT, agree_with="bench/eval/qwen-r0.toml"),
+           Run("agreement of two samples: 2048 and 4096", DEFAULT, agree_with="bench/eval/qwen-r4096.toml"))
+
+
 def _tables(shared: Path) -> list[Table]:
     held = []
     for name in ("werkzeug", "requests"):
@@ -60,6 +72,7 @@ def _tables(shared: Path) -> list[Table]:
                           (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT),)))
         held.append(Table(f"{name}-sizes", eval_set, corpus, 10,
                           tuple(Run(f"review-chat, max_request_tokens {size}", config) for config, size in SIZES)))
+        held.append(Table(f"{name}-quality", eval_set, corpus, 10, QUALITY))
     dev = [Table("jinja-dev-chat", str(shared / "eval" / "jinja"), str(shared / "corpus" / "jinja"), 30,
                  (Run("template review-chat", DEFAULT),), DEV_CACHE, ("--haystack-hunks", "4")),
            Table("jinja-dev-base", str(shared / "eval" / "jinja"), str(shared / "corpus" / "jinja"), 15,
@@ -68,20 +81,14 @@ def _tables(shared: Path) -> list[Table]:
     return held + dev
 
 
-def _config(config: str, home: str) -> str:
-    """`config` reading this checkout's templates: an editable install may map the packaged ones
-    (bot.prompts_pkg) to another checkout's prompts/ folder, whatever PYTHONPATH says."""
-    text = (REPO_ROOT / config).read_text(encoding="utf-8")
-    here = Path(home) / Path(config).name
-    here.write_text(text.replace("[review]\n", f"[review]\nprompts_dir = {json.dumps(str(REPO_ROOT / 'prompts'))}\n"),
-                    encoding="utf-8")
-    return str(here)
-
-
 def _eval(table: Table, run: Run, limit: int, model_path: str, home: str) -> dict[str, Any]:
+    # --prompts-dir: this checkout's templates (an editable install may map the packaged ones,
+    # bot.prompts_pkg, to another checkout's prompts/ folder, whatever PYTHONPATH says).
+    agree = ("--agree-with", run.agree_with) if run.agree_with else ()
     argv = [sys.executable, "-m", "bot", "eval", "--set", table.eval_set, "--haystack", table.corpus,
-            *table.haystack, "--templates", run.templates, "--limit", str(limit), "--config", _config(run.config, home),
-            "--model-path", model_path, "--cache", table.cache, "--cache-only", "--format", "json", "-q"]
+            *table.haystack, "--templates", run.templates, "--limit", str(limit), "--config", run.config, *agree,
+            "--prompts-dir", str(REPO_ROOT / "prompts"), "--model-path", model_path, "--cache", table.cache,
+            "--cache-only", "--format", "json", "-q"]
     done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, timeout=1800,
                           env={"PATH": "/usr/bin:/bin", "HOME": home, "PYTHONPATH": str(REPO_ROOT)})
     if done.returncode != 0:
@@ -124,7 +131,8 @@ def table_markdown(table: Table, model_path: str, home: str) -> str:
         reports = [_eval(table, run, limit, model_path, home) for run in runs]
     rows = []
     for run, report in zip(runs, reports, strict=True):
-        model_rows = [r for r in report["rows"] if r["kind"] == "model"]
+        # An agreement run's report holds both samples' rows too: its table row is the agreement.
+        model_rows = [r for r in report["rows"] if r["kind"] == "model" and bool(r["combines"]) == bool(run.agree_with)]
         rows += [_row(r, run.label if len(model_rows) == 1 else None) for r in model_rows]
     rows += [_row(r) for r in reports[-1]["rows"] if r["kind"] == "reference"]
     head = ["| " + " | ".join(title for title, _ in COLUMNS) + " |",

@@ -100,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--cache", metavar="DIR", help="keep model answers here and reuse them")
     evaluate.add_argument("--cache-only", action="store_true",
                           help="score only the answers stored in --cache; a missing one fails its case")
+    evaluate.add_argument("--agree-with", metavar="CONFIG",
+                          help="also run each template under this config file (a second sample of the model's "
+                               "reading) and add a row of the findings both samples report (same file, within "
+                               "3 lines)")
+    evaluate.add_argument("--prompts-dir", metavar="DIR",
+                          help="read templates from this folder first ([review] prompts_dir), for every config")
     _add_common(evaluate, timed=False)
     return parser
 

@@ -1,5 +1,7 @@
 """`review-bot eval --set DIR`: review quality on a labelled set (bot/eval/), one row per template
-plus two reviewers without a model; written as text/markdown or json."""
+plus two reviewers without a model; written as text/markdown or json. With `--agree-with CONFIG`,
+each template also runs under CONFIG (a second sample) and an agreement row follows its two rows
+(bot/eval/agreement.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from pathlib import Path
 from bot.cli.shared import dump_json, settings_from_args, write_output
 from bot.config import Settings, parse_toml
 from bot.errors import InputError
+from bot.eval.agreement import agreement_row
 from bot.eval.cases import TEMPLATES, load_cases, reference_rows, with_haystack
 from bot.eval.report import render_markdown
 from bot.eval.run import build_report, model_row
@@ -43,6 +46,13 @@ def eval_command(args: argparse.Namespace, env: Mapping[str, str], progress: Pro
         cases = with_haystack(cases, args.haystack, args.haystack_hunks, args.haystack_files)
     settings_for: dict[str, Settings] = {name: eval_settings(args, env, name) for name in names}
     first = settings_for[names[0]]
+    second_for: dict[str, Settings] = {}
+    if args.agree_with:  # read now: a config error ends the eval before any model time is spent
+        if not Path(args.agree_with).is_file():
+            raise InputError(f"--agree-with {args.agree_with}: no such config file; give the config of the "
+                             "second sample, e.g. bench/eval/qwen-r0.toml")
+        second = argparse.Namespace(**{**vars(args), "config": args.agree_with})
+        second_for = {name: eval_settings(second, env, name) for name in names}
     if first.output.format not in ("text", "markdown", "json"):
         raise InputError(f"--format {first.output.format}: eval writes text, markdown or json")
     where = "" if first.model.api == "llama-cpp" else f" at {first.endpoint_url}"
@@ -52,7 +62,15 @@ def eval_command(args: argparse.Namespace, env: Mapping[str, str], progress: Pro
                   f"model {first.model_label}{where}{mixed}")
     if args.cache_only and not args.cache:
         raise InputError("--cache-only needs --cache DIR: the folder of stored answers to score")
-    rows = [model_row(name, cases, settings_for[name], env, progress, args.cache, args.cache_only) for name in names]
+    rows = []
+    for name in names:
+        row = model_row(name, cases, settings_for[name], env, progress, args.cache, args.cache_only)
+        rows.append(row)
+        if args.agree_with:
+            other = Path(args.agree_with).name
+            sample = replace(model_row(name, cases, second_for[name], env, progress, args.cache, args.cache_only),
+                             name=f"{row.name}, {other}")
+            rows += [sample, agreement_row(f"{row.name}, agreement with {other}", row, sample, cases)]
     rows += reference_rows(cases)
     report = build_report(str(args.eval_set), cases, rows, first)
     write_output(dump_json(report) if first.output.format == "json" else render_markdown(report), first)

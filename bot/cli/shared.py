@@ -26,7 +26,7 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         "max_requests": ("budget", "max_requests"), "concurrency": ("budget", "concurrency"),
         "rpm": ("budget", "requests_per_minute"), "max_minutes": ("budget", "max_minutes"),
         "min_severity": ("review", "min_severity"),
-        "fail_on": ("review", "fail_on"),
+        "fail_on": ("review", "fail_on"), "prompts_dir": ("review", "prompts_dir"),
     }
     overrides: dict[str, dict[str, Any]] = {}
     for attr, (section, key) in mapping.items():

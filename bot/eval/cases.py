@@ -81,6 +81,7 @@ class Row:
     name: str
     kind: str  # "model" or "reference"
     results: tuple[CaseResult, ...]
+    combines: tuple[str, ...] = ()  # the rows this one is made of (an agreement of two samples)
 
     def to_json(self) -> dict[str, Any]:
         done = [r for r in self.results if r.error is None]
@@ -95,7 +96,7 @@ class Row:
             for reason, count in r.drop_counts:
                 dropped[reason] = dropped.get(reason, 0) + count
         return {
-            "name": self.name, "kind": self.kind, "cases": len(self.results),
+            "name": self.name, "kind": self.kind, "combines": list(self.combines), "cases": len(self.results),
             "failed": len(self.results) - len(done), "partial": sum(1 for r in done if r.partial),
             "recall": per_case(sum(1 for r in done if r.hit)),
             "exact_recall": per_case(sum(1 for r in done if r.exact)),

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.eval.tables import DOC, _tables, begin, end, table_markdown
+from bench.eval.tables import DOC, Table, _tables, begin, end, table_markdown
+from bot.eval.report import COLUMNS
 from tests.conftest import FULL_CORPUS, SHARED
 
 TABLES = {table.key: table for table in _tables(SHARED)}
+COLUMN = [key for _, key in COLUMNS]
 
 
 @pytest.mark.parametrize("key", list(TABLES))
@@ -39,3 +41,20 @@ def test_the_quality_doc_table_is_the_stored_answers_scored_now(key: str, qwen_m
     # Both reference rows, and a row per run that has answers (the others are named as not measured yet).
     assert 2 < len(rows) <= sum(len(run.templates.split(",")) for run in table.runs) + 2
     assert all(row.split(" | ")[2] == "0" for row in rows), rows  # no case failed: every prompt was answered
+    _check_agreement_rows(table, rows)
+
+
+def _check_agreement_rows(table: Table, rows: list[str]) -> None:
+    """An agreement row keeps a subset of the first run's findings and pays for both runs: beside
+    the default's row (the same config and cases), fewer or as many findings, more requests."""
+    cells = {row.split(" | ")[0].removeprefix("| "): row.split(" | ") for row in rows}
+    for run in table.runs:
+        if not run.agree_with or run.label not in cells:
+            continue  # not an agreement, or not measured yet (named under the table)
+        first = next((r for r in table.runs if r.config == run.config and not r.agree_with), None)
+        assert first is not None and first.label in cells, f"{run.label}: the run it filters is not in {table.key}"
+        mine, theirs = cells[run.label], cells[first.label]
+        findings, requests, tokens = COLUMN.index("findings_per_case"), COLUMN.index("requests_per_case"), \
+            COLUMN.index("prompt_tokens_per_case")
+        assert float(mine[findings]) <= float(theirs[findings]), (mine, theirs)
+        assert float(mine[requests]) > float(theirs[requests]) and float(mine[tokens]) > float(theirs[tokens])
