@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.config import Settings
 from bot.diff.hunk_text import display_path, hunk_section, listing_length, number_width, render_line
@@ -244,8 +244,12 @@ def _tail_costs(hunks: Sequence[Hunk], estimator: TokenEstimator, cost: Template
 
 
 def _pieces(hunks: Sequence[Hunk], hunk_costs: Sequence[int], file: int, costs: _Costs,
-            estimator: TokenEstimator) -> list[_Piece]:
-    """The hunks of one file as pieces: whole when one fits a request alone, else split."""
+            estimator: TokenEstimator, context: Callable[[Hunk], str] = no_context) -> list[_Piece]:
+    """The hunks of one file as pieces: whole when one fits a request alone, else split.
+
+    A hunk that fits only without its context ([review] context) goes without it: as a copy, which
+    the context (looked up by identity, bot.prompts.enclosing) does not know. Split parts have none.
+    """
     cost = costs.template
     limit = max(_piece_limit(costs, file), 1)
     out: list[_Piece] = []
@@ -255,6 +259,11 @@ def _pieces(hunks: Sequence[Hunk], hunk_costs: Sequence[int], file: int, costs: 
         if hunk_cost <= limit or costs.fits_alone(whole):
             out.append(whole)
             continue
+        if context(hunk):
+            bare = _Piece(replace(hunk), _hunk_costs([hunk], estimator, cost)[0], file, len(out), tail)
+            if bare.cost <= limit or costs.fits_alone(bare):
+                out.append(bare)
+                continue
         parts = split_hunk(hunk, limit, estimator, cost.per_hunk)
         part_tails = _tail_costs([h for h, _ in parts], estimator, cost)
         for (part, part_cost), part_tail in zip(parts, part_tails, strict=True):
@@ -313,7 +322,8 @@ def make_plan(files: Sequence[FileDiff], settings: Settings, template_overhead: 
         if not diff.hunks:
             continue
         pieces = []
-        for piece in _pieces(diff.hunks, _hunk_costs(diff.hunks, estimator, cost, context), index, costs, estimator):
+        for piece in _pieces(diff.hunks, _hunk_costs(diff.hunks, estimator, cost, context), index, costs, estimator,
+                             context):
             if costs.fits_alone(piece):
                 pieces.append(piece)
             else:
@@ -366,7 +376,7 @@ def split_batch(batch: Batch, estimator: TokenEstimator, budget_tokens: int,
     costs.budget = max(1, min(budget_tokens, costs.grown(whole, all_pieces)[0] // 2))
     pieces: list[_Piece] = []
     for piece in all_pieces:
-        for part in _pieces([piece.hunk], [piece.cost], piece.file, costs, estimator):
+        for part in _pieces([piece.hunk], [piece.cost], piece.file, costs, estimator, context):
             part.order = len(pieces)
             pieces.append(part)
     groups: list[list[_Piece]] = []
