@@ -27,6 +27,7 @@ from bot.prompts.templates import load_template
 from bot.sources.git_range import read_git_range
 from tests.cli_runner import run_main
 from tests.conftest import FIXTURES, REPO_ROOT
+from tests.github_helpers import BOT_TOKEN, REPO, emulator, git_diff, git_history
 from tests.servers.model_server import ModelServer
 
 PROMPTS = str(REPO_ROOT / "prompts")  # this tree's templates, not the installed package's
@@ -229,6 +230,33 @@ def test_eval_with_context_sends_the_function(tmp_path: Path) -> None:
             if context == "diff":
                 plain, sent[:] = list(sent), []
     assert not any(LABEL in p for p in plain) and any(LABEL in p for p in sent)
+
+
+def test_a_pull_request_reads_the_head_files_once_each_and_shows_the_context(tmp_path: Path) -> None:
+    """`review-bot review --dry-run` against the emulator: one contents GET at the head per changed
+    Python file (none for a file the filters leave out, none with context = "diff"), and the prompt
+    shows the function. The template is the repository's own at the base (this tree's review-chat)."""
+    repo = tmp_path / "repo"
+    base, head = git_history(repo, [{"calc.py": module(20), "skip.py": "x = 1\n", "notes.md": "a\n"},
+                                     {"calc.py": module(20, CHANGED), "skip.py": "x = 2\n", "notes.md": "b\n"}])
+    template = (REPO_ROOT / "prompts" / "review-chat.j2").read_text(encoding="utf-8")
+    seen: dict[str, list[str]] = {}
+    for context in ("diff", "function"):
+        with emulator() as srv, ModelServer(lambda prompt, payload: "No findings.") as model:
+            srv.add_pull(REPO, 7, git_diff(repo, base, head), base_sha=base, head_sha=head)
+            srv.add_file(REPO, base, ".github/review-bot.toml",
+                         f'[review]\ncontext = "{context}"\ntemplate = "review-chat"\nexclude = ["skip.py"]\n')
+            srv.add_file(REPO, base, ".github/review-bot/review-chat.j2", template)
+            srv.add_file(REPO, head, "calc.py", module(20, CHANGED))
+            code, _, err = run_main(["review", "--repo", REPO, "--pr", "7", "--dry-run", "--api", "openai-chat",
+                                     "--endpoint", model.url, "--rpm", "6000"],
+                                    {"GITHUB_API_URL": srv.url, "GITHUB_TOKEN": BOT_TOKEN, "PATH": "/usr/bin:/bin"})
+            assert code == 0, err
+            seen[context] = [r.prompt for r in model.requests]
+            heads = [c for c in srv.calls_to("GET", r"/contents/") if c.query.get("ref") == head]
+            assert [c.path.rsplit("/", 1)[-1] for c in heads] == ([] if context == "diff" else ["calc.py"])
+    assert "   3 | def compute(x):" in seen["function"][0] and LABEL in seen["function"][0]
+    assert not any(LABEL in p for p in seen["diff"])
 
 
 def _head_commit(folder: Path) -> str:
