@@ -86,9 +86,10 @@ def prepare(review_input: ReviewInput, settings: Settings, template: Template,
     review_input = redacted.review_input
     files = review_input.diff.files
     # [review] context: each hunk's enclosing def or class from the (redacted) head file, priced by the plan.
-    head = HeadContext(dict(review_input.head_files), (h for f in kept for h in f.hunks))
+    head = HeadContext(dict(review_input.head_files), (h for f in kept for h in f.hunks)) \
+        if review_input.head_files else None
     options = PromptOptions(point_at_removals=settings.review.point_at_removals,
-                            context=head if len(head) else no_context)
+                            context=head if head else no_context)
     overhead = template_overhead(template, review_input.info, estimator, options)
     plan = make_plan(kept, settings, overhead, estimator, options.context)
     requests = tuple(render_request(template, batch, review_input.info, estimator, options)
