@@ -58,6 +58,7 @@ def parse_gguf_spec(text: str) -> GgufSpec:
 Api = Literal["hf", "openai", "openai-chat", "llama-cpp"]
 SeverityName = Literal["info", "warning", "error"]
 FailOn = Literal["never", "info", "warning", "error"]
+PromptContext = Literal["diff", "function"]
 OutputFormat = Literal["text", "json", "markdown", "sarif", "github"]
 
 
@@ -113,6 +114,10 @@ class ReviewSettings:
     drop_vacuous: bool = False
     # one short yes/no request per finding; a "no" drops it (unmeasured on held-out sets: off)
     confirm_findings: bool = False
+    # what the prompt shows beside each hunk: the diff alone, or also (function) the enclosing def or class of a
+    # Python hunk from the head file, read-only, at most 60 lines; needs head files (a git range or the eval;
+    # a diff file and a pull request have none yet); unmeasured on held-out sets: diff
+    context: PromptContext = "diff"
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     min_severity: SeverityName = "warning"

@@ -65,6 +65,9 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("review", "fail_on"): "exit 1 when a finding is at or above this severity",
     ("review", "redact_secrets"): "replace credentials in the diff before it reaches a prompt",
     ("review", "post_empty_review"): "post a review even with no findings and nothing skipped",
+    ("review", "context"): ("`function`: beside each Python hunk, its enclosing def or class from the head file, "
+                            "read-only, at most 60 lines, counted in max_request_tokens (a git range; a diff file "
+                            "has no head file, a pull request not yet); unmeasured on held-out sets: `diff`"),
 }
 
 

@@ -18,7 +18,8 @@ from bot.findings.grounding import collect_findings
 from bot.plan.filters import apply_filters
 from bot.plan.packing import make_plan, split_batch
 from bot.plan.tokens import CountingEstimator, MemoCounter, TokenEstimator
-from bot.prompts.context import PromptOptions
+from bot.prompts.context import PromptOptions, file_language
+from bot.prompts.enclosing import HeadContext, no_context
 from bot.prompts.render import TemplateCost, render_request, template_overhead
 from bot.prompts.templates import Template
 from bot.redact.scrub import RedactedInput, mark_secret_findings, redact_input
@@ -60,6 +61,14 @@ class Screened:
 
 
 def screen(review_input: ReviewInput, settings: Settings) -> Screened:
+    # Head files only serve [review] context = "function", and only for the diff's Python files:
+    # the others are dropped before redaction, so with "diff" nothing of them is read or redacted.
+    if review_input.head_files:
+        paths = {f.path for f in review_input.diff.files if f.hunks}
+        wanted = settings.review.context == "function"
+        review_input = replace(review_input, head_files=tuple(
+            (path, text) for path, text in review_input.head_files
+            if wanted and path in paths and file_language(path) == "python"))
     # Redaction first, so no credential reaches a prompt, a finding, a log line or an output.
     redacted = redact_input(review_input, settings.review.redact_secrets)
     kept, filtered_out = apply_filters(redacted.review_input.diff.files, settings.review)
@@ -76,9 +85,13 @@ def prepare(review_input: ReviewInput, settings: Settings, template: Template,
     redacted, kept, filtered_out = screened.redacted, screened.kept, screened.filtered_out
     review_input = redacted.review_input
     files = review_input.diff.files
-    options = PromptOptions(point_at_removals=settings.review.point_at_removals)
+    # [review] context: each hunk's enclosing def or class from the (redacted) head file, priced by the plan.
+    head = HeadContext(dict(review_input.head_files), (h for f in kept for h in f.hunks)) \
+        if review_input.head_files else None
+    options = PromptOptions(point_at_removals=settings.review.point_at_removals,
+                            context=head if head else no_context)
     overhead = template_overhead(template, review_input.info, estimator, options)
-    plan = make_plan(kept, settings, overhead, estimator)
+    plan = make_plan(kept, settings, overhead, estimator, options.context)
     requests = tuple(render_request(template, batch, review_input.info, estimator, options)
                      for batch in plan.batches)
     skipped = review_input.diff.skipped + review_input.skipped + filtered_out + plan.skipped
@@ -146,7 +159,7 @@ def run(review_input: ReviewInput, backend: Backend, settings: Settings, templat
         # The server said the prompt is too long: re-plan it once, smaller, and render the parts.
         budget = _part_budget(request, refusal, settings, prepared.overhead)
         batch = Batch(id=request.id, hunks=request.hunks, est_tokens=request.est_tokens)
-        parts = split_batch(batch, estimator, budget, prepared.overhead)
+        parts = split_batch(batch, estimator, budget, prepared.overhead, prepared.options.context)
         if len(parts) < 2:  # cannot be cut further: the client gives up on it
             return []
         return [render_request(template, part, review_input.info, estimator, prepared.options) for part in parts]

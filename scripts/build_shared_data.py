@@ -9,10 +9,15 @@ The cases are listed in scripts/shared_data.json (which repository, which commit
   or a side that does not exist, is null).
   A case may name `paths` (only those files' diffs) and `diff_only` (no oracle.json): the
   held-out decoy corpora (scripts/heldout_data.json, chosen by scripts/select_heldout_cases.py).
+  With the manifest's `"head_files": true`, a diff_only case also gets `head.json.gz`: the head
+  text of each changed Python file (see below).
 - eval/<repo>/<case>/: a bug-fix commit reversed (`git diff -U5 FIX FIX^ -- PATHS`, a change
   that brings the bug back) as `pr.diff`, and `labels.json` naming the lines the fix touched
   on the new side: `added` for a line the reversed change adds, `removed-before` for the new
-  line before which it removed one.
+  line before which it removed one. With `"head_files": true`, also `head.json.gz`:
+  `{"commit": FIX^, "files": {path: text}}` of its paths on the new side, gzip'd (mtime 0, so the
+  bytes are the same on every rebuild); `review-bot eval` gives them to [review] context = "function".
+  An existing case without it gets it added in place (its pr.diff is not rebuilt).
 
 Each repository is fetched with a plain `git clone` into a cache (default
 ~/.cache/review-bot/git), once; existing cases are kept unless --force, and when every case
@@ -26,6 +31,7 @@ exists nothing is cloned. Needs git and Python 3.10, nothing else.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import shutil
@@ -121,12 +127,15 @@ def name_status(repo: Path, base: str, head: str) -> list[tuple[str, str, str]]:
 
 
 def build_corpus_case(repo: Path, base: str, head: str, folder: Path, *, paths: list[str] | None = None,
-                      diff_only: bool = False) -> None:
-    """`paths`: only these files' diffs; `diff_only`: no oracle.json (a decoy corpus needs only the diff)."""
+                      diff_only: bool = False, head_files: bool = False) -> None:
+    """`paths`: only these files' diffs; `diff_only`: no oracle.json (a decoy corpus needs only the diff);
+    `head_files`: head.json.gz of its changed Python files (a diff_only case's stand-in for the oracle)."""
     limit = ["--", *paths] if paths else []
     diff = git(repo, "diff", *DIFF_OPTIONS, "-U3", base, head, *limit)
     (folder / "pr.diff").write_bytes(diff)
     if diff_only:
+        if head_files:
+            write_head_files(repo, head, corpus_head_paths(repo, base, head, paths), folder)
         return
     files: dict[str, dict[str, str | None]] = {}
     for status, old_path, path in name_status(repo, base, head):
@@ -137,6 +146,39 @@ def build_corpus_case(repo: Path, base: str, head: str, folder: Path, *, paths: 
                        "old": None if binary else text_or_none(old), "new": None if binary else text_or_none(new)}
     oracle = {"base": base, "head": head, "files": dict(sorted(files.items()))}
     (folder / "oracle.json").write_text(json.dumps(oracle), encoding="utf-8")
+
+
+HEAD_FILES = "head.json.gz"
+
+
+def write_head_files(repo: Path, commit: str, paths: list[str], folder: Path) -> None:
+    """head.json.gz: the text of each of `paths` at `commit` (a file missing there, binary or not
+    UTF-8 is left out), as gzip'd JSON with sorted keys and mtime 0: the same bytes every time."""
+    files: dict[str, str] = {}
+    for path in paths:
+        try:
+            text = text_or_none(blob(repo, commit, path))
+        except BuildError:  # not at that commit
+            continue
+        if text is not None:
+            files[path] = text
+    data = json.dumps({"commit": commit, "files": files}, sort_keys=True).encode("utf-8")
+    partial_file = folder / f".{HEAD_FILES}.part"
+    partial_file.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
+    partial_file.rename(folder / HEAD_FILES)
+
+
+def corpus_head_paths(repo: Path, base: str, head: str, paths: list[str] | None) -> list[str]:
+    """The Python files a corpus range changes and keeps (within `paths` when given)."""
+    return [path for status, _, path in name_status(repo, base, head)
+            if status[0] != "D" and path.endswith(".py") and (not paths or path in paths)]
+
+
+def parent_of(repo: Path, fix: str) -> str:
+    parents = git(repo, "rev-list", "--parents", "-n", "1", fix).decode().split()
+    if len(parents) != 2:
+        raise BuildError(f"{fix} is not a commit with one parent")
+    return parents[1]
 
 
 def labels_for(diff_text: str) -> list[dict[str, object]]:
@@ -165,17 +207,17 @@ def labels_for(diff_text: str) -> list[dict[str, object]]:
     return labels
 
 
-def build_eval_case(repo: Path, fix: str, paths: list[str], folder: Path) -> None:
-    parents = git(repo, "rev-list", "--parents", "-n", "1", fix).decode().split()
-    if len(parents) != 2:
-        raise BuildError(f"{fix} is not a commit with one parent")
-    diff = git(repo, "diff", *DIFF_OPTIONS, "-U5", fix, parents[1], "--", *paths)
+def build_eval_case(repo: Path, fix: str, paths: list[str], folder: Path, head_files: bool = False) -> None:
+    parent = parent_of(repo, fix)
+    diff = git(repo, "diff", *DIFF_OPTIONS, "-U5", fix, parent, "--", *paths)
     if not diff:
         raise BuildError(f"{fix}: the fix changes none of {', '.join(paths)}")
     subject = git(repo, "log", "-1", "--format=%s", fix).decode("utf-8").strip()
     data = {"fix_commit": fix, "fix_subject": subject, "labels": labels_for(diff.decode("utf-8"))}
     (folder / "pr.diff").write_bytes(diff)
     (folder / "labels.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
+    if head_files:  # the reversed fix's new side is the fix's parent
+        write_head_files(repo, parent, paths, folder)
 
 
 def publish(folder: Path, make: Callable[[Path], None]) -> bool:
@@ -197,6 +239,7 @@ def build(manifest: dict[str, Any], dest: Path, cache: Path, urls: dict[str, str
           force: bool = False) -> int:
     """Build every case of the manifest that is missing under `dest`; returns how many were built."""
     built = 0
+    heads = bool(manifest.get("head_files"))
     repositories: dict[str, str] = {**manifest["repositories"], **urls}
     corpus: dict[str, dict[str, dict[str, Any]]] = manifest.get("corpus", {})
     evals: dict[str, dict[str, dict[str, Any]]] = manifest.get("eval", {})
@@ -205,7 +248,9 @@ def build(manifest: dict[str, Any], dest: Path, cache: Path, urls: dict[str, str
             raise BuildError(f"no URL for repository {name!r}")
         wanted = [dest / "corpus" / name / case for case in corpus.get(name, {})]
         wanted += [dest / "eval" / name / case for case in evals.get(name, {})]
-        if not force and all(folder.is_dir() for folder in wanted):
+        if not force and all(folder.is_dir() and (not heads or (folder / HEAD_FILES).is_file()
+                                                  or not _wants_heads(folder, corpus.get(name, {})))
+                             for folder in wanted):
             continue  # nothing to build: no clone, no network
         commits = [c[k] for c in corpus.get(name, {}).values() for k in ("base", "head")]
         commits += [str(c["fix_commit"]) for c in evals.get(name, {}).values()]
@@ -214,15 +259,32 @@ def build(manifest: dict[str, Any], dest: Path, cache: Path, urls: dict[str, str
             folder = dest / "corpus" / name / case
             if force:
                 shutil.rmtree(folder, ignore_errors=True)
+            diff_only = bool(spec.get("diff_only"))
+            if folder.is_dir() and heads and diff_only and not (folder / HEAD_FILES).is_file():
+                write_head_files(repo, spec["head"], corpus_head_paths(repo, spec["base"], spec["head"],
+                                                                       spec.get("paths")), folder)
+                built += 1
             built += publish(folder, partial(build_corpus_case, repo, spec["base"], spec["head"],
-                                             paths=spec.get("paths"), diff_only=bool(spec.get("diff_only"))))
+                                             paths=spec.get("paths"), diff_only=diff_only,
+                                             head_files=heads))
         for case, espec in evals.get(name, {}).items():
             folder = dest / "eval" / name / case
             if force:
                 shutil.rmtree(folder, ignore_errors=True)
-            built += publish(folder, partial(build_eval_case, repo, str(espec["fix_commit"]),
-                                             [str(p) for p in espec["paths"]]))
+            paths = [str(p) for p in espec["paths"]]
+            if folder.is_dir() and heads and not (folder / HEAD_FILES).is_file():
+                write_head_files(repo, parent_of(repo, str(espec["fix_commit"])), paths, folder)
+                built += 1
+            built += publish(folder, partial(build_eval_case, repo, str(espec["fix_commit"]), paths,
+                                             head_files=heads))
     return built
+
+
+def _wants_heads(folder: Path, corpus_specs: dict[str, dict[str, Any]]) -> bool:
+    """Whether an existing case folder gets head.json.gz: every eval case, a diff_only corpus case."""
+    if folder.parent.parent.name == "eval":
+        return True
+    return bool(corpus_specs.get(folder.name, {}).get("diff_only"))
 
 
 def main(argv: list[str] | None = None) -> int:

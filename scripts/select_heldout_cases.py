@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
                 else {"_comment": "Held-out eval sets and their decoy corpora, chosen by "
                                   "scripts/select_heldout_cases.py and built by scripts/build_shared_data.py "
                                   "--manifest scripts/heldout_data.json --dest tests/fixtures.",
-                      "repositories": {}, "corpus": {}, "eval": {}})
+                      "repositories": {}, "corpus": {}, "eval": {}, "head_files": True})
     manifest["repositories"][args.name] = args.url
     manifest["eval"][args.name] = evals
     manifest["corpus"][args.name] = decoys

@@ -6,12 +6,14 @@ build a set that `review-bot eval --haystack` runs on."""
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,10 +54,26 @@ def test_committed_held_out_set_is_what_the_manifest_names(name: str) -> None:
     corpus = FIXTURES / "corpus" / name
     decoys = sorted(p.name for p in corpus.iterdir() if p.is_dir())
     assert decoys == sorted(manifest["corpus"][name]) and len(decoys) >= 40
-    assert all(sorted(f.name for f in (corpus / d).iterdir()) == ["pr.diff"] for d in decoys)
+    assert all(sorted(f.name for f in (corpus / d).iterdir()) == ["head.json.gz", "pr.diff"] for d in decoys)
+    assert manifest["head_files"] is True
+    for d in decoys:  # the head text of each changed Python file the decoy's diff keeps
+        heads = _heads(corpus / d)
+        assert heads["commit"] == manifest["corpus"][name][d]["head"]
+        changed = {line[6:] for line in (corpus / d / "pr.diff").read_text(encoding="utf-8").split("\n")
+                   if line.startswith("+++ b/") and line.endswith(".py")}
+        assert set(heads["files"]) == changed
+    for case in cases:  # the fix's file at its parent: the reversed change's new side
+        heads = _heads(evals / case)
+        assert set(heads["files"]) == set(manifest["eval"][name][case]["paths"])
+        assert heads["commit"] != manifest["eval"][name][case]["fix_commit"]
     fixes = {c["fix_commit"] for c in manifest["eval"][name].values()}
     assert not fixes & {c["head"] for c in manifest["corpus"][name].values()}  # a bug is never its own decoy
     assert len(load_cases(evals)) == len(cases)
+
+
+def _heads(folder: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(gzip.decompress((folder / "head.json.gz").read_bytes()))
+    return data
 
 
 def git(repo: Path, *args: str) -> str:
@@ -100,6 +118,9 @@ def test_select_then_build_a_held_out_set_from_a_real_history_and_eval_runs_on_i
     assert built.returncode == 0, built.stderr
     (case,) = load_cases(tmp_path / "out" / "eval" / "demo")
     assert {(label.path, label.line) for label in case.labels} == {("src/calc.py", 3)}
+    # A new manifest asks for head files: the case's file at the fix's parent (the bug is back in it).
+    assert data["head_files"] is True and dict(case.head_files)["src/calc.py"].startswith(
+        "def total(xs):\n    s = 0\n    for x in xs[1:]:")
     with ModelServer(lambda prompt, payload: "No findings.") as server:
         code, out, err = run_main(["eval", "--set", str(tmp_path / "out" / "eval" / "demo"), "--haystack",
                                    str(tmp_path / "out" / "corpus" / "demo"), "--api", "hf", "--endpoint",

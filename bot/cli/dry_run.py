@@ -17,7 +17,7 @@ def dry_run_command(args: argparse.Namespace, env: Mapping[str, str], progress: 
     """A diff file or a git range (`dry-run --repo --pr` is dispatched to the review command's path
     by `bot.cli.main`)."""
     settings = settings_from_args(args, env)
-    review_input = read_local_source(args)
+    review_input = read_local_source(args, settings)
     result = run_review(review_input, settings, env, progress)
     write_output(render_result(result, settings), settings)
     return exit_code_for(result, settings)

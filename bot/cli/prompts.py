@@ -50,7 +50,7 @@ def prompts_command(args: argparse.Namespace, env: Mapping[str, str], progress: 
     from bot.pipeline import prepare
 
     settings = settings_from_args(args, env)
-    review_input = read_local_source(args)
+    review_input = read_local_source(args, settings)
     model_file = local_model_file(settings, env)
     if not settings.review.template:  # as a run chooses it: by the model's own metadata
         if settings.model.api == "llama-cpp" and model_file is None and settings.model.gguf != DEFAULT_GGUF:

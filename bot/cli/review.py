@@ -27,6 +27,7 @@ from bot.types import ParsedDiff, RunResult
 if TYPE_CHECKING:  # imported lazily at run time: `--help` must stay fast
     from bot.github.api import GitHubApi
     from bot.sinks.github_review import PostOutcome
+    from bot.sources import ReviewInput
     from bot.sources.pull_request import PullRequestMeta
 
 
@@ -148,14 +149,33 @@ def _review_loaded(api: GitHubApi, meta: PullRequestMeta, settings: Settings, mo
     progress.info(f"{repo}#{number}: head {meta.head_sha[:12]}, diff via {source.via}"
                   + (f", incremental since {source.last_reviewed_head[:12]}"
                      if incremental and source.last_reviewed_head else ""))
+    review_input = _with_head_files(api, source.review_input, meta.head_sha, settings, progress)
     with _templates_from_base(api, settings, meta.base_sha) as settings:
         with actions.group("model requests", sys.stderr, enabled=in_actions):
-            result = run_review(source.review_input, settings, env, progress)
+            result = run_review(review_input, settings, env, progress)
         if not post:
             _print_result(result, settings, in_actions)
             _summary(result, env, settings, None)
             return exit_code_for(result, settings)
         return _post(api, source.full_diff, result, settings, env, progress, in_actions)
+
+
+def _with_head_files(api: GitHubApi, review_input: ReviewInput, head_sha: str, settings: Settings,
+                     progress: Progress) -> ReviewInput:
+    """[review] context = "function": the head text of the changed Python files the filters keep."""
+    if settings.review.context != "function":
+        return review_input
+    from bot.plan.filters import apply_filters
+    from bot.prompts.context import file_language
+    from bot.sources.pull_request import MAX_HEAD_FILES, read_head_files
+
+    kept, _ = apply_filters(review_input.diff.files, settings.review)
+    paths = [f.path for f in kept if f.hunks and f.status != "removed" and file_language(f.path) == "python"]
+    texts, requests = read_head_files(api, head_sha, paths)
+    if requests:
+        more = f"; {len(paths) - MAX_HEAD_FILES} more go without" if len(paths) > MAX_HEAD_FILES else ""
+        progress.info(f"context: {len(texts)} head files read with {requests} GitHub requests{more}")
+    return replace(review_input, head_files=texts)
 
 
 def _post(api: GitHubApi, diff: ParsedDiff, result: RunResult, settings: Settings, env: Mapping[str, str],

@@ -117,7 +117,9 @@ def wants_pull_request(args: argparse.Namespace) -> bool:
     return pull_request
 
 
-def read_local_source(args: argparse.Namespace) -> ReviewInput:
+def read_local_source(args: argparse.Namespace, settings: Settings | None = None) -> ReviewInput:
+    """`settings`: when given, [review] context = "function" reads head files where the source has them
+    (a git range; a diff file has none)."""
     chosen = [name for name in ("diff", "git") if getattr(args, name, None)]
     if len(chosen) > 1:
         raise InputError("give one source: --diff PATH or --git BASE..HEAD, not both")
@@ -128,6 +130,6 @@ def read_local_source(args: argparse.Namespace) -> ReviewInput:
     if args.git:
         from bot.sources.git_range import read_git_range
 
-        return read_git_range(args.git)
+        return read_git_range(args.git, head_files=settings is not None and settings.review.context == "function")
     raise InputError("nothing to review: pass --diff PATH (or - for stdin), --git BASE..HEAD"
                      + (", or --repo OWNER/NAME --pr N" if hasattr(args, "repo") else ""))

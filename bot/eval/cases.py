@@ -49,6 +49,9 @@ class Case:
     diff: ParsedDiff
     labels: tuple[Label, ...]  # distinct
     fix_subject: str
+    # (path, text at the head) of the changed files, from the case's head.json.gz when it has one
+    # ([review] context = "function" reads them; with a haystack, the decoys' too)
+    head_files: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,8 +137,35 @@ def with_haystack(cases: Sequence[Case], corpus_dir: str, hunks: int | None = No
     if count < 0:
         raise InputError(f"--haystack-{'files' if whole else 'hunks'} {count}: give 0 or more")
     pool = load_pool(corpus_dir, whole_files=whole)
-    return [replace(case, diff=haystack_diff(case.name, case.diff, pool, count, whole_files=whole))
-            for case in cases]
+    origin = {id(file): name for name, file in pool}  # which corpus commit each decoy came from
+    heads: dict[str, dict[str, str]] = {}
+    out = []
+    for case in cases:
+        diff = haystack_diff(case.name, case.diff, pool, count, whole_files=whole)
+        decoys = [(origin[id(f)], f.path) for f in diff.files if id(f) in origin]
+        for name in {name for name, _ in decoys} - set(heads):
+            heads[name] = dict(read_head_files(Path(corpus_dir) / name))
+        extra = tuple((path, heads[name][path]) for name, path in decoys if path in heads[name])
+        out.append(replace(case, diff=diff, head_files=case.head_files + extra))
+    return out
+
+
+HEAD_FILES = "head.json.gz"  # {"commit": SHA, "files": {path: text}}, gzip'd (scripts/build_shared_data.py)
+
+
+def read_head_files(folder: Path) -> tuple[tuple[str, str], ...]:
+    """The head texts a case or corpus folder stores (none when it has no head.json.gz)."""
+    import gzip
+
+    where = folder / HEAD_FILES
+    if not where.is_file():
+        return ()
+    try:
+        files = json.loads(gzip.decompress(where.read_bytes()).decode("utf-8"))["files"]
+        return tuple((str(path), str(text)) for path, text in sorted(files.items()))
+    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise InputError(f"{where}: expected gzip'd JSON {{\"files\": {{path: text}}}} ({type(err).__name__}); "
+                         "rebuild it with scripts/build_shared_data.py or delete it") from None
 
 
 def load_cases(folder: str | Path, limit: int | None = None, skip: int = 0) -> list[Case]:
@@ -154,7 +184,8 @@ def load_cases(folder: str | Path, limit: int | None = None, skip: int = 0) -> l
         dirs = dirs[:limit] if not skip else dirs[skip:skip + limit]
     elif skip:
         dirs = dirs[skip:]
-    return [Case(d.name, parse_diff(_read(d / "pr.diff").encode()), *_labels(d)) for d in dirs]
+    return [Case(d.name, parse_diff(_read(d / "pr.diff").encode()), *_labels(d), head_files=read_head_files(d))
+            for d in dirs]
 
 
 def _read(path: Path) -> str:

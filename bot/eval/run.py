@@ -39,7 +39,8 @@ def model_row(template_name: str, cases: Sequence[Case], settings: Settings, env
                                       fix_subject=case.fix_subject))
             continue
         # No title: the fix's subject names the bug, and the change under review is its reverse.
-        review_input = ReviewInput(info=SourceInfo(kind="diff"), diff=case.diff)
+        # Head files only matter with [review] context = "function" (bot.pipeline.screen drops them otherwise).
+        review_input = ReviewInput(info=SourceInfo(kind="diff"), diff=case.diff, head_files=case.head_files)
         model_seconds = cached.model_seconds if cached is not None else 0.0
         try:
             fitted, counter = fit_to_model(settings, backend, estimator)

@@ -9,43 +9,22 @@ request the planner makes exceeds `context_window - max_new_tokens`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 from bot.config import Settings
 from bot.diff.hunk_text import display_path, hunk_section, listing_length, number_width, render_line
-from bot.diff.pathnames import base_name, components, suffix
 from bot.errors import ConfigError
+from bot.plan.priority import file_priority as file_priority  # its home before; callers import it here
 from bot.plan.tokens import CharEstimator, TokenEstimator, listing_of
 from bot.plan.tokens import count_many as _count_many
 from bot.prompts.context import file_language
+from bot.prompts.enclosing import no_context
 from bot.prompts.render import TemplateCost
 from bot.prompts.views import target_hunk
 from bot.types import Batch, FileDiff, Hunk, Plan, Skipped
 
 SPLIT_OVERLAP = 3  # lines a split part repeats from the part before it, for context
-
-
-# ---------------------------------------------------------------- priorities
-
-_TEST_PARTS = {"test", "tests", "testing", "spec", "specs", "__tests__", "testdata", "fixtures"}
-_DOC_SUFFIXES = {".md", ".rst", ".txt", ".adoc", ".toml", ".yaml", ".yml", ".json", ".ini", ".cfg",
-                 ".lock", ".xml", ".csv", ".svg", ".html", ".css"}
-_DOC_PARTS = {"docs", "doc", ".github", "examples"}
-
-
-def file_priority(path: str) -> int:
-    """0 source, 1 tests, 2 docs and config: what the budget is spent on first."""
-    parts = {part.lower() for part in components(path)[:-1]}  # Path(path).parts, name and suffix
-    name = base_name(path)
-    extension = suffix(name)
-    name = name.lower()
-    if (parts & _TEST_PARTS or name.startswith("test_") or name.startswith("conftest.")
-            or any(t in name for t in ("_test.", ".test.", ".spec.", "_spec."))):
-        return 1
-    if extension.lower() in _DOC_SUFFIXES or parts & _DOC_PARTS or not extension:
-        return 2
-    return 0
 
 
 # ---------------------------------------------------------------- splitting a hunk
@@ -243,12 +222,18 @@ def _file_cost(cost: TemplateCost, estimator: TokenEstimator, path: str) -> tupl
     return header, path_tokens
 
 
-def _hunk_costs(hunks: Sequence[Hunk], estimator: TokenEstimator, cost: TemplateCost) -> list[int]:
+def _hunk_costs(hunks: Sequence[Hunk], estimator: TokenEstimator, cost: TemplateCost,
+                context: Callable[[Hunk], str] = no_context) -> list[int]:
+    """Each hunk's cost: its listing, and its read-only context ([review] context) when it has one."""
+    extra = [0] * len(hunks)
+    if context is not no_context and (cost.context or cost.context_repeats):
+        extra = [cost.context_cost(c) for c in _count_many(estimator, [context(h) for h in hunks])]
     if type(estimator) is CharEstimator:  # counts only characters: no need to make the listings
         per_token = estimator.chars_per_token
-        return [cost.per_hunk + math.ceil(listing_length(h) / per_token) for h in hunks]
+        return [cost.per_hunk + math.ceil(listing_length(h) / per_token) + e for h, e in zip(hunks, extra, strict=True)]
     listing = listing_of(estimator)  # the memo's: render prints the same texts without making them again
-    return [cost.per_hunk + c for c in _count_many(estimator, [listing(h) for h in hunks])]
+    return [cost.per_hunk + c + e
+            for c, e in zip(_count_many(estimator, [listing(h) for h in hunks]), extra, strict=True)]
 
 
 def _tail_costs(hunks: Sequence[Hunk], estimator: TokenEstimator, cost: TemplateCost) -> list[int]:
@@ -259,8 +244,12 @@ def _tail_costs(hunks: Sequence[Hunk], estimator: TokenEstimator, cost: Template
 
 
 def _pieces(hunks: Sequence[Hunk], hunk_costs: Sequence[int], file: int, costs: _Costs,
-            estimator: TokenEstimator) -> list[_Piece]:
-    """The hunks of one file as pieces: whole when one fits a request alone, else split."""
+            estimator: TokenEstimator, context: Callable[[Hunk], str] = no_context) -> list[_Piece]:
+    """The hunks of one file as pieces: whole when one fits a request alone, else split.
+
+    A hunk that fits only without its context ([review] context) goes without it: as a copy, which
+    the context (looked up by identity, bot.prompts.enclosing) does not know. Split parts have none.
+    """
     cost = costs.template
     limit = max(_piece_limit(costs, file), 1)
     out: list[_Piece] = []
@@ -270,6 +259,11 @@ def _pieces(hunks: Sequence[Hunk], hunk_costs: Sequence[int], file: int, costs: 
         if hunk_cost <= limit or costs.fits_alone(whole):
             out.append(whole)
             continue
+        if context(hunk):
+            bare = _Piece(replace(hunk), _hunk_costs([hunk], estimator, cost)[0], file, len(out), tail)
+            if bare.cost <= limit or costs.fits_alone(bare):
+                out.append(bare)
+                continue
         parts = split_hunk(hunk, limit, estimator, cost.per_hunk)
         part_tails = _tail_costs([h for h, _ in parts], estimator, cost)
         for (part, part_cost), part_tail in zip(parts, part_tails, strict=True):
@@ -305,7 +299,7 @@ def _units(pieces: list[_Piece], costs: _Costs) -> list[list[_Piece]]:
 
 
 def make_plan(files: Sequence[FileDiff], settings: Settings, template_overhead: int | TemplateCost,
-              estimator: TokenEstimator) -> Plan:
+              estimator: TokenEstimator, context: Callable[[Hunk], str] = no_context) -> Plan:
     """Pack the hunks of `files` into as few requests as fit, most important first.
 
     Source files come before tests, tests before docs and config, larger changes first. A
@@ -313,7 +307,8 @@ def make_plan(files: Sequence[FileDiff], settings: Settings, template_overhead: 
     any request is split. What the run budget (max_requests, max_prompt_tokens) can't take
     is skipped with reason "budget"; a single line larger than a request, "too_large".
     `template_overhead` is bot.prompts.render.template_overhead(); a bare int is the template's fixed
-    size, with default per-file and per-hunk costs.
+    size, with default per-file and per-hunk costs. `context`: each hunk's read-only context, priced
+    with it (a part of a split hunk has none).
     """
     cost = _as_cost(template_overhead)
     costs = _Costs(cost, _budget(settings, cost))
@@ -327,7 +322,8 @@ def make_plan(files: Sequence[FileDiff], settings: Settings, template_overhead: 
         if not diff.hunks:
             continue
         pieces = []
-        for piece in _pieces(diff.hunks, _hunk_costs(diff.hunks, estimator, cost), index, costs, estimator):
+        for piece in _pieces(diff.hunks, _hunk_costs(diff.hunks, estimator, cost, context), index, costs, estimator,
+                             context):
             if costs.fits_alone(piece):
                 pieces.append(piece)
             else:
@@ -358,7 +354,8 @@ def _batch(batch_id: int, b: _Bin) -> Batch:
 
 
 def split_batch(batch: Batch, estimator: TokenEstimator, budget_tokens: int,
-                template_overhead: int | TemplateCost = 0) -> tuple[Batch, ...]:
+                template_overhead: int | TemplateCost = 0,
+                context: Callable[[Hunk], str] = no_context) -> tuple[Batch, ...]:
     """Re-plan a batch the server found too long into parts of at most `budget_tokens` each.
 
     The limit is also at most half the batch, so a retry always sends less. Hunks keep their
@@ -373,13 +370,13 @@ def split_batch(batch: Batch, estimator: TokenEstimator, budget_tokens: int,
         costs.files.append(file_cost)
         costs.paths.append(path_tokens)
     whole = _Bin()
-    hunk_costs = _hunk_costs(batch.hunks, estimator, cost)
+    hunk_costs = _hunk_costs(batch.hunks, estimator, cost, context)
     all_pieces = [_Piece(h, c, paths.index(h.path), i, t) for i, (h, c, t) in
                   enumerate(zip(batch.hunks, hunk_costs, _tail_costs(batch.hunks, estimator, cost), strict=True))]
     costs.budget = max(1, min(budget_tokens, costs.grown(whole, all_pieces)[0] // 2))
     pieces: list[_Piece] = []
     for piece in all_pieces:
-        for part in _pieces([piece.hunk], [piece.cost], piece.file, costs, estimator):
+        for part in _pieces([piece.hunk], [piece.cost], piece.file, costs, estimator, context):
             part.order = len(pieces)
             pieces.append(part)
     groups: list[list[_Piece]] = []

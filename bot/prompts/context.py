@@ -4,12 +4,13 @@ StarCoder2's training data was (and only ever printed as data)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.diff.hunk_text import defuse, hunk_listing
 from bot.diff.languages import language_for
 from bot.logsafe import one_line
+from bot.prompts.enclosing import no_context
 from bot.prompts.views import group_files
 from bot.prompts.views import target_view as _target_view
 from bot.types import Hunk, Line, SourceInfo
@@ -49,6 +50,9 @@ class PromptOptions:
     # [review] point_at_removals: the prompt says a deleted line can be the bug (review-chat
     # reads it); findings quoting a deleted line are placed on the nearest new line either way.
     point_at_removals: bool = False
+    # [review] context = "function": each hunk's read-only context (bot.prompts.enclosing.HeadContext),
+    # as templates read it (hunk.context); no_context leaves every prompt as it was.
+    context: Callable[[Hunk], str] = field(default=no_context, compare=False)
 
 
 DEFAULT_OPTIONS = PromptOptions()
@@ -62,7 +66,7 @@ def template_context(hunks: Sequence[Hunk], source: SourceInfo, languages: Calla
     (the planner's memo hands over the ones it counted)."""
     # Only comment_target costs a pass over the lines; a template that never reads it gets None.
     target = _target_view(hunks) if reads is None or "comment_target" in reads else None
-    return {"files": group_files(hunks, languages, listing), "title": truncate_title(source.title),
+    return {"files": group_files(hunks, languages, listing, options.context), "title": truncate_title(source.title),
             "description": truncate_description(source.body), "repo": source.repo,
             "comment_target": target, "point_at_removals": options.point_at_removals}
 

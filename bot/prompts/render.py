@@ -7,12 +7,13 @@ differences counted (`template_overhead`); the planner (bot.plan.packing) packs 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.diff.hunk_text import TARGET_TAIL_LINES, hunk_listing
 from bot.plan.tokens import TokenEstimator, count_joined, listing_of
 from bot.prompts.context import DEFAULT_OPTIONS, PromptOptions, file_language, probe_hunk, template_context
+from bot.prompts.enclosing import no_context
 from bot.prompts.templates import CHAT_ROLES, Template, join_messages
 from bot.types import Batch, Hunk, Line, Request, SourceInfo
 
@@ -36,9 +37,10 @@ def render_request(template: Template, batch: Batch, source: SourceInfo,
 
 
 def _printed_listings(context: dict[str, Any]) -> list[str]:
-    """The hunk listings the template read while rendering (a view makes its text when read)."""
+    """The hunk listings (and contexts, printed before them) the template read while rendering (a view
+    makes its text when read), in the order a template prints them."""
     return [text for file in context["files"] for hunk in file.hunks
-            if (text := hunk.__dict__.get("text")) is not None]
+            for text in (hunk.__dict__.get("context"), hunk.__dict__.get("text")) if text]
 
 
 CHAT_TOKENS_PER_MESSAGE = 8  # role markers a chat template wraps each message in (<|im_start|>user\n...)
@@ -71,6 +73,12 @@ class TemplateCost:
     target_repeats: int = 0  # times the comment_target hunk is printed again, whole
     target_tail_repeats: int = 0  # times it is printed shortened, as target_hunk (comment_target.diff)
     target_path_repeats: int = 0  # times a path is printed again once per batch
+    context: int = 0  # what the template prints around a hunk's context ([review] context), when it has one
+    context_repeats: int = 0  # times it prints a hunk's context
+
+    def context_cost(self, context_tokens: int) -> int:
+        """Tokens a hunk's context adds, from the tokens of its text (0: the hunk has none)."""
+        return self.context + self.context_repeats * context_tokens if context_tokens else 0
 
     def __int__(self) -> int:
         return self.base
@@ -78,6 +86,7 @@ class TemplateCost:
 
 _PROBE_PATHS = ("qzxqp/qzxqp.qzxq", "qzxqr/qzxqr.qzxq")
 _PROBE_LANGUAGE = "qzxqlang"
+_PROBE_CONTEXT = "qzxqctxa"
 _SLACK = 2  # differences of rounded counts, and merges at the seams, are off by one or two
 
 
@@ -131,9 +140,18 @@ def template_overhead(template: Template, source: SourceInfo, estimator: TokenEs
     target_path_repeats = max(text_one.count(p) - path_repeats, 0)
     once = (one - empty - per_file - per_hunk - text_one.count(p) * path_tokens
             - text_one.count(_PROBE_LANGUAGE) * language_tokens - text_one.count("qzxqlinea") * first_tokens)
+    context = context_repeats = 0
+    if options.context is not no_context:  # measured only when hunks may have one: else nothing changes
+        probe_options = replace(options, context=lambda hunk: _PROBE_CONTEXT if hunk is first else "")
+        text = template.render(**template_context((first,), source, lambda path: _PROBE_LANGUAGE,
+                                                  options=probe_options))
+        context_repeats = text.count(_PROBE_CONTEXT)
+        if context_repeats:
+            extra = count(text) - one - context_repeats * count(_PROBE_CONTEXT)
+            context = max(extra, 0) + _SLACK
     return TemplateCost(
         base=empty + (chat_overhead(len(CHAT_ROLES)) if template.is_chat else 0),
         per_file=max(per_file, 0) + _SLACK, path_repeats=path_repeats,
         language_repeats=max(language_repeats, 0), per_hunk=max(per_hunk, 0) + _SLACK,
         target=max(once, 0) + _SLACK, target_repeats=target_repeats, target_tail_repeats=repeats - target_repeats,
-        target_path_repeats=target_path_repeats)
+        target_path_repeats=target_path_repeats, context=context, context_repeats=context_repeats)

@@ -13,6 +13,7 @@ from operator import attrgetter
 from types import MappingProxyType
 
 from bot.diff.hunk_text import display_path, hunk_diff, hunk_listing, hunk_section, hunk_tail, numbered_lines
+from bot.prompts.enclosing import no_context
 from bot.types import Hunk
 
 _KIND = attrgetter("kind")
@@ -30,6 +31,8 @@ class HunkView:
     _hunk: Hunk = field(repr=False)  # templates can't reach it: the sandbox hides "_" names
     # hunk_listing, or the planner's memo of it (bot.plan.tokens.MemoCounter.listing): made once a run.
     _listing: Callable[[Hunk], str] = field(default=hunk_listing, repr=False, compare=False)
+    # [review] context: the hunk's read-only context (bot.prompts.enclosing.HeadContext), else none.
+    _context: Callable[[Hunk], str] = field(default=no_context, repr=False, compare=False)
 
     @cached_property
     def header(self) -> str:
@@ -45,6 +48,12 @@ class HunkView:
     def text(self) -> str:
         """hunk_listing(): header and numbered lines."""
         return self._listing(self._hunk)
+
+    @cached_property
+    def context(self) -> str:
+        """The enclosing def or class from the head file, outside the hunk ("" when none): read-only
+        context a template prints apart from the diff, never a place for a finding."""
+        return self._context(self._hunk)
 
     @cached_property
     def diff(self) -> str:
@@ -72,7 +81,8 @@ class TargetView:
 
 
 def group_files(hunks: Sequence[Hunk], languages: Callable[[str], str | None],
-                listing: Callable[[Hunk], str] = hunk_listing) -> tuple[FileView, ...]:
+                listing: Callable[[Hunk], str] = hunk_listing,
+                context: Callable[[Hunk], str] = no_context) -> tuple[FileView, ...]:
     """Hunks grouped per file, files in order of first appearance, hunks in batch order."""
     grouped: dict[str, list[Hunk]] = {}
     for hunk in hunks:
@@ -81,7 +91,8 @@ def group_files(hunks: Sequence[Hunk], languages: Callable[[str], str | None],
     for path, group in grouped.items():
         shown = display_path(path)
         views.append(FileView(path=shown, language=languages(path), hunks=tuple(
-            HunkView(path=shown, ref=h.ref, new_start=h.new_start, new_len=h.new_len, _hunk=h, _listing=listing)
+            HunkView(path=shown, ref=h.ref, new_start=h.new_start, new_len=h.new_len, _hunk=h, _listing=listing,
+                     _context=context)
             for h in group)))
     return tuple(views)
 

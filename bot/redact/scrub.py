@@ -66,7 +66,7 @@ from bot.redact.screens import (
     WIDE_HUNK_SCREEN,
     Screen,
 )
-from bot.sources import ReviewInput
+from bot.sources import HeadFiles, ReviewInput
 from bot.types import FileDiff, Finding, Hunk, Line, Skipped
 
 SECRET_NOTE = " (this line contains a credential; it was redacted before review)"
@@ -314,10 +314,29 @@ def redact_input(review_input: ReviewInput, enabled: bool) -> RedactedInput:
     body, body_secrets, body_emails = redact_text(info.body)
     diff = replace(review_input.diff, files=files, skipped=_redact_skips(review_input.diff.skipped, tally))
     redacted = replace(review_input, info=replace(info, title=title, body=body), diff=diff,
-                       skipped=_redact_skips(review_input.skipped, tally))
+                       skipped=_redact_skips(review_input.skipped, tally),
+                       head_files=redact_head_files(review_input.head_files))
     return RedactedInput(review_input=redacted, secret_lines=frozenset(secret_lines),
                          count=tally.secrets + title_secrets + body_secrets,
                          emails=tally.emails + title_emails + body_emails)
+
+
+def redact_head_files(head_files: HeadFiles) -> HeadFiles:
+    """Head files ([review] context) redacted as the diff is: each file as one hunk of context lines
+    under its path as the diff shows it, so a context line reads as the same line of the diff does.
+
+    Not counted in `count` nor marked as secret lines: a line the diff has is counted there, and a
+    line only the context shows can hold no finding.
+    """
+    out = []
+    for path, text in head_files:
+        shown = redact_path(path, _Tally())
+        lines = tuple(Line(" ", n, n, t) for n, t in enumerate(text.split("\n"), 1))
+        hunk = Hunk(path=shown, old_start=1, old_len=len(lines), new_start=1, new_len=len(lines),
+                    header=f"@@ -1,{len(lines)} +1,{len(lines)} @@", lines=lines)
+        redacted = _redact_hunk(hunk, _kind_of(shown, {}), set(), _Tally())
+        out.append((shown, text if redacted is hunk else "\n".join(map(_TEXT, redacted.lines))))
+    return tuple(out)
 
 
 def mark_secret_findings(findings: Sequence[Finding], secret_lines: frozenset[SecretLine]) -> tuple[Finding, ...]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import subprocess
 
+from bot.diff.languages import language_for
 from bot.diff.parse import parse_diff
 from bot.errors import InputError
-from bot.sources import ReviewInput
-from bot.types import SourceInfo
+from bot.sources import HeadFiles, ReviewInput
+from bot.types import ParsedDiff, SourceInfo
 
 GIT_DIFF_ARGS = ("-c", "core.quotepath=false", "diff", "--no-color", "--no-ext-diff", "--find-renames",
                  "--src-prefix=a/", "--dst-prefix=b/")
@@ -38,8 +39,11 @@ def _commit(name: str, cwd: str | None) -> str:
                          "and fetch the base branch if it is missing (git fetch origin main)") from None
 
 
-def read_git_range(spec: str, cwd: str | None = None) -> ReviewInput:
-    """`spec` is BASE..HEAD (or BASE...HEAD for the merge base); a bare BASE means BASE..HEAD."""
+def read_git_range(spec: str, cwd: str | None = None, head_files: bool = False) -> ReviewInput:
+    """`spec` is BASE..HEAD (or BASE...HEAD for the merge base); a bare BASE means BASE..HEAD.
+
+    `head_files` ([review] context = "function"): also the head commit's text of each changed Python
+    file (`git cat-file blob HEAD_SHA:PATH`, one git call a file)."""
     if spec.startswith("-") or not spec.strip():
         raise InputError(f"--git {spec!r}: expected a range like main..HEAD")
     if "..." in spec:
@@ -56,4 +60,23 @@ def read_git_range(spec: str, cwd: str | None = None) -> ReviewInput:
         # A fresh clone has no local main beyond HEAD, so main..HEAD is empty: say so, never "0/0 reviewed".
         raise InputError(f"nothing to review: {shown} has no changes")
     info = SourceInfo(kind="git", base_sha=base_sha, head_sha=head_sha)
-    return ReviewInput(info=info, diff=parse_diff(data))
+    diff = parse_diff(data)
+    texts = _head_texts(diff, head_sha, cwd) if head_files else ()
+    return ReviewInput(info=info, diff=diff, head_files=texts)
+
+
+MAX_HEAD_FILE_BYTES = 2 * 1024 * 1024  # a larger file gets no context: parsing it would cost more than it tells
+
+
+def _head_texts(diff: ParsedDiff, head_sha: str, cwd: str | None) -> HeadFiles:
+    out = []
+    for file in diff.files:
+        if not file.hunks or file.status == "removed" or language_for(file.path) != "python":
+            continue
+        try:
+            data = _git(["cat-file", "blob", f"{head_sha}:{file.path}"], cwd)
+        except InputError:  # not at the head as a blob (a submodule, an odd path): no context, no error
+            continue
+        if len(data) <= MAX_HEAD_FILE_BYTES and b"\0" not in data[:8000]:
+            out.append((file.path, data.decode("utf-8", "replace")))
+    return tuple(out)

@@ -20,7 +20,7 @@ from bot.errors import GitHubError, InputError
 from bot.github.api import MAX_PR_FILES, MAX_REPO_TEXT_BYTES, ApiFailure, GitHubApi, unlisted_files
 from bot.github.baseline import baseline_head
 from bot.github.markers import path_key
-from bot.sources import ReviewInput
+from bot.sources import HeadFiles, ReviewInput
 from bot.types import FileDiff, Hunk, ParsedDiff, Skipped, SourceInfo
 
 CONFIG_PATH = ".github/review-bot.toml"
@@ -278,3 +278,27 @@ def fetch_pull_request(api: GitHubApi, number: int, *, incremental: bool = False
                        config_path: str = CONFIG_PATH) -> PullRequestSource:
     """Both steps at once, for callers that already have their settings."""
     return load_pull_request(api, open_pull_request(api, number, config_path), incremental=incremental)
+
+
+# GitHub requests [review] context = "function" may spend a run: one contents GET per changed Python
+# file (the pull request's files list carries no contents), at the head commit. Past it, files go without.
+MAX_HEAD_FILES = 20
+MAX_HEAD_FILE_BYTES = 2 * 1024 * 1024  # as a git range reads them (bot.sources.git_range)
+
+
+def read_head_files(api: GitHubApi, head_sha: str, paths: list[str]) -> tuple[HeadFiles, int]:
+    """(path, text at `head_sha`) of the first MAX_HEAD_FILES of `paths`, and the GET requests spent.
+
+    A file that cannot be had (gone, too large, not UTF-8, a refusal after retries) only goes
+    without context: the review itself does not depend on it.
+    """
+    texts: list[tuple[str, str]] = []
+    asked = paths[:MAX_HEAD_FILES]
+    for path in asked:
+        try:
+            text = api.file_text(path, head_sha, max_bytes=MAX_HEAD_FILE_BYTES)
+        except (ApiFailure, InputError, GitHubError):
+            continue
+        if text is not None:
+            texts.append((path, text))
+    return tuple(texts), len(asked)
