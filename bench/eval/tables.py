@@ -60,6 +60,7 @@ QUALITY = (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT
            Run("drop_vacuous: findings that claim nothing dropped", "bench/eval/qwen-vacuous.toml"),
            Run("confirm_findings: one yes/no request per finding", "bench/eval/qwen-confirm.toml"),
            Run("point_at_removals: a deleted line can be the bug", "bench/eval/qwen-removals.toml"),
+           Run("context = function: the enclosing function from the head file", "bench/eval/qwen-context.toml"),
            Run("agreement of two samples: 2048 and no cap", DEFAULT, agree_with="bench/eval/qwen-r0.toml"),
            Run("agreement of two samples: 2048 and 4096", DEFAULT, agree_with="bench/eval/qwen-r4096.toml"))
 
