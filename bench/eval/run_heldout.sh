@@ -35,7 +35,7 @@ step werkzeug bench/eval/qwen.toml "$DEFAULT_CASES"
 step requests bench/eval/qwen.toml "$DEFAULT_CASES"
 # The finding-quality measures (docs/quality.md), each on the first cases of both sets; the
 # confirmation and the empty-claim filter reuse the default's stored review answers.
-for config in bench/eval/qwen-vacuous.toml bench/eval/qwen-confirm.toml bench/eval/qwen-removals.toml \
+for config in bench/eval/qwen-vacuous.toml bench/eval/qwen-confirm.toml bench/eval/qwen-removals.toml bench/eval/qwen-context.toml \
               bench/eval/qwen-r0.toml bench/eval/qwen-r4096.toml bench/eval/qwen-r1024.toml; do
     step werkzeug "$config" "$CURVE_CASES"
     step requests "$config" "$CURVE_CASES"
