@@ -80,7 +80,7 @@ def parse_answer(answer: Mapping[str, Any], paths: Sequence[str]) -> Parsed:
         if not isinstance(item, Mapping):
             dropped.append({"reason": "unparsed", "text": one_line(str(item), limit=400)})
             continue
-        header, content = str(item.get("issue_header") or ""), str(item.get("issue_content") or "")
+        header, content = str(item.get("issue_header") or "").strip(), str(item.get("issue_content") or "").strip()
         start, end = _line(item.get("start_line")), _line(item.get("end_line"))
         path = _path(item.get("relevant_file"), paths)
         where = f"{item.get('relevant_file')}:{item.get('start_line')}-{item.get('end_line')}"
