@@ -23,6 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.eval.pr_agent.score import ANSWERS as PR_AGENT_ANSWERS
+from bench.eval.pr_agent.score import LABEL as PR_AGENT_LABEL
+from bench.eval.pr_agent.score import report as pr_agent_report
 from bot.eval.report import COLUMNS, _cell, _md
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +43,7 @@ class Run:
     config: str
     templates: str = "review-chat"
     agree_with: str | None = None  # a second sample's config: the row is the agreement of the two runs
+    pr_agent: bool = False  # pr-agent's stored answers (bench/eval/pr_agent/score.py), not a `review-bot eval`
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,10 @@ def _tables(shared: Path) -> list[Table]:
         held.append(Table(f"{name}-sizes", eval_set, corpus, 10,
                           tuple(Run(f"review-chat, max_request_tokens {size}", config) for config, size in SIZES)))
         held.append(Table(f"{name}-quality", eval_set, corpus, 10, QUALITY))
+        # pr-agent /review beside our default on the same pull requests (issue 18's Must show).
+        held.append(Table(f"{name}-pragent", eval_set, corpus, 10,
+                          (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT),
+                           Run(PR_AGENT_LABEL, "", pr_agent=True))))
     dev = [Table("jinja-dev-chat", str(shared / "eval" / "jinja"), str(shared / "corpus" / "jinja"), 30,
                  (Run("template review-chat", DEFAULT),), DEV_CACHE, ("--haystack-hunks", "4")),
            Table("jinja-dev-base", str(shared / "eval" / "jinja"), str(shared / "corpus" / "jinja"), 15,
@@ -83,6 +91,9 @@ def _tables(shared: Path) -> list[Table]:
 
 
 def _eval(table: Table, run: Run, limit: int, model_path: str, home: str) -> dict[str, Any]:
+    if run.pr_agent:
+        return pr_agent_report(str(REPO_ROOT / table.eval_set), str(REPO_ROOT / table.corpus), limit,
+                               PR_AGENT_ANSWERS / Path(table.eval_set).name)
     # --prompts-dir: this checkout's templates (an editable install may map the packaged ones,
     # bot.prompts_pkg, to another checkout's prompts/ folder, whatever PYTHONPATH says).
     agree = ("--agree-with", run.agree_with) if run.agree_with else ()

@@ -135,17 +135,20 @@ def dropped_answers(requests: Sequence[Request], answers: Sequence[tuple[Prompt,
     return out
 
 
-def build_report(eval_set: str, cases: Sequence[Case], rows: Sequence[Row], settings: Settings) -> dict[str, Any]:
+def row_json(row: Row, cases: Sequence[Case]) -> dict[str, Any]:
+    """A row of the report, with the precision of a finding on every changed line of the cases it
+    reviewed beside it (bench/eval/pr_agent/score.py makes its rows with this too)."""
     by_name = {case.name: case for case in cases}
-    out = []
-    for row in rows:
-        data = row.to_json()
-        # The precision of a finding on every changed line of the cases this row reviewed: beside each row.
-        done = [by_name[r.case] for r in row.results if r.error is None and r.case in by_name]
-        every = [score(c, every_changed_line_reviewer(c)) for c in done]
-        findings = sum(len(r.spots) for r in every)
-        data["every_line_precision"] = round(sum(r.matched for r in every) / findings, 4) if findings else None
-        out.append(data)
+    data = row.to_json()
+    done = [by_name[r.case] for r in row.results if r.error is None and r.case in by_name]
+    every = [score(c, every_changed_line_reviewer(c)) for c in done]
+    findings = sum(len(r.spots) for r in every)
+    data["every_line_precision"] = round(sum(r.matched for r in every) / findings, 4) if findings else None
+    return data
+
+
+def build_report(eval_set: str, cases: Sequence[Case], rows: Sequence[Row], settings: Settings) -> dict[str, Any]:
+    out = [row_json(row, cases) for row in rows]
     return {"version": 1, "set": eval_set, "cases": len(cases), "window": WINDOW, "model": settings.model_label,
             "api": settings.model.api, "endpoint": settings.endpoint_url,
             "min_severity": settings.review.min_severity, "rows": out}
