@@ -320,14 +320,18 @@ def make_plan(files: Sequence[FileDiff], settings: Settings, template_overhead: 
     skipped: list[Skipped] = []
     units: list[tuple[tuple[int, int, int], list[_Piece]]] = []
     total_tokens = 0
+    # Every hunk priced in one call: the shape count classifies all the listings in one pass.
+    all_costs = _hunk_costs([h for diff in files for h in diff.hunks], estimator, cost)
+    at = 0
     for index, diff in enumerate(files):
         file_cost, path_tokens = _file_cost(cost, estimator, diff.path)
         costs.files.append(file_cost)
         costs.paths.append(path_tokens)
         if not diff.hunks:
             continue
+        hunk_costs, at = all_costs[at:at + len(diff.hunks)], at + len(diff.hunks)
         pieces = []
-        for piece in _pieces(diff.hunks, _hunk_costs(diff.hunks, estimator, cost), index, costs, estimator):
+        for piece in _pieces(diff.hunks, hunk_costs, index, costs, estimator):
             if costs.fits_alone(piece):
                 pieces.append(piece)
             else:
