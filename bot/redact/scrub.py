@@ -166,8 +166,13 @@ def _redact_hunk(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[Se
     Values split over several literals go first (bot.redact.joined): no screen sees them whole.
     """
     bare, _, shapes = kind
+    wide = WIDE_HUNK_SCREEN if shapes else WIDE_CODE_HUNK_SCREEN
 
     def probe_line(text: str) -> tuple[str, int]:
+        # Where the wide screen finds nothing no pattern changes the line (as for a hunk below):
+        # most joined values (a docstring's quotes, "" and "") are ordinary text.
+        if wide.search(text.lower()) is None:
+            return text, 0
         probe_tally = _Tally()
         return _redact_line(text, bare, probe_tally, shapes), probe_tally.secrets
 
