@@ -151,7 +151,10 @@ class _Costs:
         return used + self.reserve(max_hunk, max_tail, max_path), used, max_hunk, max_tail, max_path
 
     def fits_alone(self, piece: _Piece) -> bool:
-        return self.grown(_Bin(), [piece])[0] <= self.budget
+        """grown(_Bin(), [piece])[0] <= budget, without making a bin: a piece's cost, its file's header, the reserve."""
+        path = max(0, self.paths[piece.file])
+        reserve = self.reserve(max(0, piece.cost), max(0, piece.tail), path)
+        return piece.cost + self.files[piece.file] + reserve <= self.budget
 
 
 class _Packer:
