@@ -223,8 +223,9 @@ class MemoCounter:
         if not gaps:
             return self.count(text)
         gaps.append(text[at:])
-        # Each gap but the last ends with a newline, so the joined gaps count what they did in place.
-        return total + self.estimator.count("".join(gaps))
+        # Each gap but the last ends with a newline, so each counts what it did in place (and the
+        # template's own text, the same in every prompt of a run, is counted once: the memo).
+        return total + sum(self.count_many(gaps))
 
 
 def listing_of(estimator: TokenEstimator) -> Callable[[Hunk], str]:
