@@ -214,7 +214,7 @@ def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[S
     body = probe[len(pieces[0]) + 1:]  # the lines, without the header's section
     # (PEM_PAIR needs two lines of 60 characters: counted first, as `len` is cheaper than a scan.)
     keyish = key_file or PRIVATE_KEY_MARK in body or (
-        sum(len(piece) >= 60 for piece in pieces[1:]) >= 2 and PEM_PAIR.search(body) is not None)
+        sum(map((60).__le__, map(len, pieces[1:]))) >= 2 and PEM_PAIR.search(body) is not None)
     if first is None and not keyish:
         return hunk  # nothing in it can match (see bot.redact.screens): the common case, kept cheap
     in_block, blocks = _side_blocks(hunk.lines, True) if keyish else (set(), 0)
