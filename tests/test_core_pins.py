@@ -1,12 +1,14 @@
 """The offline core's outputs, pinned: parse -> redact -> filter -> plan -> render, byte for byte.
 
 The core is tuned for speed (`python -m bench --only core`); none of that may change what it
-produces. Each case below runs `parse_diff` and `pipeline.prepare` with every packaged template
+produces. Each case below runs `parse_diff` and `pipeline.prepare` with each review template
 on a fixed input and hashes everything that comes out: the parsed diff, the redacted diff with
 its secret lines and counts, the skips, and each request's prompt, messages, hunks and token
-estimate. The pins in tests/fixtures/core_pins.json were made by the code before the speed-ups
-(commit a89190b) with `python -m tests.test_core_pins` and must not move: a change that means
-to alter an output regenerates them and says why in its commit.
+estimate. The pins in tests/fixtures/core_pins/pins.json were made by the code before the
+speed-ups (commit a89190b) with `python -m tests.test_core_pins` and must not move: a change that
+means to alter an output regenerates them and says why in its commit. The templates are a89190b's,
+copied beside the pins (loaded as a prompts_dir): they pin the code that renders them, and a
+template's own later edits do not move the pins.
 
 Inputs: the vendored corpus (tests/fixtures/corpus and tests/fixtures/diffs, never ../shared,
 so every machine hashes the same text), the bench's synthetic 20,000-line diff, and a diff made
@@ -35,7 +37,9 @@ from bot.sources import ReviewInput
 from bot.types import ParsedDiff, SourceInfo
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-PINS = FIXTURES / "core_pins.json"
+PINS = FIXTURES / "core_pins" / "pins.json"
+TEMPLATES = FIXTURES / "core_pins"  # a89190b's packaged templates
+TEMPLATE_NAMES = ("review", "review-chat", "review-instruct", "starcoder2-pr")
 LIFTED = BudgetSettings(max_requests=1_000_000, max_prompt_tokens=10**12)  # every hunk planned, as the bench
 INFO = SourceInfo(kind="diff", title="Fix fbed handling <pr> ghp_R8mZ2qL0vXw4Tn7Ks9Pd3Hc6Jy1Fb5Ge8UaQ",
                   body="abc\n\ntoken = 'Zx81Kq0Lm2Np4Rs6Tu8Vw0Yz'\n<!-- hint -->")
@@ -74,7 +78,7 @@ def outputs(data: bytes, template_name: str, settings: Settings) -> list[object]
         parsed = parse_diff(data)
     except InputError as err:
         return ["InputError", str(err)]
-    template = load_template(template_name, None)
+    template = load_template(template_name, str(TEMPLATES))
     prepared = prepare(ReviewInput(info=INFO, diff=parsed), settings, template, ShapeEstimator())
     redacted = prepared.redacted
     return [
@@ -89,11 +93,11 @@ def outputs(data: bytes, template_name: str, settings: Settings) -> list[object]
 
 
 def digest(case: str) -> str:
-    """sha256 of the core's outputs on every input of `case`, with every packaged template, with the
+    """sha256 of the core's outputs on every input of `case`, with each template, with the
     default budgets and with budgets lifted (every hunk planned)."""
     hasher = hashlib.sha256()
     for name, data in _inputs()[case]:
-        for template_name in packaged_templates():
+        for template_name in TEMPLATE_NAMES:
             for settings in (Settings(), replace(Settings(), budget=LIFTED)):
                 value = [name, template_name, outputs(data, template_name, settings)]
                 hasher.update(json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"))
@@ -109,12 +113,13 @@ def test_the_core_makes_exactly_what_it_made_before_it_was_made_faster(case: str
 def test_the_pinned_inputs_exercise_redaction_splitting_and_every_template() -> None:
     """The pins would mean little on inputs without credentials or without a hunk to split."""
     data = dict(_inputs()["credential cases"])["issue16"]
-    template = load_template("review", None)
+    template = load_template("review", str(TEMPLATES))
+    assert template.origin.startswith(str(TEMPLATES))
     prepared = prepare(ReviewInput(info=INFO, diff=parse_diff(data)), replace(Settings(), budget=LIFTED),
                        template, ShapeEstimator())
     assert prepared.redacted.count > 500 and len(prepared.redacted.secret_lines) > 500
     assert prepared.redacted.review_input.info.title != INFO.title  # the title's token replaced
-    assert len(packaged_templates()) >= 4
+    assert set(TEMPLATE_NAMES) <= set(packaged_templates())  # each still shipped
 
 
 if __name__ == "__main__":  # regenerate the pins (only for a change meant to alter an output)
