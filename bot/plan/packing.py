@@ -150,10 +150,8 @@ class _Costs:
         max_path = max([b.max_path, *(self.paths[p.file] for p in pieces)])
         return used + self.reserve(max_hunk, max_tail, max_path), used, max_hunk, max_tail, max_path
 
-    def fits_alone(self, piece: _Piece) -> bool:
-        """grown(_Bin(), [piece])[0] <= budget, without making a bin: a piece's cost, its file's header, the reserve."""
-        path = max(0, self.paths[piece.file])
-        reserve = self.reserve(max(0, piece.cost), max(0, piece.tail), path)
+    def fits_alone(self, piece: _Piece) -> bool:  # grown(_Bin(), [piece])[0] <= budget, without a bin
+        reserve = self.reserve(max(0, piece.cost), max(0, piece.tail), max(0, self.paths[piece.file]))
         return piece.cost + self.files[piece.file] + reserve <= self.budget
 
 
@@ -323,9 +321,7 @@ def make_plan(files: Sequence[FileDiff], settings: Settings, template_overhead: 
     skipped: list[Skipped] = []
     units: list[tuple[tuple[int, int, int], list[_Piece]]] = []
     total_tokens = 0
-    # Every hunk priced in one call: the shape count classifies all the listings in one pass.
-    all_costs = _hunk_costs([h for diff in files for h in diff.hunks], estimator, cost)
-    at = 0
+    all_costs, at = _hunk_costs([h for diff in files for h in diff.hunks], estimator, cost), 0  # in one pass
     for index, diff in enumerate(files):
         file_cost, path_tokens = _file_cost(cost, estimator, diff.path)
         costs.files.append(file_cost)
