@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from itertools import chain
 from pathlib import PurePosixPath
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from unidiff.errors import UnidiffParseError
 
-from bot.diff.parse import _make_lines, parse_diff
+from bot.diff.parse import _make_lines, _plain_hunks, _unidiff_hunks, parse_diff
 from bot.diff.pathnames import base_name, components, suffix
 from bot.diff.scan import count_hunk, first_chars, split_lines
 from bot.types import Line
@@ -60,3 +62,59 @@ def test_path_names_as_pure_posix_path(parts: list[str]) -> None:
     path = "/".join(parts)
     pure = PurePosixPath(path)
     assert (base_name(path), suffix(base_name(path)), components(path)) == (pure.name, pure.suffix, pure.parts)
+
+
+# Texts of plain hunk lines: CR before the newline (CRLF) or inside, tabs, non-ASCII, the marker
+# characters and look-alikes of headers after the kind character.
+LINE_TEXT = st.text(alphabet=st.sampled_from(list("ab \t\r\\+-@é中\x0b\x85\u2028")), max_size=6)
+
+
+@st.composite
+def plain_hunks(draw: st.DrawFn) -> list[list[str]]:
+    """Hunk texts (header and body lines, counted right) whose body lines all start with +, - or space."""
+    hunks: list[list[str]] = []
+    old = new = draw(st.integers(0, 3))
+    for _ in range(draw(st.integers(1, 3))):
+        kinds = draw(st.lists(st.sampled_from("+- "), max_size=8))
+        body = [kind + draw(LINE_TEXT) + draw(st.sampled_from(["\n", "\r\n"])) for kind in kinds]
+        old_len, new_len = sum(k != "+" for k in kinds), sum(k != "-" for k in kinds)
+        old_part = f"{old}" if old_len == 1 and draw(st.booleans()) else f"{old},{old_len}"
+        new_part = f"{new}" if new_len == 1 and draw(st.booleans()) else f"{new},{new_len}"
+        section = draw(st.sampled_from(["", " def f():", " @@ x", "\r"]))
+        hunks.append([f"@@ -{old_part} +{new_part} @@{section}\n", *body])
+        old, new = old + old_len + draw(st.integers(0, 5)), new + new_len + draw(st.integers(0, 5))
+    if draw(st.booleans()) and len(hunks[-1]) > 1:  # the input's last line without its newline
+        hunks[-1][-1] = hunks[-1][-1].rstrip("\n")
+    return hunks
+
+
+@settings(max_examples=1500, deadline=None)
+@given(plain_hunks())
+def test_plain_hunks_read_directly_are_what_unidiff_makes_of_them(hunks: list[list[str]]) -> None:
+    bodies = [text[1:] for text in hunks]
+    try:
+        expected = _unidiff_hunks("p.py", hunks)
+    except UnidiffParseError:  # an empty hunk before another: parse_diff gives such files to unidiff
+        assert not all(bodies)
+        return
+    if all(bodies):
+        assert parse_diff("--- a/p.py\n+++ b/p.py\n" + "".join(chain.from_iterable(hunks))).files[0].hunks == expected
+    direct = _plain_hunks("p.py", hunks, bodies)
+    assert direct == expected
+    assert all(type(line) is Line for hunk in direct for line in hunk.lines)
+
+
+def test_the_corpus_parses_alike_both_ways() -> None:
+    """Every file of the vendored corpus that the direct way reads gives what unidiff gives."""
+    from bot.diff.scan import scan
+    from tests.conftest import FIXTURES
+
+    plain = 0
+    for path in sorted((FIXTURES / "corpus").rglob("*.diff")) + sorted((FIXTURES / "diffs").glob("*.diff")):
+        for section in scan(split_lines(path.read_bytes().decode("utf-8", "replace"))):
+            bodies = [text[1:] for text in section.hunks]
+            if section.problem is None and all(bodies) and bodies and \
+                    not first_chars([ln for body in bodies for ln in body]).strip("+- "):
+                assert _plain_hunks("p", section.hunks, bodies) == _unidiff_hunks("p", section.hunks), path
+                plain += 1
+    assert plain > 200

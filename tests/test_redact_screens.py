@@ -172,3 +172,40 @@ def test_long_s_and_overlapping_words_are_screened() -> None:
     assert redact_text("aw\u017f_\u017fecret_key = " + AWS_SECRET)[1] == 1
     assert redact_text('accessecret = "q8Zk2Lm9Xp4Rt7Wv"')[1] == 1
     assert re.search("(?i)s", "\u017f") and "\u017f".lower() == "\u017f"
+
+
+# The wide screens gate every line a split value is rebuilt into (scrub._redact_hunk's probe_line),
+# as they gate whole hunks: a line they find nothing in must be one no pattern changes.
+def _labelled_lines() -> list[str]:
+    import json
+
+    from tests.conftest import FIXTURES, SHARED
+
+    files = [FIXTURES / "secrets" / "issue16.jsonl", SHARED / "secrets" / "cases.jsonl"]
+    rows = [json.loads(line) for path in files if path.is_file() for line in path.open(encoding="utf-8")]
+    return [text for row in rows for text in row["lines"]]
+
+
+def _wide_screen_misses(text: str) -> list[tuple[bool, bool]]:
+    """The (bare values, token shapes unquoted) kinds of file for which the patterns change `text`
+    while the wide screen probe_line uses finds nothing in it."""
+    missed = []
+    for bare, shapes in ((True, True), (False, True), (False, False)):
+        wide = WIDE_HUNK_SCREEN if shapes else WIDE_CODE_HUNK_SCREEN
+        tally = _Tally()
+        if (plain_line(text, bare, tally, shapes) != text or tally.secrets or tally.emails) \
+                and wide.search(text.lower()) is None:
+            missed.append((bare, shapes))
+    return missed
+
+
+def test_the_wide_screens_find_every_labelled_credential_line() -> None:
+    lines = _labelled_lines()
+    assert len(lines) > 1000
+    assert [(text[:80], missed) for text in lines if (missed := _wide_screen_misses(text))] == []
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(FRAGMENTS, max_size=7))
+def test_the_wide_screens_find_every_line_the_patterns_change(parts: list[str]) -> None:
+    assert _wide_screen_misses("".join(parts)) == []

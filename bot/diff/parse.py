@@ -2,7 +2,11 @@
 
 The input is split into one section per file first, by the scanner of `bot.diff.scan` (which
 counts each hunk's lines against its header and locates a broken file). Hunk bodies are then
-parsed by `unidiff`; file headers (paths, status, modes) are read by `bot.diff.header`.
+parsed by `unidiff`, except a file whose hunk lines all start with "+", "-" or " " (most files):
+the scanner has counted those already, so each line's kind, text and numbers follow from its
+first character alone, and they are read here, as unidiff reads them, without its per-line
+regex and objects (tests/test_diff_fast.py checks both ways agree). File headers (paths, status,
+modes) are read by `bot.diff.header`.
 GitHub's per-file patches (`parse_file_patch`) go through the same hunk counting and parsing.
 
 Lines are split on "\\n" only, as git counts them: a lone "\\r" inside a line stays in the
@@ -54,9 +58,18 @@ _GITHUB_STATUS: dict[str, FileStatus] = {
 
 
 def _hunks(path: str, hunk_texts: list[list[str]]) -> tuple[Hunk, ...]:
-    """Hunks (already counted by the scanner) through unidiff, into our frozen types."""
+    """Hunks (already counted by the scanner) through unidiff, or read directly when plain, into our
+    frozen types."""
     if not hunk_texts:
         return ()
+    bodies = [text[1:] for text in hunk_texts]
+    # (An empty hunk goes to unidiff too: it reads the next hunk's header as the empty one's body.)
+    if all(bodies) and not first_chars(list(chain.from_iterable(bodies))).strip("+- "):
+        return _plain_hunks(path, hunk_texts, bodies)
+    return _unidiff_hunks(path, hunk_texts)
+
+
+def _unidiff_hunks(path: str, hunk_texts: list[list[str]]) -> tuple[Hunk, ...]:
     feed = ["--- a\n", "+++ b\n"]
     for text in hunk_texts:
         feed += text
@@ -64,10 +77,66 @@ def _hunks(path: str, hunk_texts: list[list[str]]) -> tuple[Hunk, ...]:
             feed[-1] += "\n"
     patch = PatchSet(feed)
     parsed = list(patch[0])
-    bodies = _hunk_lines(parsed)
+    lines = _hunk_lines(parsed)
     return tuple(Hunk(path=path, old_start=hunk.source_start, old_len=hunk.source_length,
                       new_start=hunk.target_start, new_len=hunk.target_length, header=bare_line(text[0]), lines=body)
-                 for text, hunk, body in zip(hunk_texts, parsed, bodies, strict=True))
+                 for text, hunk, body in zip(hunk_texts, parsed, lines, strict=True))
+
+
+def _plain_hunks(path: str, hunk_texts: list[list[str]], bodies: list[list[str]]) -> tuple[Hunk, ...]:
+    """`_hunks` where every body line starts with "+", "-" or " ": what unidiff makes of them, read
+    directly. unidiff's value is the line after its first character, numbered on the side(s) its
+    kind is on from the header's starts (a missing length is 1, as in unidiff's Hunk)."""
+    kinds: list[str] = []
+    values: list[str] = []
+    olds: list[int | None] = []
+    news: list[int | None] = []
+    sizes: list[int] = []
+    heads: list[tuple[int, int, int, int]] = []
+    for text, body in zip(hunk_texts, bodies, strict=True):
+        match = HUNK_HEADER.match(bare_line(text[0]))
+        if match is None:  # the scanner found each by this pattern: never here
+            raise UnidiffParseError(f"not a hunk header: {text[0]!r}")
+        old, new = int(match.group(1)), int(match.group(3))
+        heads.append((old, int(match.group(2) or 1), new, int(match.group(4) or 1)))
+        sizes.append(len(body))
+        hunk_kinds = first_chars(body)
+        kinds += hunk_kinds
+        values += [line[1:] for line in body]
+        if body and not values[-1].endswith("\n"):  # as the feed to unidiff ends every hunk's last line
+            values[-1] += "\n"
+        for kind in hunk_kinds:
+            if kind == "+":
+                olds.append(None)
+                news.append(new)
+                new += 1
+            elif kind == "-":
+                olds.append(old)
+                news.append(None)
+                old += 1
+            else:
+                olds.append(old)
+                news.append(new)
+                old += 1
+                new += 1
+    made = _make_lines(kinds, olds, news, _texts(values))
+    out: list[Hunk] = []
+    at = 0
+    for text, (old_start, old_len, new_start, new_len), size in zip(hunk_texts, heads, sizes, strict=True):
+        out.append(Hunk(path=path, old_start=old_start, old_len=old_len, new_start=new_start, new_len=new_len,
+                        header=bare_line(text[0]), lines=tuple(made[at:at + size])))
+        at += size
+    return tuple(out)
+
+
+def _texts(values: list[str]) -> list[str]:
+    """Line texts from unidiff's values, each ending in the "\\n" of its input line."""
+    joined = "".join(values)
+    texts = joined.split("\n")
+    texts.pop()  # after the last value's "\n"
+    if "\r" in joined and "\r\n" in joined:  # one "\r" before the "\n" is the line ending (CRLF)
+        texts = [t[:-1] if t.endswith("\r") else t for t in texts]
+    return texts
 
 
 def _hunk_lines(parsed: Sequence[Sequence[UnidiffLine]]) -> list[tuple[Line, ...]]:
@@ -82,12 +151,7 @@ def _hunk_lines(parsed: Sequence[Sequence[UnidiffLine]]) -> list[tuple[Line, ...
         parsed = [[ln for ln in hunk if _TYPE(ln) in _KINDS] for hunk in parsed]
         flat = list(chain.from_iterable(parsed))
         kinds = list(map(_TYPE, flat))
-    joined = "".join(map(_VALUE, flat))
-    texts = joined.split("\n")
-    texts.pop()  # after the last value's "\n"
-    if "\r" in joined and "\r\n" in joined:  # one "\r" before the "\n" is the line ending (CRLF)
-        texts = [t[:-1] if t.endswith("\r") else t for t in texts]
-    made = _make_lines(kinds, list(map(_SOURCE, flat)), list(map(_TARGET, flat)), texts)
+    made = _make_lines(kinds, list(map(_SOURCE, flat)), list(map(_TARGET, flat)), _texts(list(map(_VALUE, flat))))
     bodies: list[tuple[Line, ...]] = []
     at = 0
     for hunk in parsed:

@@ -25,6 +25,7 @@ from bot.prompts.views import target_hunk
 from bot.types import Batch, FileDiff, Hunk, Plan, Skipped
 
 SPLIT_OVERLAP = 3  # lines a split part repeats from the part before it, for context
+_Unit = tuple[int, set[int], int, int, int]  # pieces' cost, files, largest cost, tail and path (see _Costs.unit)
 
 
 # ---------------------------------------------------------------- splitting a hunk
@@ -88,8 +89,7 @@ class _Piece:
     order: int  # position inside that file
     tail: int = -1  # cost of its target_hunk, what a comment block shows of it (-1: cost)
 
-    def __post_init__(self) -> None:
-        # A comment block never shows more than the hunk: its cost bounds the shortened one.
+    def __post_init__(self) -> None:  # a comment block never shows more than the hunk: its cost bounds it
         self.tail = self.cost if self.tail < 0 else min(self.tail, self.cost)
 
 
@@ -114,23 +114,24 @@ class _Costs:
     paths: list[int] = field(default_factory=list)  # path tokens per file index
 
     def reserve(self, max_hunk: int, max_tail: int, max_path: int) -> int:
-        t = self.template
-        if not (t.target or t.target_repeats or t.target_tail_repeats or t.target_path_repeats):
-            return 0
+        t = self.template  # (all 0 for most templates: then so is the reserve)
         return t.target + t.target_repeats * max_hunk + t.target_tail_repeats * max_tail \
             + t.target_path_repeats * max_path
 
-    def grown(self, b: _Bin, pieces: Sequence[_Piece]) -> tuple[int, int, int, int, int]:
-        """(size, used, max_hunk, max_tail, max_path) of bin `b` with `pieces` added."""
-        new_files = {p.file for p in pieces} - b.files
-        used = b.used + sum(p.cost for p in pieces) + sum(self.files[f] for f in new_files)
-        max_hunk = max([b.max_hunk, *(p.cost for p in pieces)])
-        max_tail = max([b.max_tail, *(p.tail for p in pieces)])
-        max_path = max([b.max_path, *(self.paths[p.file] for p in pieces)])
+    def unit(self, pieces: Sequence[_Piece]) -> _Unit:  # summed once for every bin tried (maxima are >= 0)
+        return (sum(p.cost for p in pieces), {p.file for p in pieces}, max((p.cost for p in pieces), default=0),
+                max((p.tail for p in pieces), default=0), max((self.paths[p.file] for p in pieces), default=0))
+
+    def grown(self, b: _Bin, pieces: Sequence[_Piece], unit: _Unit | None = None) -> tuple[int, int, int, int, int]:
+        """(size, used, max_hunk, max_tail, max_path) of bin `b` with `pieces` (summed as `unit`) added."""
+        cost, files, most, tail, path = unit or self.unit(pieces)
+        used = b.used + cost + sum(self.files[f] for f in files - b.files)
+        max_hunk, max_tail, max_path = max(b.max_hunk, most), max(b.max_tail, tail), max(b.max_path, path)
         return used + self.reserve(max_hunk, max_tail, max_path), used, max_hunk, max_tail, max_path
 
-    def fits_alone(self, piece: _Piece) -> bool:
-        return self.grown(_Bin(), [piece])[0] <= self.budget
+    def fits_alone(self, piece: _Piece) -> bool:  # grown(_Bin(), [piece])[0] <= budget, without a bin
+        reserve = self.reserve(max(0, piece.cost), max(0, piece.tail), max(0, self.paths[piece.file]))
+        return piece.cost + self.files[piece.file] + reserve <= self.budget
 
 
 class _Packer:
@@ -145,24 +146,24 @@ class _Packer:
         self.smallest = 0  # cost of the cheapest piece still to place
         self._prune_at = 64
 
-    def _try(self, b: _Bin, pieces: Sequence[_Piece], new: bool) -> bool:
-        size, used, max_hunk, max_tail, max_path = self.costs.grown(b, pieces)
+    def _try(self, b: _Bin, pieces: Sequence[_Piece], new: bool, unit: _Unit) -> bool:
+        size, used, max_hunk, max_tail, max_path = self.costs.grown(b, pieces, unit)
         growth = size - b.size + (self.costs.template.base if new else 0)
         if size > self.costs.budget or self.total + growth > self.max_prompt_tokens:
             return False
         b.size, b.used, b.max_hunk, b.max_tail, b.max_path = size, used, max_hunk, max_tail, max_path
-        b.files.update(p.file for p in pieces)
+        b.files.update(unit[1])
         b.pieces.extend(pieces)
         self.total += growth
         return True
 
     def place(self, pieces: Sequence[_Piece]) -> bool:
-        need = sum(p.cost for p in pieces)
-        room = self.costs.budget - need
+        unit = self.costs.unit(pieces)
+        room = self.costs.budget - unit[0]
         for b in self.open:
-            if b.size <= room and self._try(b, pieces, new=False):
+            if b.size <= room and self._try(b, pieces, False, unit):
                 return True
-        if len(self.bins) >= self.max_requests or not self._try(b := _Bin(), pieces, new=True):
+        if len(self.bins) >= self.max_requests or not self._try(b := _Bin(), pieces, True, unit):
             return False
         self.bins.append(b)
         self.open.append(b)
@@ -315,15 +316,16 @@ def make_plan(files: Sequence[FileDiff], settings: Settings, template_overhead: 
     skipped: list[Skipped] = []
     units: list[tuple[tuple[int, int, int], list[_Piece]]] = []
     total_tokens = 0
+    all_costs, at = _hunk_costs([h for diff in files for h in diff.hunks], estimator, cost, context), 0  # one pass
     for index, diff in enumerate(files):
         file_cost, path_tokens = _file_cost(cost, estimator, diff.path)
         costs.files.append(file_cost)
         costs.paths.append(path_tokens)
         if not diff.hunks:
             continue
+        hunk_costs, at = all_costs[at:at + len(diff.hunks)], at + len(diff.hunks)
         pieces = []
-        for piece in _pieces(diff.hunks, _hunk_costs(diff.hunks, estimator, cost, context), index, costs, estimator,
-                             context):
+        for piece in _pieces(diff.hunks, hunk_costs, index, costs, estimator, context):
             if costs.fits_alone(piece):
                 pieces.append(piece)
             else:

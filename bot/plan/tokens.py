@@ -101,62 +101,47 @@ _LETTERS = _classes([(string.ascii_letters, "a")])
 _BLANKS = _classes([(" \t", "b")])
 _PUNCTUATION = _classes([(string.punctuation, "p")])  # the same 32 characters as the class above
 _HEX = _classes([(string.ascii_letters, "g"), ("abcdefABCDEF", "h")])
-_SHORT = 64  # below this the regex is quicker than the dozen passes of _shape_counts
-
-
-_LEVELS = 16  # runs longer than this many chunks (a base64 blob) are counted the other way
-
-
-def _runs(classes: bytes, letter: bytes, size: int, start: int, end: int) -> int:
-    """Sum over the runs of `letter` in classes[start:end] (which ends with "x") of ceil(length / size).
-
-    ceil(n / size) is the number of j >= 0 with n >= j * size + 1, so the sum counts the runs
-    at least 1, size + 1, 2 * size + 1, ... long: that many letters and an "x" marks each run
-    once (bytes.count does not overlap, and an "x" ends every run). Code has short runs, so a
-    few such counts do it; with longer ones, 1 + floor((n - 1) / size) per run, from the runs
-    without their last letter.
-    """
-    if classes.find(letter * (_LEVELS * size + 1), start, end) >= 0:
-        part, last = classes[start:end], letter + b"x"
-        return part.count(last) + part.replace(last, b"x").count(letter * size)
-    total = 0
-    for level in range(_LEVELS):
-        found = classes.count(letter * (level * size + 1) + b"x", start, end)
-        if not found:
-            break
-        total += found
-    return total
+_SHORT = 64  # below this the regex is quicker than the passes of _shape_counts
 
 
 def _shape_counts(texts: Sequence[str]) -> list[int]:
-    """_TOKEN_SHAPES's count of each text, as a dozen C passes instead of one match a token (two
-    to three times quicker on a diff). The texts are joined by newlines ("x" in every class, so
-    every run starts and ends next to one) and classified once; each is then counted in its own
-    range. Each byte of a non-ASCII character is a token here, which is what the regex's one
-    token per character plus the extra bytes adds up to. tests/test_tokens.py checks it against
+    """_TOKEN_SHAPES's count of each text, as a few C passes instead of one match a token (several
+    times quicker on a diff). The texts are joined by newlines ("x" in every class, so every run
+    starts and ends next to one) and classified once; each is then counted in its own range by six
+    `bytes.count`s. Each byte of a non-ASCII character is a token here, which is what the regex's
+    one token per character plus the extra bytes adds up to. tests/test_tokens.py checks it against
     the regex on the corpus and on random texts.
+
+    How a run of n letters (chunks of 4) comes to ceil(n / 4) = 1 + floor((n - 1) / 4) tokens:
+    with each run's last letter made an "x" (`cut`, one replace of "ax" for the whole text, lengths
+    kept), the run has n - 1 letters, and a non-overlapping count of "aaaa" finds floor((n - 1) / 4)
+    of them (an "x" ends every run, so no match spans two). Its characters were counted one token
+    each, so the run adds ceil(n / 4) - n = floor((n - 1) / 4) - (n - 1): count("aaaa") - count("a")
+    in `cut`. Blanks alike with 16. A run of n punctuation characters is n - floor(n / 2) tokens:
+    n one each, less a non-overlapping count of "pp". A word of exactly 3 or 4 hex letters is one
+    token more: with a word's last letter marked "H" when it is hex, those are "xhhH" and "xhhhH",
+    marked once more as "Q" for the whole text (neither needle can overlap itself or the other's
+    matches, as each starts with the only "x").
     """
     encoded = [t.encode("utf-8") for t in texts]
     data = b"\n" + b"\n".join(encoded) + b"\n"
-    letters, blanks, punctuation = data.translate(_LETTERS), data.translate(_BLANKS), data.translate(_PUNCTUATION)
+    letters = data.translate(_LETTERS).replace(b"ax", b"xx")
+    blanks = data.translate(_BLANKS).replace(b"bx", b"xx")
+    punctuation = data.translate(_PUNCTUATION)
     hexes = data.translate(_HEX)
+    if b"hx" in hexes:
+        hexes = hexes.replace(b"hx", b"Hx").replace(b"xhhH", b"xhhQ").replace(b"xhhhH", b"xhhhQ")
     counts, start = [], 0
     for text in encoded:
         end = start + len(text) + 2  # the text with the newline before and after it
-        n_letters = letters.count(b"a", start, end)
-        n_blanks = blanks.count(b"b", start, end)
-        n_punctuation = punctuation.count(b"p", start, end)
-        tokens = len(text) - n_letters - n_blanks - n_punctuation  # digits, newlines, other bytes: one each
-        if n_letters:
-            tokens += _runs(letters, b"a", 4, start, end)
-            # A word of exactly 3 or 4 hex letters is one token more: words ending in three hex
-            # letters, less those with a non-hex letter before them, or with two more letters.
-            tokens += (hexes.count(b"hhhx", start, end) - hexes.count(b"ghhhx", start, end)
-                       - hexes.count(b"hhhhhx", start, end) - hexes.count(b"ghhhhx", start, end))
-        if n_blanks:
-            tokens += _runs(blanks, b"b", 16, start, end)
-        if n_punctuation:  # ceil(n / 2) = n - floor(n / 2)
-            tokens += n_punctuation - punctuation.count(b"pp", start, end)
+        tokens = len(text)  # digits, newlines, other bytes: one each; the rest corrected below
+        cut_letters = letters.count(b"a", start, end)
+        if cut_letters:
+            tokens += letters.count(b"aaaa", start, end) - cut_letters
+        cut_blanks = blanks.count(b"b", start, end)
+        if cut_blanks:
+            tokens += blanks.count(b"b" * 16, start, end) - cut_blanks
+        tokens += hexes.count(b"Q", start, end) - punctuation.count(b"pp", start, end)
         counts.append(tokens)
         start = end - 1  # the newline after this text is the one before the next
     return counts
@@ -238,8 +223,9 @@ class MemoCounter:
         if not gaps:
             return self.count(text)
         gaps.append(text[at:])
-        # Each gap but the last ends with a newline, so the joined gaps count what they did in place.
-        return total + self.estimator.count("".join(gaps))
+        # Each gap but the last ends with a newline, so each counts what it did in place (and the
+        # template's own text, the same in every prompt of a run, is counted once: the memo).
+        return total + sum(self.count_many(gaps))
 
 
 def listing_of(estimator: TokenEstimator) -> Callable[[Hunk], str]:

@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
+from itertools import accumulate
+from operator import attrgetter
 
 from bot.redact.patterns import KEY, PASSWORD, bounded
 from bot.types import Line
@@ -55,6 +57,9 @@ LineRedactor = Callable[[str], tuple[str, int]]
 Span = tuple[int, int, str]  # (start, end, placeholder) in one line's text
 
 
+_TEXT = attrgetter("text")
+
+
 def _side(lines: Sequence[Line], excluded: str) -> list[int]:
     return [i for i, line in enumerate(lines) if line.kind != excluded]
 
@@ -80,7 +85,7 @@ def _placeholder(value: str, redacted: str, found: int) -> str | None:
 
 def joined_values(lines: Sequence[Line], redact: LineRedactor) -> tuple[dict[int, str], int]:
     """({line index: text with the pieces of split credentials replaced}, credentials found)."""
-    probe = "\n" + "\n".join(line.text for line in lines)
+    probe = "\n" + "\n".join(map(_TEXT, lines))
     if "'" not in probe and '"' not in probe and "`" not in probe:  # (a scan in C, before three of `re`)
         return {}, 0
     if _INLINE.search(probe) is None and (_STARTS.search(probe) is None or _ENDS.search(probe) is None):
@@ -94,10 +99,10 @@ def joined_values(lines: Sequence[Line], redact: LineRedactor) -> tuple[dict[int
         text = "\n".join(texts)
         if "'" not in text and '"' not in text and "`" not in text:
             continue
-        starts = [0]
-        for line_text in texts[:-1]:
-            starts.append(starts[-1] + len(line_text) + 1)
         chains = sorted(_chains(text).items())
+        if not chains:
+            continue
+        starts = list(accumulate((len(line_text) + 1 for line_text in texts[:-1]), initial=0))
         previous_end = 0
         for k, (start, end) in enumerate(chains):
             row = bisect_right(starts, start) - 1

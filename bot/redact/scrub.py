@@ -166,8 +166,13 @@ def _redact_hunk(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[Se
     Values split over several literals go first (bot.redact.joined): no screen sees them whole.
     """
     bare, _, shapes = kind
+    wide = WIDE_HUNK_SCREEN if shapes else WIDE_CODE_HUNK_SCREEN
 
     def probe_line(text: str) -> tuple[str, int]:
+        # Where the wide screen finds nothing no pattern changes the line (as for a hunk below):
+        # most joined values (a docstring's quotes, "" and "") are ordinary text.
+        if wide.search(text.lower()) is None:
+            return text, 0
         probe_tally = _Tally()
         return _redact_line(text, bare, probe_tally, shapes), probe_tally.secrets
 
@@ -209,7 +214,7 @@ def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[S
     body = probe[len(pieces[0]) + 1:]  # the lines, without the header's section
     # (PEM_PAIR needs two lines of 60 characters: counted first, as `len` is cheaper than a scan.)
     keyish = key_file or PRIVATE_KEY_MARK in body or (
-        sum(len(piece) >= 60 for piece in pieces[1:]) >= 2 and PEM_PAIR.search(body) is not None)
+        sum(map((60).__le__, map(len, pieces[1:]))) >= 2 and PEM_PAIR.search(body) is not None)
     if first is None and not keyish:
         return hunk  # nothing in it can match (see bot.redact.screens): the common case, kept cheap
     in_block, blocks = _side_blocks(hunk.lines, True) if keyish else (set(), 0)
