@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from itertools import accumulate
 from operator import attrgetter
 
-from bot.redact.patterns import KEY, PASSWORD, bounded
+from bot.redact.patterns import GAP, KEY, PASSWORD, bounded
 from bot.types import Line
 
 
@@ -50,6 +50,8 @@ _CLOSE = re.compile(bounded(r"""[ \t]{0,GAP}\)"""))
 _INLINE = re.compile(bounded(r"""["'`](?:[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?)["'`]"""))
 _ENDS = re.compile(bounded(r"""(?:["'`]|:|=>?)[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?\\?$"""), re.M)
 _STARTS = re.compile(bounded(r"""\n[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?["'`]"""))  # (after a `\n`: faster than re.M)
+# Where a BELOW match ends (_chains): a line that starts with a quote.
+_LINE_QUOTE = re.compile(bounded(r"""\n[ \t]{0,GAP}(?=["'`])"""))
 CONTEXT = 200  # characters of the line kept before a joined value (a name, an annotation, a call)
 
 # (text) -> (the text redacted, credentials found in it): the line patterns of bot.redact.scrub.
@@ -65,12 +67,21 @@ def _side(lines: Sequence[Line], excluded: str) -> list[int]:
 
 
 def _chains(text: str) -> dict[int, int]:
-    """{start: end} of the values in `text` made of several literals or on the line below their name."""
+    """{start: end} of the values in `text` made of several literals or on the line below their name.
+
+    BELOW's matches are found as `BELOW.finditer` finds them (tests/test_redact_joined.py compares
+    the two on generated text), from the only places one can end: a line that starts with a quote
+    (a scan that stops at line ends, not at every `:` and `=` of the code as BELOW's does).
+    """
     found: dict[int, int] = {}
-    for match in BELOW.finditer(text):
-        chain = _CHAIN_FROM_HERE.match(text, match.end())
-        if chain is not None:
-            found[chain.start()] = chain.end()
+    for line in _LINE_QUOTE.finditer(text):  # every BELOW match holds one: its `\n`, spaces, quote
+        newline = line.start()
+        head = text[max(0, newline - GAP - 2):newline]  # the operator, at most GAP spaces before the `\n`
+        kept = head.rstrip(" \t")
+        if len(head) - len(kept) <= GAP and kept.endswith((":", "=", "=>")):
+            chain = _CHAIN_FROM_HERE.match(text, line.end())
+            if chain is not None:
+                found[chain.start()] = chain.end()
     for match in CHAIN.finditer(text):
         found.setdefault(match.start(), match.end())
     return found

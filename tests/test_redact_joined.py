@@ -1,0 +1,55 @@
+"""bot.redact.joined finds the same split values as the patterns it was written from.
+
+`_chains` reads BELOW's matches from the lines that start with a quote instead of scanning for
+BELOW itself (`:` and `=` are everywhere in code); here both are run on generated text built
+from the characters that decide a match (quotes, operators, spaces, line ends, continuations),
+with GAP-long runs of spaces, and on the labelled credential cases: the chains must be the same.
+"""
+
+from __future__ import annotations
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from bot.redact import joined
+from bot.redact.patterns import GAP
+from tests.reliability.secret_cases import load_cases
+
+# Single characters, and whole line ends and starts (an operator or a literal, then the line end),
+# so that the shapes that decide are drawn often.
+PARTS = st.sampled_from(['"', "'", "`", '"""', ":", "=", "=>", ":=", "->", ">", " ", "\t", "\n", "\\", "+", "(",
+                         ")", ",", "x", "token", "ghp_", "abc def", " " * GAP, " " * (GAP + 1), "\n" + " " * GAP,
+                         "=\n", ":\n", "=>\n", ":= \n", "->\n", ">\n", "= \\\n", '"x"', "'y'", "`z`", '\n"a"',
+                         "\n 'b'", "\n\t`c`", ' + "d"', "\n+ 'e'"])
+
+
+def reference_chains(text: str) -> dict[int, int]:
+    """`_chains` as it was: `BELOW.finditer`, then `CHAIN.finditer`."""
+    found: dict[int, int] = {}
+    for match in joined.BELOW.finditer(text):
+        chain = joined._CHAIN_FROM_HERE.match(text, match.end())
+        if chain is not None:
+            found[chain.start()] = chain.end()
+    for match in joined.CHAIN.finditer(text):
+        found.setdefault(match.start(), match.end())
+    return found
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(PARTS, max_size=24))
+@example(["x", "=", "\n", '"', "x", '"'])
+@example(["x", ":=", " " * GAP, "\n", " " * GAP, "'", "x", "'"])
+@example(["x", "=", " " * (GAP + 1), "\n", '"', "x", '"'])
+@example(["=>", "\t", "\n", "`", "abc def", "`", " ", "+", "\n", "`", "x", "`"])
+@example(["x", "=>", "\n", '"', "x", '"'])  # `=>`: BELOW's `=>?` takes the `>`
+@example(["\n", '"', "x", '"'])  # a quote at a line start with nothing above: no operator
+def test_chains_are_those_of_the_patterns(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert joined._chains(text) == reference_chains(text)
+
+
+def test_chains_of_the_labelled_cases_are_those_of_the_patterns() -> None:
+    texts = ["\n".join(case.lines) for case in load_cases()]  # ../shared/secrets and issue 16's shapes
+    assert any(joined.BELOW.search(text) for text in texts)  # the cases hold values below their names
+    for text in texts:
+        assert joined._chains(text) == reference_chains(text), text
