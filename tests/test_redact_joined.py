@@ -1,9 +1,11 @@
-"""bot.redact.joined finds the same split values as the patterns it was written from.
+"""Redaction's shortcuts find what the patterns they were written from find.
 
-`_chains` reads BELOW's matches from the lines that start with a quote instead of scanning for
-BELOW itself (`:` and `=` are everywhere in code); here both are run on generated text built
-from the characters that decide a match (quotes, operators, spaces, line ends, continuations),
-with GAP-long runs of spaces, and on the labelled credential cases: the chains must be the same.
+`bot.redact.joined._chains` reads BELOW's matches from the lines that start with a quote instead
+of scanning for BELOW itself (`:` and `=` are everywhere in code), and `bot.redact.scrub._pem_pair`
+tries PEM_PAIR only at the starts of two long lines in a row instead of searching for it. Here
+each is run beside its pattern on generated text built from the characters that decide a match
+(quotes, operators, spaces, line ends, continuations, base64 runs at the length bounds, GAP-long
+runs of spaces), and on the labelled credential cases: the answers must be the same.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.redact import joined
-from bot.redact.patterns import GAP
+from bot.redact.patterns import GAP, PEM_PAIR
+from bot.redact.scrub import _pem_pair
 from tests.reliability.secret_cases import load_cases
 
 # Single characters, and whole line ends and starts (an operator or a literal, then the line end),
@@ -53,3 +56,18 @@ def test_chains_of_the_labelled_cases_are_those_of_the_patterns() -> None:
     assert any(joined.BELOW.search(text) for text in texts)  # the cases hold values below their names
     for text in texts:
         assert joined._chains(text) == reference_chains(text), text
+        assert _pem_pair(text) == (PEM_PAIR.search(text) is not None), text
+
+
+BASE64_PARTS = st.sampled_from(["A" * 60, "b" * 61, "+/" * 30 + "==", "Zz09" * 20, '"', "'", " ", "\t", "\\n", ",", ";",
+                                ")", "+", "\n", "x", "-----BEGIN", "=" * 3, "A" * 59])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(BASE64_PARTS, max_size=16))
+@example(["A" * 60, "\n", "A" * 60])
+@example(["x", "\n", ' "', "A" * 60, '"', " +", "\n", "'", "b" * 61])
+@example(["A" * 59, "\n", "A" * 60])
+def test_pem_pairs_are_those_of_the_pattern(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert _pem_pair(text) == (PEM_PAIR.search(text) is not None)
