@@ -2,7 +2,8 @@
 
 `bot.redact.joined._chains` reads BELOW's matches from the lines that start with a quote instead
 of scanning for BELOW itself (`:` and `=` are everywhere in code), and `bot.redact.scrub._pem_pair`
-tries PEM_PAIR only at the starts of two long lines in a row instead of searching for it. Here
+tries PEM_PAIR only at the starts of two long lines in a row instead of searching for it, and a
+hunk's cheap conditions for a split value are written as faster patterns of the same text. Here
 each is run beside its pattern on generated text built from the characters that decide a match
 (quotes, operators, spaces, line ends, continuations, base64 runs at the length bounds, GAP-long
 runs of spaces), and on the labelled credential cases: the answers must be the same.
@@ -10,11 +11,13 @@ runs of spaces), and on the labelled credential cases: the answers must be the s
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.redact import joined
-from bot.redact.patterns import GAP, PEM_PAIR
+from bot.redact.patterns import GAP, PEM_PAIR, bounded
 from bot.redact.scrub import _pem_pair
 from tests.reliability.secret_cases import load_cases
 
@@ -57,6 +60,8 @@ def test_chains_of_the_labelled_cases_are_those_of_the_patterns() -> None:
     for text in texts:
         assert joined._chains(text) == reference_chains(text), text
         assert _pem_pair(text) == (PEM_PAIR.search(text) is not None), text
+        assert joined._inline(text) == (INLINE.search(text) is not None), text
+        assert (joined._STARTS.search(text) is None) == (STARTS.search(text) is None), text
 
 
 BASE64_PARTS = st.sampled_from(["A" * 60, "b" * 61, "+/" * 30 + "==", "Zz09" * 20, '"', "'", " ", "\t", "\\n", ",", ";",
@@ -71,3 +76,21 @@ BASE64_PARTS = st.sampled_from(["A" * 60, "b" * 61, "+/" * 30 + "==", "Zz09" * 2
 def test_pem_pairs_are_those_of_the_pattern(parts: list[str]) -> None:
     text = "".join(parts)
     assert _pem_pair(text) == (PEM_PAIR.search(text) is not None)
+
+
+# The hunk's necessary conditions as single patterns, as they were written before.
+INLINE = re.compile(bounded(r"""["'`](?:[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?)["'`]"""))
+STARTS = re.compile(bounded(r"""\n[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?["'`]"""))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(PARTS, max_size=24))
+@example(['"', "+", "'"])
+@example(["`", " " * GAP, "+", " " * GAP, '"'])
+@example(["`", " " * (GAP + 1), '"'])
+@example(["\n", " " * GAP, "+", "\t", "`"])
+@example(["\n", "+", " " * (GAP + 1), "'"])
+def test_hunk_conditions_are_those_of_the_patterns(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert joined._inline(text) == (INLINE.search(text) is not None)
+    assert (joined._STARTS.search(text) is None) == (STARTS.search(text) is None)
