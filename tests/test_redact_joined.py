@@ -1,8 +1,9 @@
 """Redaction's shortcuts find what the patterns they were written from find.
 
 `bot.redact.joined._chains` reads BELOW's matches from the lines that start with a quote instead
-of scanning for BELOW itself (`:` and `=` are everywhere in code), and `bot.redact.scrub._pem_pair`
-tries PEM_PAIR only at the starts of two long lines in a row instead of searching for it, and a
+of scanning for BELOW itself (`:` and `=` are everywhere in code), `bot.redact.scrub._pem_pair`
+tries PEM_PAIR only at the starts of two long lines in a row instead of searching for it,
+`bot.redact.scrub._dangles` searches DANGLING only in the lines that may end as it needs, and a
 hunk's cheap conditions for a split value are written as faster patterns of the same text. Here
 each is run beside its pattern on generated text built from the characters that decide a match
 (quotes, operators, spaces, line ends, continuations, base64 runs at the length bounds, GAP-long
@@ -17,8 +18,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.redact import joined
+from bot.redact.multiline import DANGLING
 from bot.redact.patterns import GAP, PEM_PAIR, bounded
-from bot.redact.scrub import _pem_pair
+from bot.redact.scrub import _dangles, _may_dangle, _pem_pair
 from tests.reliability.secret_cases import load_cases
 
 # Single characters, and whole line ends and starts (an operator or a literal, then the line end),
@@ -62,6 +64,8 @@ def test_chains_of_the_labelled_cases_are_those_of_the_patterns() -> None:
         assert _pem_pair(text) == (PEM_PAIR.search(text) is not None), text
         assert joined._inline(text) == (INLINE.search(text) is not None), text
         assert (joined._STARTS.search(text) is None) == (STARTS.search(text) is None), text
+        pieces = text.split("\n")
+        assert _dangles(pieces, text) == (_may_dangle(pieces) and DANGLING.search(text) is not None), text
 
 
 BASE64_PARTS = st.sampled_from(["A" * 60, "b" * 61, "+/" * 30 + "==", "Zz09" * 20, '"', "'", " ", "\t", "\\n", ",", ";",
@@ -94,3 +98,18 @@ def test_hunk_conditions_are_those_of_the_patterns(parts: list[str]) -> None:
     text = "".join(parts)
     assert joined._inline(text) == (INLINE.search(text) is not None)
     assert (joined._STARTS.search(text) is None) == (STARTS.search(text) is None)
+
+
+DANGLING_PARTS = st.sampled_from(["api_key:", "TOKEN =", "x", ":", "=", " >-", "|", "|+2", ">", "-", "+", "7", "(",
+                                  "\\", " ", "\t", "\u00a0", " " * GAP, " " * (GAP + 1), "\n", "\r", "'", "# c"])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.lists(DANGLING_PARTS, max_size=8).map("".join), min_size=1, max_size=6))
+@example(["TOKEN = \\", "abc"])
+@example(["api_key: >-\nabc", "x"])  # a piece with a line end of its own
+@example(["x = 5", "key: |\n"])
+@example(["key: (" + " " * (GAP + 1), "x"])
+def test_dangling_lines_are_those_of_the_pattern(pieces: list[str]) -> None:
+    probe = "\n".join(pieces)
+    assert _dangles(pieces, probe) == (_may_dangle(pieces) and DANGLING.search(probe) is not None)
