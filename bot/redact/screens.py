@@ -94,7 +94,10 @@ _CHUNK = 1024  # operators' span searched for names at a time (so a search's cos
 
 _Found = tuple[str, int, "re.Match[str] | None"]  # (text, searched from, the first match there)
 _NOTHING: _Found = ("", -1, None)
-_FOUND: dict[re.Pattern[str], _Found] = {}  # per `others` pattern of the screens: see Screen.search
+# Per `others` pattern of the screens (see Screen.search), keyed by its id: hashing a compiled
+# pattern hashes its whole program (microseconds for these alternations, at every search). The
+# patterns are the module's own, alive as long as it is, so an id names one for good.
+_FOUND: dict[int, _Found] = {}
 
 
 class Screen:
@@ -111,6 +114,7 @@ class Screen:
 
     def __init__(self, others: re.Pattern[str], names: re.Pattern[str], after: int = 0) -> None:
         self.others = others
+        self._key = id(others)
         self.names = names
         self.after = after  # how far past its first operator a match of `names` may go on
         self.pattern = others.pattern + "|" + names.pattern
@@ -127,10 +131,10 @@ class Screen:
 
     def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
         # (Kept per pattern, not per screen: screens that share `others` share what it found.)
-        last_text, last_pos, other = _FOUND.get(self.others, _NOTHING)
+        last_text, last_pos, other = _FOUND.get(self._key, _NOTHING)
         if not (last_text is text and last_pos <= pos and (other is None or other.start() >= pos)):
             other = self.others.search(text, pos)
-            _FOUND[self.others] = (text, pos, other)
+            _FOUND[self._key] = (text, pos, other)
         last_text, last_pos, name = self._name
         if not (last_text is text and last_pos <= pos and (name is None or name.start() >= pos)):
             name = self._names(text, pos)

@@ -1,0 +1,115 @@
+"""Redaction's shortcuts find what the patterns they were written from find.
+
+`bot.redact.joined._chains` reads BELOW's matches from the lines that start with a quote instead
+of scanning for BELOW itself (`:` and `=` are everywhere in code), `bot.redact.scrub._pem_pair`
+tries PEM_PAIR only at the starts of two long lines in a row instead of searching for it,
+`bot.redact.scrub._dangles` searches DANGLING only in the lines that may end as it needs, and a
+hunk's cheap conditions for a split value are written as faster patterns of the same text. Here
+each is run beside its pattern on generated text built from the characters that decide a match
+(quotes, operators, spaces, line ends, continuations, base64 runs at the length bounds, GAP-long
+runs of spaces), and on the labelled credential cases: the answers must be the same.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from bot.redact import joined
+from bot.redact.multiline import DANGLING
+from bot.redact.patterns import GAP, PEM_PAIR, bounded
+from bot.redact.scrub import _dangles, _may_dangle, _pem_pair
+from tests.reliability.secret_cases import load_cases
+
+# Single characters, and whole line ends and starts (an operator or a literal, then the line end),
+# so that the shapes that decide are drawn often.
+PARTS = st.sampled_from(['"', "'", "`", '"""', ":", "=", "=>", ":=", "->", ">", " ", "\t", "\n", "\\", "+", "(",
+                         ")", ",", "x", "token", "ghp_", "abc def", " " * GAP, " " * (GAP + 1), "\n" + " " * GAP,
+                         "=\n", ":\n", "=>\n", ":= \n", "->\n", ">\n", "= \\\n", '"x"', "'y'", "`z`", '\n"a"',
+                         "\n 'b'", "\n\t`c`", ' + "d"', "\n+ 'e'"])
+
+
+def reference_chains(text: str) -> dict[int, int]:
+    """`_chains` as it was: `BELOW.finditer`, then `CHAIN.finditer`."""
+    found: dict[int, int] = {}
+    for match in joined.BELOW.finditer(text):
+        chain = joined._CHAIN_FROM_HERE.match(text, match.end())
+        if chain is not None:
+            found[chain.start()] = chain.end()
+    for match in joined.CHAIN.finditer(text):
+        found.setdefault(match.start(), match.end())
+    return found
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(PARTS, max_size=24))
+@example(["x", "=", "\n", '"', "x", '"'])
+@example(["x", ":=", " " * GAP, "\n", " " * GAP, "'", "x", "'"])
+@example(["x", "=", " " * (GAP + 1), "\n", '"', "x", '"'])
+@example(["=>", "\t", "\n", "`", "abc def", "`", " ", "+", "\n", "`", "x", "`"])
+@example(["x", "=>", "\n", '"', "x", '"'])  # `=>`: BELOW's `=>?` takes the `>`
+@example(["\n", '"', "x", '"'])  # a quote at a line start with nothing above: no operator
+def test_chains_are_those_of_the_patterns(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert joined._chains(text) == reference_chains(text)
+
+
+def test_chains_of_the_labelled_cases_are_those_of_the_patterns() -> None:
+    texts = ["\n".join(case.lines) for case in load_cases()]  # ../shared/secrets and issue 16's shapes
+    assert any(joined.BELOW.search(text) for text in texts)  # the cases hold values below their names
+    for text in texts:
+        assert joined._chains(text) == reference_chains(text), text
+        assert _pem_pair(text) == (PEM_PAIR.search(text) is not None), text
+        assert joined._inline(text) == (INLINE.search(text) is not None), text
+        assert (joined._STARTS.search(text) is None) == (STARTS.search(text) is None), text
+        pieces = text.split("\n")
+        assert _dangles(pieces, text) == (_may_dangle(pieces) and DANGLING.search(text) is not None), text
+
+
+BASE64_PARTS = st.sampled_from(["A" * 60, "b" * 61, "+/" * 30 + "==", "Zz09" * 20, '"', "'", " ", "\t", "\\n", ",", ";",
+                                ")", "+", "\n", "x", "-----BEGIN", "=" * 3, "A" * 59])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(BASE64_PARTS, max_size=16))
+@example(["A" * 60, "\n", "A" * 60])
+@example(["x", "\n", ' "', "A" * 60, '"', " +", "\n", "'", "b" * 61])
+@example(["A" * 59, "\n", "A" * 60])
+def test_pem_pairs_are_those_of_the_pattern(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert _pem_pair(text) == (PEM_PAIR.search(text) is not None)
+
+
+# The hunk's necessary conditions as single patterns, as they were written before.
+INLINE = re.compile(bounded(r"""["'`](?:[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?)["'`]"""))
+STARTS = re.compile(bounded(r"""\n[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?["'`]"""))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(PARTS, max_size=24))
+@example(['"', "+", "'"])
+@example(["`", " " * GAP, "+", " " * GAP, '"'])
+@example(["`", " " * (GAP + 1), '"'])
+@example(["\n", " " * GAP, "+", "\t", "`"])
+@example(["\n", "+", " " * (GAP + 1), "'"])
+def test_hunk_conditions_are_those_of_the_patterns(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert joined._inline(text) == (INLINE.search(text) is not None)
+    assert (joined._STARTS.search(text) is None) == (STARTS.search(text) is None)
+
+
+DANGLING_PARTS = st.sampled_from(["api_key:", "TOKEN =", "x", ":", "=", " >-", "|", "|+2", ">", "-", "+", "7", "(",
+                                  "\\", " ", "\t", "\u00a0", " " * GAP, " " * (GAP + 1), "\n", "\r", "'", "# c"])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.lists(DANGLING_PARTS, max_size=8).map("".join), min_size=1, max_size=6))
+@example(["TOKEN = \\", "abc"])
+@example(["api_key: >-\nabc", "x"])  # a piece with a line end of its own
+@example(["x = 5", "key: |\n"])
+@example(["key: (" + " " * (GAP + 1), "x"])
+def test_dangling_lines_are_those_of_the_pattern(pieces: list[str]) -> None:
+    probe = "\n".join(pieces)
+    assert _dangles(pieces, probe) == (_may_dangle(pieces) and DANGLING.search(probe) is not None)
