@@ -40,3 +40,6 @@ for config in bench/eval/qwen-vacuous.toml bench/eval/qwen-confirm.toml bench/ev
     step werkzeug "$config" "$CURVE_CASES"
     step requests "$config" "$CURVE_CASES"
 done
+# 4096 on as many cases as the default: the request-size default is chosen between them (docs/quality.md).
+step werkzeug bench/eval/qwen-r4096.toml "$DEFAULT_CASES"
+step requests bench/eval/qwen-r4096.toml "$DEFAULT_CASES"
