@@ -119,11 +119,14 @@ def dropped_answers(requests: Sequence[Request], answers: Sequence[tuple[Prompt,
     from bot.findings.grounding import ground, parse_completion
 
     by_prompt: dict[object, Request] = {(r.messages or r.prompt): r for r in requests}
+    known = [(by_prompt.get(prompt if isinstance(prompt, str) else tuple(prompt)), completion)
+             for prompt, completion in answers]
     out: list[dict[str, str]] = []
-    for prompt, completion in answers:
-        request = by_prompt.get(prompt if isinstance(prompt, str) else tuple(prompt))
+    # In plan order: with concurrent requests the answers arrive in any order, and a report of
+    # the same stored answers must read the same.
+    for request, completion in sorted(((r, c) for r, c in known if r is not None), key=lambda rc: rc[0].id):
         text = completion.text.strip()
-        if request is None or not text:
+        if not text:
             continue
         raws = parse_completion(completion.text, parser, request)
         if not raws and not any(text.lower().startswith(n) for n in _NOTHING):
