@@ -18,8 +18,8 @@ from bot.findings.grounding import collect_findings
 from bot.plan.filters import apply_filters
 from bot.plan.packing import make_plan, split_batch
 from bot.plan.tokens import CountingEstimator, MemoCounter, TokenEstimator
-from bot.prompts.context import PromptOptions, file_language
-from bot.prompts.enclosing import HeadContext, no_context
+from bot.prompts.context import PromptOptions
+from bot.prompts.enclosing import HeadContext, no_context, wants_head_file
 from bot.prompts.render import TemplateCost, render_request, template_overhead
 from bot.prompts.templates import Template
 from bot.redact.scrub import RedactedInput, mark_secret_findings, redact_input
@@ -61,14 +61,14 @@ class Screened:
 
 
 def screen(review_input: ReviewInput, settings: Settings) -> Screened:
-    # Head files only serve [review] context = "function", and only for the diff's Python files:
-    # the others are dropped before redaction, so with "diff" nothing of them is read or redacted.
+    # Head files only serve [review] context = "function", and only for the files it reads (the
+    # predicate the GitHub source fetches by): the others are dropped before redaction, so with
+    # "diff" nothing of them is read or redacted.
     if review_input.head_files:
-        paths = {f.path for f in review_input.diff.files if f.hunks}
         wanted = settings.review.context == "function"
+        paths = {f.path for f in review_input.diff.files if wanted and wants_head_file(f)}
         review_input = replace(review_input, head_files=tuple(
-            (path, text) for path, text in review_input.head_files
-            if wanted and path in paths and file_language(path) == "python"))
+            (path, text) for path, text in review_input.head_files if path in paths))
     # Redaction first, so no credential reaches a prompt, a finding, a log line or an output.
     redacted = redact_input(review_input, settings.review.redact_secrets)
     kept, filtered_out = apply_filters(redacted.review_input.diff.files, settings.review)

@@ -21,10 +21,11 @@ from bot.config import load_settings
 from bot.eval.cases import load_cases, with_haystack
 from bot.pipeline import prepare
 from bot.plan.tokens import ShapeEstimator
-from bot.prompts.enclosing import MAX_CONTEXT_LINES, HeadContext
+from bot.prompts.enclosing import MAX_CONTEXT_LINES, HeadContext, wants_head_file
 from bot.prompts.render import chat_overhead
 from bot.prompts.templates import load_template
 from bot.sources.git_range import read_git_range
+from bot.types import FileDiff, Hunk, Line
 from tests.cli_runner import run_main
 from tests.conftest import FIXTURES, REPO_ROOT
 from tests.github_helpers import BOT_TOKEN, REPO, emulator, git_diff, git_history
@@ -277,3 +278,15 @@ def _diff(path: str, old: str, new: str):  # type: ignore[no-untyped-def]
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_one_rule_says_which_head_files_serve_context() -> None:
+    """The GitHub source fetches, and the pipeline keeps, the head text of the same files: changed
+    Python files that still exist (bot.prompts.enclosing.wants_head_file, used by both)."""
+    hunk = Hunk(path="a.py", old_start=1, old_len=1, new_start=1, new_len=1, header="@@ -1 +1 @@",
+                lines=(Line("-", 1, None, "x = 1"), Line("+", None, 1, "x = 2")))
+    changed = FileDiff(path="a.py", old_path="a.py", status="modified", hunks=(hunk,))
+    assert wants_head_file(changed)
+    assert not wants_head_file(FileDiff(path="a.py", old_path="a.py", status="removed", hunks=(hunk,)))
+    assert not wants_head_file(FileDiff(path="a.py", old_path="a.py", status="mode", hunks=()))
+    assert not wants_head_file(FileDiff(path="a.md", old_path="a.md", status="modified", hunks=(hunk,)))

@@ -166,11 +166,11 @@ def _with_head_files(api: GitHubApi, review_input: ReviewInput, head_sha: str, s
     if settings.review.context != "function":
         return review_input
     from bot.plan.filters import apply_filters
-    from bot.prompts.context import file_language
+    from bot.prompts.enclosing import wants_head_file
     from bot.sources.pull_request import MAX_HEAD_FILES, read_head_files
 
     kept, _ = apply_filters(review_input.diff.files, settings.review)
-    paths = [f.path for f in kept if f.hunks and f.status != "removed" and file_language(f.path) == "python"]
+    paths = [f.path for f in kept if wants_head_file(f)]
     texts, requests = read_head_files(api, head_sha, paths)
     if requests:
         more = f"; {len(paths) - MAX_HEAD_FILES} more go without" if len(paths) > MAX_HEAD_FILES else ""

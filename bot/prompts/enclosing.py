@@ -17,13 +17,24 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from bot.diff.hunk_text import MIN_NUMBER_WIDTH, defuse
 from bot.diff.languages import language_for
-from bot.types import Hunk
+from bot.types import FileDiff, Hunk
 
 # Lines of head-file code one hunk's context shows at most (the def or class line, then the lines
 # nearest the hunk), so a hunk inside a long function or class costs a bounded number of tokens.
 MAX_CONTEXT_LINES = 60
 
 Span = tuple[int, int]  # first and last line (1-based) of a def or class
+
+
+def reads_head_file(path: str) -> bool:
+    """Whether a hunk of `path` can get a context: the one language `definition_spans` reads."""
+    return language_for(path) == "python"
+
+
+def wants_head_file(file: FileDiff) -> bool:
+    """Whether the head text of a file of the diff serves its context: changed lines there, and a
+    file that still exists. What the GitHub source fetches and the pipeline keeps (bot.pipeline.screen)."""
+    return bool(file.hunks) and file.status != "removed" and reads_head_file(file.path)
 
 
 def definition_spans(text: str) -> list[Span] | None:
@@ -113,7 +124,7 @@ class HeadContext:
         parsed: dict[str, tuple[list[str], list[Span]] | None] = {}
         for hunk in hunks:
             text = head_files.get(hunk.path)
-            if text is None or language_for(hunk.path) != "python":
+            if text is None or not reads_head_file(hunk.path):
                 continue
             if hunk.path not in parsed:
                 spans = definition_spans(text)
