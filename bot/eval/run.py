@@ -22,7 +22,7 @@ def model_row(template_name: str, cases: Sequence[Case], settings: Settings, env
               progress: Progress, cache: str | None = None, cache_only: bool = False) -> Row:
     from bot.backends import make_backend
     from bot.backends.cache import CachingBackend
-    from bot.pipeline import fit_to_model, prepare, run
+    from bot.pipeline import fit_to_model, prepare, run, screen
     from bot.run import load_stages
 
     template, estimator = load_stages(settings)
@@ -44,9 +44,11 @@ def model_row(template_name: str, cases: Sequence[Case], settings: Settings, env
         model_seconds = cached.model_seconds if cached is not None else 0.0
         try:
             fitted, counter = fit_to_model(settings, backend, estimator)
-            planned = prepare(review_input, fitted, template, counter).requests
+            # Redacted and filtered once: the plan read here is the one run() makes from it.
+            screened = screen(review_input, fitted)
+            planned = prepare(review_input, fitted, template, counter, screened).requests
             backend.answers.clear()
-            result = run(review_input, backend, settings, template, estimator, on_event=on_event)
+            result = run(review_input, backend, settings, template, estimator, on_event=on_event, screened=screened)
         except (ModelError, InputError) as err:
             failures_in_a_row += 1
             results.append(CaseResult(case.name, error=one_line(err, limit=300), fix_subject=case.fix_subject))
