@@ -13,6 +13,7 @@ runs of spaces), and on the labelled credential cases: the answers must be the s
 from __future__ import annotations
 
 import re
+import sys
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -113,3 +114,40 @@ DANGLING_PARTS = st.sampled_from(["api_key:", "TOKEN =", "x", ":", "=", " >-", "
 def test_dangling_lines_are_those_of_the_pattern(pieces: list[str]) -> None:
     probe = "\n".join(pieces)
     assert _dangles(pieces, probe) == (_may_dangle(pieces) and DANGLING.search(probe) is not None)
+
+
+# joined's patterns with possessive runs (`{0,256}+`, Python 3.11+) and the same patterns without.
+POSSESSIVE = [p for p in vars(joined).values() if isinstance(p, re.Pattern) and "}+" in p.pattern]
+
+
+def _plain(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    return re.compile(pattern.pattern.replace("}+", "}"), pattern.flags)
+
+
+def _same_matches(pattern: re.Pattern[str], text: str) -> None:
+    plain = _plain(pattern)
+    assert [(m.span(), m.groups()) for m in pattern.finditer(text)] == \
+        [(m.span(), m.groups()) for m in plain.finditer(text)], (pattern.pattern, text)
+    # As a match from a place too (_CHAIN_FROM_HERE, _CLOSE): from each place a run may start or end.
+    for at in [i for i, c in enumerate(text) if c in "\"'`:=+( \t\n\\"][:300]:
+        found, expected = pattern.match(text, at), plain.match(text, at)
+        assert (found and (found.span(), found.groups())) == (expected and (expected.span(), expected.groups()))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(PARTS, max_size=24))
+@example(['"', "x", '"', " " * GAP, "+", " " * GAP, "\n", " " * GAP, "'", "y", "'"])
+@example(["\n", " " * (GAP + 1), '"', "x"])
+def test_possessive_runs_find_what_the_plain_patterns_find(parts: list[str]) -> None:
+    if sys.version_info >= (3, 11):
+        assert len(POSSESSIVE) >= 10  # (the module compiles 13 patterns with runs)
+    text = "".join(parts)
+    for pattern in POSSESSIVE:
+        _same_matches(pattern, text)
+
+
+def test_possessive_runs_on_the_labelled_cases() -> None:
+    for case in load_cases():
+        text = "\n".join(case.lines)
+        for pattern in POSSESSIVE:
+            _same_matches(pattern, text)

@@ -18,6 +18,7 @@ a bounded number of times.
 from __future__ import annotations
 
 import re
+import sys
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from itertools import accumulate
@@ -25,6 +26,25 @@ from operator import attrgetter
 
 from bot.redact.patterns import GAP, KEY, PASSWORD, bounded
 from bot.types import Line
+
+
+def _once(pattern: str) -> str:
+    """`pattern` for `bounded`, each run (`{0,GAP}`, `{0,LONGEST}`) possessive where `re` has them (3.11).
+
+    Every run in this module's patterns is of characters that what follows it cannot start with
+    (spaces or tabs before a `+`, a backslash, a line end, a quote or the line's end; a literal's
+    body before its closing quote), so giving characters back never lets a match succeed: the
+    matches are the same, found without `re` trying every shorter run first wherever one fails
+    (CHAIN at each quote, the lines that start with a quote: 0.1x unidiff's parse on the corpus
+    diff). tests/test_redact_joined.py compares each with its plain form.
+    """
+    if sys.version_info < (3, 11):
+        return pattern
+    return pattern.replace(",GAP}", ",GAP}+").replace(",LONGEST}", ",LONGEST}+")
+
+
+def _runs(pattern: str) -> str:
+    return bounded(_once(pattern))
 
 
 def _literal(group: str) -> str:
@@ -35,15 +55,15 @@ def _literal(group: str) -> str:
 
 # Between two literals of one value: spaces, a `+`, one line end (maybe after a backslash), a `+`.
 _SEP = r"""[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?(?:\\?\n[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?)?"""
-CHAIN = re.compile(bounded(_literal("first") + "(?:" + _SEP + _literal("next") + "){1,64}"))
-_CHAIN_FROM_HERE = re.compile(bounded(_literal("first") + "(?:" + _SEP + _literal("next") + "){0,64}"))
-LITERAL = re.compile(bounded(r"""(?P<q>["'`])(?P<value>[^"'`\n\\]{0,LONGEST})(?P=q)"""))
+CHAIN = re.compile(_runs(_literal("first") + "(?:" + _SEP + _literal("next") + "){1,64}"))
+_CHAIN_FROM_HERE = re.compile(_runs(_literal("first") + "(?:" + _SEP + _literal("next") + "){0,64}"))
+LITERAL = re.compile(_runs(r"""(?P<q>["'`])(?P<value>[^"'`\n\\]{0,LONGEST})(?P=q)"""))
 # A line that ends in an operator, and the next starts with a literal: the value of the name above.
-BELOW = re.compile(bounded(r"""(?::|=>?|:=)[ \t]{0,GAP}\n[ \t]{0,GAP}(?=["'`])"""))
-_DANGLING = re.compile(bounded(r"""(?::|=>?|:=)[ \t]{0,GAP}$"""))
+BELOW = re.compile(_runs(r"""(?::|=>?|:=)[ \t]{0,GAP}\n[ \t]{0,GAP}(?=["'`])"""))
+_DANGLING = re.compile(_runs(r"""(?::|=>?|:=)[ \t]{0,GAP}$"""))
 # `name = (` before a value and `)` after it: the parentheses only group the pieces.
-_OPEN = re.compile(bounded(r"""(?P<op>:|=>?|:=)[ \t]{0,GAP}\([ \t]{0,GAP}$"""))
-_CLOSE = re.compile(bounded(r"""[ \t]{0,GAP}\)"""))
+_OPEN = re.compile(_runs(r"""(?P<op>:|=>?|:=)[ \t]{0,GAP}\([ \t]{0,GAP}$"""))
+_CLOSE = re.compile(_runs(r"""[ \t]{0,GAP}\)"""))
 # Cheap necessary conditions over a whole hunk (`re.M`), so that most hunks cost three scans: two
 # literals side by side on one line, or a line ending in a literal or an operator (maybe then `+`
 # or `\`) and a line starting with a literal.
@@ -52,14 +72,14 @@ _CLOSE = re.compile(bounded(r"""[ \t]{0,GAP}\)"""))
 # skips to a fixed first character in a fast loop, to one of a class in a slow one: 2x slower than
 # the three). The optional `+` of _STARTS is a branch, not an optional group: 2x faster.
 # (tests/test_redact_joined.py checks both against the single patterns they replace.)
-_INLINE_DOUBLE = re.compile(bounded(r"""["](?:[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?)["'`]"""))
-_INLINE_SINGLE = re.compile(bounded(r"""['](?:[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?)["'`]"""))
-_INLINE_BACK = re.compile(bounded(r"""[`](?:[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?)["'`]"""))
+_INLINE_DOUBLE = re.compile(_runs(r"""["](?:[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?)["'`]"""))
+_INLINE_SINGLE = re.compile(_runs(r"""['](?:[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?)["'`]"""))
+_INLINE_BACK = re.compile(_runs(r"""[`](?:[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?)["'`]"""))
 _INLINES = (('"', _INLINE_DOUBLE), ("'", _INLINE_SINGLE), ("`", _INLINE_BACK))
-_ENDS = re.compile(bounded(r"""(?:["'`]|:|=>?)[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?\\?$"""), re.M)
-_STARTS = re.compile(bounded(r"""\n[ \t]{0,GAP}(?:["'`]|\+[ \t]{0,GAP}["'`])"""))  # (after a `\n`: faster than re.M)
+_ENDS = re.compile(_runs(r"""(?:["'`]|:|=>?)[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?\\?$"""), re.M)
+_STARTS = re.compile(_runs(r"""\n[ \t]{0,GAP}(?:["'`]|\+[ \t]{0,GAP}["'`])"""))  # (after a `\n`: faster than re.M)
 # Where a BELOW match ends (_chains): a line that starts with a quote.
-_LINE_QUOTE = re.compile(bounded(r"""\n[ \t]{0,GAP}(?=["'`])"""))
+_LINE_QUOTE = re.compile(_runs(r"""\n[ \t]{0,GAP}(?=["'`])"""))
 CONTEXT = 200  # characters of the line kept before a joined value (a name, an annotation, a call)
 
 # (text) -> (the text redacted, credentials found in it): the line patterns of bot.redact.scrub.

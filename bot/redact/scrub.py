@@ -27,7 +27,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from itertools import accumulate
-from operator import attrgetter
+from operator import and_, attrgetter
 
 from bot.diff.pathnames import base_name, suffix
 from bot.redact.joined import joined_values
@@ -197,6 +197,13 @@ def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[S
     # The wide screen (words alone) first: it skips most text faster; where it finds a place, the
     # narrow one (a name's rest and operator too) takes over from there (see WIDE_HUNK_SCREEN).
     wide = WIDE_HUNK_SCREEN if shapes else WIDE_CODE_HUNK_SCREEN
+    first = wide.search(lowered)
+    if first is None and not key_file and PRIVATE_KEY_MARK not in probe and (
+            sum(map((60).__le__, map(len, pieces))) < 2 or not _pem_pair(probe)):
+        # Nothing in it can match (see bot.redact.screens), nor be key material: the common case, kept
+        # cheap. (Its section is looked at too: where only the section has a mark or a long line, the
+        # hunk takes the way below, which then finds nothing either.)
+        return hunk
     # `first`: a secret name's operator without a value after it counts (its value may go on
     # below: bot.redact.multiline); the lines are screened with what the line screen asks.
     wide_text = len(lowered) != len(probe)
@@ -204,7 +211,6 @@ def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[S
     line_hunk_screen = (wide if wide_text else HUNK_SCREEN if bare
                         else PROSE_HUNK_SCREEN if shapes else QUOTED_CODE_HUNK_SCREEN)
     line_screen = LINE_SCREEN if bare else PROSE_LINE_SCREEN if shapes else CODE_LINE_SCREEN
-    first = wide.search(lowered)
     if first is not None and hunk_screen is not wide:
         first = hunk_screen.search(lowered, first.start())
     line_first = first if first is None or line_hunk_screen is hunk_screen else \
@@ -248,14 +254,22 @@ def _pem_pair(body: str) -> bool:
     """Whether PEM_PAIR matches `body`. A match starts at a line's start (`^`, re.M) and holds 60
     characters of that line and 60 of the next, so it is tried only there, as a match: a search
     tries `^` at every character of the text (0.1x unidiff's parse on the corpus diff, measured).
+    The pairs of long lines in a row are found in C loops (most hunks of code have none).
     tests/test_redact_joined.py compares the two."""
     lengths = list(map(len, body.split("\n")))
-    start = 0
-    for length, next_length in zip(lengths, lengths[1:], strict=False):  # (pairs of lines in a row)
-        if length >= 60 and next_length >= 60 and PEM_PAIR.match(body, start) is not None:
+    long = list(map((60).__le__, lengths))
+    pairs = list(map(and_, long, long[1:]))  # (line i and line i + 1 both long)
+    if True not in pairs:
+        return False
+    starts = list(accumulate(map((1).__add__, lengths), initial=0))
+    at = pairs.index(True)
+    while True:
+        if PEM_PAIR.match(body, starts[at]) is not None:
             return True
-        start += length + 1
-    return False
+        try:
+            at = pairs.index(True, at + 1)
+        except ValueError:
+            return False
 
 
 _DANGLING_ENDS = frozenset(">|-+0123456789(\\")  # the last character before a DANGLING line's spaces
