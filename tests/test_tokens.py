@@ -9,12 +9,21 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.config import ModelSettings
 from bot.diff.hunk_text import hunk_listing
 from bot.diff.parse import parse_diff
 from bot.errors import InputError
-from bot.plan.tokens import CharEstimator, MemoCounter, ShapeEstimator, TokenizerEstimator, make_estimator
+from bot.plan.tokens import (
+    CharEstimator,
+    MemoCounter,
+    ShapeEstimator,
+    TokenizerEstimator,
+    _shape_counts,
+    make_estimator,
+)
 from tests.conftest import EVAL_SET, JINJA_CASES, UNIDIFF_SAMPLES
 
 QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -130,6 +139,21 @@ def test_the_quick_shape_count_equals_the_regex_definition() -> None:
     # Counted together (as the planner counts every hunk), each text still counts alone.
     assert shape.count_many([*texts, *long_texts]) == [spec_count(t) for t in [*texts, *long_texts]]
     assert sum(len(t) >= 64 for t in texts) > 1000  # most of them take the quick path
+
+
+# Pieces that put every class next to every other: hex words of 2-5 letters glued by one byte
+# (the class trick must see each word's edges), runs around each chunk size, non-ASCII bytes.
+_PIECES = st.sampled_from(["abc", "fbed", "ab", "deadb", "Ace", "cafeX", "xab", "g", "a", "z", "0", "9", " ", "\t",
+                           "\n", "\r", ".", "-", "_", "()", "é", "中", "\x00", "\x7f", "\U0001f600"])
+_RUNS = st.tuples(st.sampled_from("aFgZ \t.(-"), st.sampled_from([1, 2, 3, 4, 5, 15, 16, 17, 31, 32, 33])).map(
+    lambda run: run[0] * run[1])
+_TEXTS = st.lists(st.one_of(_PIECES, _RUNS), max_size=40).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_TEXTS, max_size=6))
+def test_the_quick_shape_count_of_texts_counted_together_equals_the_regex_definition(texts: list[str]) -> None:
+    assert _shape_counts(texts) == [spec_count(t) for t in texts]
 
 
 def test_a_memo_counts_a_prompt_as_its_listings_plus_the_text_between_them() -> None:

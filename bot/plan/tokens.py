@@ -89,61 +89,58 @@ _TOKEN_SHAPES = re.compile(r"(?<![A-Za-z])[a-fA-F]{2}(?=[a-fA-F]{1,2}(?![A-Za-z]
 
 
 def _classes(groups: Sequence[tuple[str, str]]) -> bytes:
-    """A bytes.translate table: each character of a group to its letter, every other byte to "x"."""
-    table = bytearray(b"x" * 256)
-    for chars, letter in groups:
+    """A bytes.translate table: each character of a group to its value, every other byte to 0."""
+    table = bytearray(256)
+    for chars, value in groups:
         for char in chars:
-            table[ord(char)] = ord(letter)
+            table[ord(char)] = ord(value)
     return bytes(table)
 
 
-_LETTERS = _classes([(string.ascii_letters, "a")])
-_BLANKS = _classes([(" \t", "b")])
-_PUNCTUATION = _classes([(string.punctuation, "p")])  # the same 32 characters as the class above
-_HEX = _classes([(string.ascii_letters, "g"), ("abcdefABCDEF", "h")])
-_SHORT = 64  # below this the regex is quicker than the passes of _shape_counts
+# One bit a class, so one AND of a byte with the byte before it keeps the class the two share.
+_CLASS = _classes([(string.ascii_letters, "\1"), (" \t", "\2"), (string.punctuation, "\4")])  # same 32 as above
+_HEX = _classes([("abcdefABCDEF", "\1")])
+_SHORT = 32  # below this the regex is quicker than _shape_counts (measured: equal near 32 characters)
 
 
 def _shape_counts(texts: Sequence[str]) -> list[int]:
     """_TOKEN_SHAPES's count of each text, as a few C passes instead of one match a token (several
-    times quicker on a diff). The texts are joined by newlines ("x" in every class, so every run
-    starts and ends next to one) and classified once; each is then counted in its own range by six
-    `bytes.count`s. Each byte of a non-ASCII character is a token here, which is what the regex's
-    one token per character plus the extra bytes adds up to. tests/test_tokens.py checks it against
-    the regex on the corpus and on random texts.
+    times quicker on a diff). The texts are joined by newlines (a class of their own, so no run
+    crosses from one text into the next), classified once, and each is counted in its own range by
+    four `bytes.count`s. Each byte of a non-ASCII character is a token here, which is what the
+    regex's one token per character plus the extra bytes adds up to. tests/test_tokens.py checks
+    it against the regex on the corpus and on random texts.
 
-    How a run of n letters (chunks of 4) comes to ceil(n / 4) = 1 + floor((n - 1) / 4) tokens:
-    with each run's last letter made an "x" (`cut`, one replace of "ax" for the whole text, lengths
-    kept), the run has n - 1 letters, and a non-overlapping count of "aaaa" finds floor((n - 1) / 4)
-    of them (an "x" ends every run, so no match spans two). Its characters were counted one token
-    each, so the run adds ceil(n / 4) - n = floor((n - 1) / 4) - (n - 1): count("aaaa") - count("a")
-    in `cut`. Blanks alike with 16. A run of n punctuation characters is n - floor(n / 2) tokens:
-    n one each, less a non-overlapping count of "pp". A word of exactly 3 or 4 hex letters is one
-    token more: with a word's last letter marked "H" when it is hex, those are "xhhH" and "xhhhH",
-    marked once more as "Q" for the whole text (neither needle can overlap itself or the other's
-    matches, as each starts with the only "x").
+    Bytes are classed 1 (letter), 2 (blank), 4 (punctuation) or 0 (anything else: a digit, a
+    newline, a byte of a non-ASCII character), read as one little-endian int, so `x << 8` puts
+    each byte's class under the next byte and `x & (x << 8)` is, per byte, the class it shares
+    with the byte before it: 0 where a token starts whatever the chunk size (a run's first byte,
+    any other byte), else the run's class. A run of n letters (chunks of 4) is then a 0 and n - 1
+    ones, and takes ceil(n / 4) = 1 + floor((n - 1) / 4) tokens: the 0, plus a non-overlapping
+    count of four ones (a 0 or another class ends every run, so no match spans two). Blanks
+    alike with 16, punctuation with 2. So a text's tokens are its count of 0s plus the counts of
+    "\\1" * 4, "\\2" * 16 and "\\4" * 2.
+
+    A word of exactly 3 or 4 hex letters is one token more: the last letter of each such word is
+    turned from 1 into 0 (`ends`, found by shifted ANDs over the int of hex letters, `h`). That
+    adds one 0 and, as the word's run has at most three ones, takes no four ones away.
     """
     encoded = [t.encode("utf-8") for t in texts]
     data = b"\n" + b"\n".join(encoded) + b"\n"
-    letters = data.translate(_LETTERS).replace(b"ax", b"xx")
-    blanks = data.translate(_BLANKS).replace(b"bx", b"xx")
-    punctuation = data.translate(_PUNCTUATION)
-    hexes = data.translate(_HEX)
-    if b"hx" in hexes:
-        hexes = hexes.replace(b"hx", b"Hx").replace(b"xhhH", b"xhhQ").replace(b"xhhhH", b"xhhhQ")
-    counts, start = [], 0
+    x = int.from_bytes(data.translate(_CLASS), "little")
+    h = int.from_bytes(data.translate(_HEX), "little")
+    # At a word's last letter: it and the two before are hex, the next byte is no letter, and the
+    # one three back is no letter, or is hex with no letter before it. (Only bit 0 of `h` is ever
+    # set, so the other bits of `x` that reach the ANDs drop out; `x ^ h` is a non-hex letter.)
+    last3 = h & (h << 8) & (h << 16)
+    ends = last3 ^ (last3 & ((x >> 8) | ((x ^ h) << 24) | ((h << 24) & (x << 32))))  # (a & ~b, one pass less)
+    shared = ((x & (x << 8)) ^ ends).to_bytes(len(data), "little")
+    count, counts, start = shared.count, [], 1
     for text in encoded:
-        end = start + len(text) + 2  # the text with the newline before and after it
-        tokens = len(text)  # digits, newlines, other bytes: one each; the rest corrected below
-        cut_letters = letters.count(b"a", start, end)
-        if cut_letters:
-            tokens += letters.count(b"aaaa", start, end) - cut_letters
-        cut_blanks = blanks.count(b"b", start, end)
-        if cut_blanks:
-            tokens += blanks.count(b"b" * 16, start, end) - cut_blanks
-        tokens += hexes.count(b"Q", start, end) - punctuation.count(b"pp", start, end)
-        counts.append(tokens)
-        start = end - 1  # the newline after this text is the one before the next
+        end = start + len(text)
+        counts.append(count(b"\0", start, end) + count(b"\1\1\1\1", start, end)
+                      + count(b"\2" * 16, start, end) + count(b"\4\4", start, end))
+        start = end + 1  # past the newline after this text
     return counts
 
 
