@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from unidiff.errors import UnidiffParseError
 
-from bot.diff.parse import _make_lines, _plain_hunks, _unidiff_hunks, parse_diff
+from bot.diff.parse import _make_hunk, _make_lines, _plain_hunks, _unidiff_hunks, parse_diff
 from bot.diff.pathnames import base_name, components, suffix
 from bot.diff.scan import count_hunk, first_chars, split_lines
-from bot.types import Line
+from bot.types import Hunk, Line
 
 # Lines a hunk body and what follows it are made of, the awkward ones included.
 BODY = st.sampled_from([
@@ -118,3 +118,14 @@ def test_the_corpus_parses_alike_both_ways() -> None:
                 assert _plain_hunks("p", section.hunks, bodies) == _unidiff_hunks("p", section.hunks), path
                 plain += 1
     assert plain > 200
+
+
+def test_a_hunk_made_at_once_is_the_dataclass_made_field_by_field() -> None:
+    """_make_hunk stores the fields in one step: the same object as Hunk(...) gives, every field set
+    (a field added to Hunk and not to _make_hunk fails here)."""
+    lines = (Line(kind="+", old_no=None, new_no=3, text="x"),)
+    args = ("a.py", 2, 0, 3, 1, "@@ -2,0 +3 @@ def f", lines)
+    made, plain = _make_hunk(*args), Hunk(*args)
+    assert type(made) is Hunk and made == plain and hash(made) == hash(plain)
+    assert list(vars(made).items()) == list(vars(plain).items())
+    assert list(vars(made)) == [f.name for f in fields(Hunk)]
