@@ -9,6 +9,7 @@ the plain computation it replaces, on hand-made edge cases and on every corpus h
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 from pathlib import Path
 
 import jinja2
@@ -18,14 +19,23 @@ from hypothesis import strategies as st
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot.config import ReviewSettings
-from bot.diff.hunk_text import defuse, hunk_diff, hunk_listing, hunk_section, listing_length, number_width, render_line
+from bot.diff.hunk_text import (
+    defuse,
+    display_path,
+    hunk_diff,
+    hunk_listing,
+    hunk_section,
+    listing_length,
+    number_width,
+    render_line,
+)
 from bot.diff.parse import parse_diff
 from bot.plan.filters import BINARY_RULES, DEFAULT_RULES, _changed_lines, _first_match, _RuleSet, apply_filters
 from bot.plan.packing import _Bin, _Costs, _hunk_costs, _Piece, _units
 from bot.plan.tokens import CharEstimator
 from bot.prompts.render import TemplateCost
 from bot.prompts.templates import load_template, make_environment, template_context
-from bot.prompts.views import group_files
+from bot.prompts.views import HunkView, group_files
 from bot.types import FileDiff, Hunk, Line, SourceInfo
 from tests.conftest import FULL_CORPUS, JINJA_CASES
 
@@ -88,6 +98,21 @@ def test_the_sandbox_reads_view_data_directly_and_still_hides_the_rest() -> None
     for hidden in ("{{ files[0].hunks[0]._hunk }}", "{{ files[0].__class__ }}"):
         with pytest.raises(jinja2.TemplateRuntimeError):  # unsafe (SecurityError) or undefined
             make_environment(None).from_string(hidden).render(**context)
+
+
+@settings(max_examples=200, deadline=None)
+@given(HUNKS)
+def test_a_hunk_view_made_at_once_is_the_dataclass_made_field_by_field(hunk: Hunk) -> None:
+    """group_files stores a view's fields in one step: the same view as HunkView(...) gives, every
+    field set (a field added to HunkView and not to _hunk_view fails here)."""
+    (file,) = group_files([hunk], lambda path: None, hunk_listing)
+    (made,) = file.hunks
+    plain = HunkView(path=display_path(hunk.path), ref=hunk.ref, new_start=hunk.new_start, new_len=hunk.new_len,
+                     _hunk=hunk, _listing=hunk_listing)
+    assert type(made) is HunkView and made == plain and repr(made) == repr(plain)
+    assert list(vars(made).items()) == list(vars(plain).items())
+    assert list(vars(made)) == [f.name for f in fields(HunkView)]
+    assert (made.text, made.header, made.lines, made.diff) == (plain.text, plain.header, plain.lines, plain.diff)
 
 
 def test_templates_know_what_they_read() -> None:

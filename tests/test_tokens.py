@@ -21,6 +21,7 @@ from bot.plan.tokens import (
     MemoCounter,
     ShapeEstimator,
     TokenizerEstimator,
+    _find,
     _shape_counts,
     make_estimator,
 )
@@ -154,6 +155,18 @@ _TEXTS = st.lists(st.one_of(_PIECES, _RUNS), max_size=40).map("".join)
 @given(st.lists(_TEXTS, max_size=6))
 def test_the_quick_shape_count_of_texts_counted_together_equals_the_regex_definition(texts: list[str]) -> None:
     assert _shape_counts(texts) == [spec_count(t) for t in texts]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text("ab\n", max_size=120), st.text("ab\n", max_size=50), st.integers(0, 130), st.integers(0, 120),
+       st.integers(0, 60))
+def test_finding_a_piece_by_its_first_characters_is_str_find(text: str, other: str, at: int, start: int,
+                                                             length: int) -> None:
+    """_find (count_joined's search) gives str.find's answer, for pieces in the text, long ones included."""
+    long_text = text * 3  # pieces longer than the prefix _find searches by, that repeat
+    for piece in (other, text[start:start + length], long_text[start:start + 3 * length], other * 4):
+        for haystack in (text, long_text):
+            assert _find(haystack, piece, at) == haystack.find(piece, at)
 
 
 def test_a_memo_counts_a_prompt_as_its_listings_plus_the_text_between_them() -> None:

@@ -209,7 +209,7 @@ class MemoCounter:
             known = memo.get(piece)
             if known is None or not piece:
                 continue
-            found = text.find(piece, at)
+            found = _find(text, piece, at)
             end = found + len(piece)
             # Only a piece between newlines (or the text's ends) counts alone: see ShapeEstimator.
             if found < 0 or (found and text[found - 1] != "\n") or (end < len(text) and text[end] != "\n"):
@@ -223,6 +223,19 @@ class MemoCounter:
         # Each gap but the last ends with a newline, so each counts what it did in place (and the
         # template's own text, the same in every prompt of a run, is counted once: the memo).
         return total + sum(self.count_many(gaps))
+
+
+_FIND_PREFIX = 32  # characters of a piece to search by; the rest is compared where they are found
+
+
+def _find(text: str, piece: str, at: int) -> int:
+    """text.find(piece, at), by a search for the piece's first characters and a comparison there:
+    for a long needle (a hunk listing) str.find first studies all of it, which took most of the time."""
+    head = piece[:_FIND_PREFIX]
+    found = text.find(head, at)
+    while found >= 0 and not text.startswith(piece, found):
+        found = text.find(head, found + 1)
+    return found
 
 
 def listing_of(estimator: TokenEstimator) -> Callable[[Hunk], str]:
