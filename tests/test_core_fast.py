@@ -142,6 +142,27 @@ def test_units_by_running_sums(costs: list[int], header: int, path: int, budget:
     assert _units(pieces, table) == plain
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400), st.integers(-1, 400)), min_size=1, max_size=12), st.integers(0, 60),
+       st.integers(0, 40), st.integers(100, 900), st.integers(0, 3), st.integers(0, 3), st.integers(0, 3))
+def test_units_by_running_sums_with_comment_block_tails(costs: list[tuple[int, int]], header: int, path: int,
+                                                        budget: int, repeats: int, tail_repeats: int,
+                                                        path_repeats: int) -> None:
+    template = TemplateCost(base=0, target=7, target_repeats=repeats, target_tail_repeats=tail_repeats,
+                            target_path_repeats=path_repeats)
+    table = _Costs(template, budget, files=[header], paths=[path])
+    hunk = Hunk("a.py", 1, 0, 1, 0, "@@ -1,0 +1,0 @@", ())
+    pieces = [_Piece(hunk, cost, 0, order, tail) for order, (cost, tail) in enumerate(costs)]
+    plain: list[list[_Piece]] = []
+    for piece in pieces:
+        if plain and table.grown(_Bin(), [*plain[-1], piece])[0] <= table.budget:
+            plain[-1].append(piece)
+        else:
+            plain.append([piece])
+    assert _units(pieces, table) == plain
+    assert [table.fits_alone(p) for p in pieces] == [table.grown(_Bin(), [p])[0] <= budget for p in pieces]
+
+
 FILTER_PATHS = st.lists(st.sampled_from(["a", "b.PNG", "x.min.js", "vendor", "poetry.lock", "c.tar.gz", ".", "..",
                                          "", "node_modules", "x_pb2.py", "d.generated.ts", "e.snap", "f.map", "g"]),
                         min_size=1, max_size=4).map("/".join)
