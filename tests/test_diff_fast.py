@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from unidiff.errors import UnidiffParseError
 
-from bot.diff.parse import _make_hunk, _make_lines, _plain_hunks, _unidiff_hunks, parse_diff
+from bot.diff.parse import _hunks, _make_hunk, _make_lines, _plain_hunks, _unidiff_hunks, parse_diff
 from bot.diff.pathnames import base_name, components, suffix
 from bot.diff.scan import count_hunk, first_chars, split_lines
 from bot.types import Hunk, Line
@@ -115,7 +115,11 @@ def test_the_corpus_parses_alike_both_ways() -> None:
             bodies = [text[1:] for text in section.hunks]
             if section.problem is None and all(bodies) and bodies and \
                     not first_chars([ln for body in bodies for ln in body]).strip("+- "):
-                assert _plain_hunks("p", section.hunks, bodies) == _unidiff_hunks("p", section.hunks), path
+                expected = _unidiff_hunks("p", section.hunks)
+                assert _plain_hunks("p", section.hunks, bodies) == expected, path
+                # With what the scanner read of each hunk (its header's numbers, its first characters):
+                assert section.kinds == [first_chars(body) for body in bodies], path
+                assert _hunks("p", section.hunks, section.heads, section.kinds) == expected, path
                 plain += 1
     assert plain > 200
 

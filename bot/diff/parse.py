@@ -61,17 +61,18 @@ _GITHUB_STATUS: dict[str, FileStatus] = {
 }
 
 
-def _hunks(path: str, hunk_texts: list[list[str]]) -> tuple[Hunk, ...]:
+def _hunks(path: str, hunk_texts: list[list[str]], heads: list[tuple[int, int, int, int]] | None = None,
+           kinds: list[str] | None = None) -> tuple[Hunk, ...]:
     """Hunks (already counted by the scanner) through unidiff, or read directly when plain, into our
-    frozen types."""
+    frozen types. `heads` and `kinds`: the scanner's numbers and first characters of each hunk."""
     if not hunk_texts:
         return ()
     bodies = [text[1:] for text in hunk_texts]
     flat = list(chain.from_iterable(bodies))
-    kinds = first_chars(flat)
+    all_kinds = first_chars(flat) if kinds is None else "".join(kinds)
     # (An empty hunk goes to unidiff too: it reads the next hunk's header as the empty one's body.)
-    if all(bodies) and not kinds.strip("+- "):
-        return _plain_hunks(path, hunk_texts, bodies, flat, kinds)
+    if all(bodies) and not all_kinds.strip("+- "):
+        return _plain_hunks(path, hunk_texts, bodies, flat, all_kinds, heads)
     return _unidiff_hunks(path, hunk_texts)
 
 
@@ -89,27 +90,28 @@ def _unidiff_hunks(path: str, hunk_texts: list[list[str]]) -> tuple[Hunk, ...]:
                  for text, hunk, body in zip(hunk_texts, parsed, lines, strict=True))
 
 
-def _plain_hunks(path: str, hunk_texts: list[list[str]], bodies: list[list[str]],
-                 flat: list[str] | None = None, kinds: str | None = None) -> tuple[Hunk, ...]:
+def _plain_hunks(path: str, hunk_texts: list[list[str]], bodies: list[list[str]], flat: list[str] | None = None,
+                 kinds: str | None = None, heads: list[tuple[int, int, int, int]] | None = None) -> tuple[Hunk, ...]:
     """`_hunks` where every body line starts with "+", "-" or " ": what unidiff makes of them, read
     directly. unidiff's value is the line after its first character, numbered on the side(s) its
     kind is on from the header's starts (a missing length is 1, as in unidiff's Hunk). The lines
-    are split_lines's: each holds at most one "\\n", at its end. `flat` and `kinds`: the body
-    lines in one list and their first characters, when the caller has them."""
+    are split_lines's: each holds at most one "\\n", at its end. `flat`, `kinds` and `heads`: the
+    body lines in one list, their first characters and each header's numbers, when the caller has them."""
     if flat is None or kinds is None:
         flat = list(chain.from_iterable(bodies))
         kinds = first_chars(flat)
     headers = list(map(bare_line, map(_FIRST, hunk_texts)))
-    heads: list[tuple[int, int, int, int]] = []
+    if heads is None:
+        heads = []
+        for header in headers:
+            match = HUNK_HEADER.match(header)
+            if match is None:  # the scanner found each by this pattern: never here
+                raise UnidiffParseError(f"not a hunk header: {header!r}")
+            heads.append((int(match.group(1)), int(match.group(2) or 1), int(match.group(3)), int(match.group(4) or 1)))
     old_sides: list[range] = []
     new_sides: list[range] = []
     at = 0
-    for header, body in zip(headers, bodies, strict=True):
-        match = HUNK_HEADER.match(header)
-        if match is None:  # the scanner found each by this pattern: never here
-            raise UnidiffParseError(f"not a hunk header: {header!r}")
-        old, new = int(match.group(1)), int(match.group(3))
-        heads.append((old, int(match.group(2) or 1), new, int(match.group(4) or 1)))
+    for (old, _, new, _), body in zip(heads, bodies, strict=True):
         hunk_kinds = kinds[at:at + len(body)]
         at += len(body)
         added, deleted = hunk_kinds.count("+"), hunk_kinds.count("-")
@@ -207,7 +209,7 @@ def _file_diff(section: Section) -> FileDiff | Problem:
     head = _read_header(section.header)
     path = (head.old_path if head.status == "removed" else head.new_path) or head.old_path \
         or f"<unnamed file at diff line {section.start}>"
-    hunks = _hunks(path, section.hunks)
+    hunks = _hunks(path, section.hunks, section.heads, section.kinds)
     if not hunks and not head.is_binary and any(h.startswith("+++ ") for h in section.header):
         return Problem(section.start + len(section.header), "the file header is not followed by any hunk "
                         "(truncated?)")

@@ -75,6 +75,10 @@ class Section:
     start: int  # 1-based line number in the input
     header: list[str] = field(default_factory=list)  # lines before the first hunk
     hunks: list[list[str]] = field(default_factory=list)  # each: header line + body lines
+    # Of each hunk: (old start, old length, new start, new length) from its header, and the first
+    # characters of its body lines: the parser reads them from here instead of again.
+    heads: list[tuple[int, int, int, int]] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
     problem: Problem | None = None
     combined: bool = False  # `diff --cc` (merge) sections: not supported
 
@@ -195,5 +199,7 @@ def scan(lines: list[str]) -> list[Section]:
             current.problem = problem
         else:
             current.hunks.append(lines[i:end])
+            current.heads.append((int(match.group(1)), old_len, int(match.group(3)), new_len))
+            current.kinds.append(firsts[i + 1:end])
         i = max(end, i + 1)
     return sections
