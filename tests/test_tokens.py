@@ -152,9 +152,11 @@ _TEXTS = st.lists(st.one_of(_PIECES, _RUNS), max_size=40).map("".join)
 
 
 @settings(max_examples=2000, deadline=None)
-@given(st.lists(_TEXTS, max_size=6))
-def test_the_quick_shape_count_of_texts_counted_together_equals_the_regex_definition(texts: list[str]) -> None:
-    assert _shape_counts(texts) == [spec_count(t) for t in texts]
+@given(st.lists(_TEXTS, max_size=6), st.sampled_from([1, 20, 60, 10**6]))
+def test_the_quick_shape_count_of_texts_counted_together_equals_the_regex_definition(texts: list[str],
+                                                                                   group_bytes: int) -> None:
+    """Counted together, in groups of any size (one text a group, a few, all), each text counts alone."""
+    assert _shape_counts(texts, group_bytes) == [spec_count(t) for t in texts]
 
 
 @settings(max_examples=1000, deadline=None)
