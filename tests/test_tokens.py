@@ -191,6 +191,21 @@ def test_a_memo_counts_a_prompt_as_its_listings_plus_the_text_between_them() -> 
     assert chars.count_joined(prompt, listings) == CharEstimator(2.5).count(prompt)
 
 
+def test_prompts_counted_together_count_what_each_counts_alone() -> None:
+    """count_joined_many (render_requests: the text around the listings of all prompts in one count)."""
+    shape = ShapeEstimator()
+    listings = [t for t in corpus_texts() if t][:40]
+    prompts = [("Head fbed\n" + "\n\nFile: x.py\n".join(listings[i:i + 5]) + "\nabc", listings[i:i + 5])
+               for i in range(0, 40, 5)]
+    prompts += [("no listing here", listings[:3]), ("", []), ("x" + listings[0], listings[:1])]
+    memo = MemoCounter(shape)
+    memo.count_many(listings)
+    assert memo.count_joined_many(prompts) == [shape.count(text) for text, _ in prompts]
+    alone = MemoCounter(shape)
+    alone.count_many(listings)
+    assert [alone.count_joined(text, pieces) for text, pieces in prompts] == [shape.count(t) for t, _ in prompts]
+
+
 @pytest.mark.parametrize("name", ["review", "review-chat", "review-instruct", "starcoder2-pr"])
 def test_prepared_requests_count_what_a_fresh_count_of_the_prompt_gives(name: str) -> None:
     """The planner's memo makes render count only the template's own text: the totals must not move."""

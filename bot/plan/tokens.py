@@ -222,8 +222,24 @@ class MemoCounter:
 
     def count_joined(self, text: str, pieces: Sequence[str]) -> int:
         """count(text) for a text that prints `pieces` (in order) on lines of their own."""
+        return self.count_joined_many([(text, pieces)])[0]
+
+    def count_joined_many(self, texts: Sequence[tuple[str, Sequence[str]]]) -> list[int]:
+        """count_joined(text, pieces) of each, the text around the pieces of them all counted in one
+        count_many: the prompts of a run rendered together (a count of a few short texts costs the
+        passes of a long one)."""
         if not self._additive:
-            return self.count(text)
+            return [self.count(text) for text, _ in texts]
+        split = [self._gaps(text, pieces) for text, pieces in texts]
+        self.count_many([gap for _, gaps in split for gap in gaps]
+                        + [text for (text, _), (_, gaps) in zip(texts, split, strict=True) if not gaps])
+        memo = self._memo
+        return [total + sum(map(memo.__getitem__, gaps)) if gaps else memo[text]
+                for (text, _), (total, gaps) in zip(texts, split, strict=True)]
+
+    def _gaps(self, text: str, pieces: Sequence[str]) -> tuple[int, list[str]]:
+        """(tokens of the counted pieces found on lines of their own, the text around them); no gaps
+        when none is."""
         memo, total, at, gaps = self._memo, 0, 0, []
         for piece in pieces:
             known = memo.get(piece)
@@ -237,12 +253,11 @@ class MemoCounter:
             gaps.append(text[at:found])
             total += known
             at = end
-        if not gaps:
-            return self.count(text)
-        gaps.append(text[at:])
-        # Each gap but the last ends with a newline, so each counts what it did in place (and the
-        # template's own text, the same in every prompt of a run, is counted once: the memo).
-        return total + sum(self.count_many(gaps))
+        if gaps:
+            # Each gap but the last ends with a newline, so each counts what it did in place (and the
+            # template's own text, the same in every prompt of a run, is counted once: the memo).
+            gaps.append(text[at:])
+        return total, gaps
 
 
 _FIND_PREFIX = 32  # characters of a piece to search by; the rest is compared where they are found
@@ -266,8 +281,13 @@ def listing_of(estimator: TokenEstimator) -> Callable[[Hunk], str]:
 
 def count_joined(estimator: TokenEstimator, text: str, pieces: Sequence[str]) -> int:
     """estimator.count(text), faster through a MemoCounter that has counted `pieces` already."""
-    joined = getattr(estimator, "count_joined", None)
-    return int(joined(text, pieces)) if callable(joined) else estimator.count(text)
+    return count_joined_many(estimator, [(text, pieces)])[0]
+
+
+def count_joined_many(estimator: TokenEstimator, texts: Sequence[tuple[str, Sequence[str]]]) -> list[int]:
+    """count_joined(estimator, text, pieces) of each (text, pieces)."""
+    joined = getattr(estimator, "count_joined_many", None)
+    return list(joined(texts)) if callable(joined) else [estimator.count(text) for text, _ in texts]
 
 
 def make_estimator(model: ModelSettings) -> TokenEstimator:
