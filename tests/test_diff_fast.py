@@ -10,9 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from unidiff.errors import UnidiffParseError
 
+from bot.diff.header import bare_line
 from bot.diff.parse import _hunks, _make_hunk, _make_lines, _plain_hunks, _unidiff_hunks, parse_diff
 from bot.diff.pathnames import base_name, components, suffix
-from bot.diff.scan import count_hunk, first_chars, split_lines
+from bot.diff.scan import HUNK_HEADER, count_hunk, first_chars, split_lines
 from bot.types import Hunk, Line
 
 # Lines a hunk body and what follows it are made of, the awkward ones included.
@@ -133,3 +134,18 @@ def test_a_hunk_made_at_once_is_the_dataclass_made_field_by_field() -> None:
     assert type(made) is Hunk and made == plain and hash(made) == hash(plain)
     assert list(vars(made).items()) == list(vars(plain).items())
     assert list(vars(made)) == [f.name for f in fields(Hunk)]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(["@@ -1 +1 @@", "@@ -10,2 +11,3 @@ def f():", "@@ -0,0 +1 @@", "@@ -1,2 +1,2 @@@",
+                        "@@ -1 +1@@", "@@ -a +1 @@", " @@ -1 +1 @@", "@@ -1 +1 @@ x\ry"]),
+       st.text("\r\n x", max_size=3))
+def test_a_hunk_header_reads_the_same_with_its_line_ending(head: str, ending: str) -> None:
+    """The scanner matches HUNK_HEADER on the line as split (ending kept) where it matched bare_line's."""
+    line = head + ending
+    if "\n" in line[:-1]:  # split_lines leaves a newline only at the end
+        return
+    bare, raw = HUNK_HEADER.match(bare_line(line)), HUNK_HEADER.match(line)
+    assert (bare is None) == (raw is None)
+    if bare is not None and raw is not None:
+        assert bare.groups()[:4] == raw.groups()[:4]

@@ -186,7 +186,9 @@ def scan(lines: list[str]) -> list[Section]:
         if current is None or current.problem is not None or current.combined:
             i += 1  # preamble (mail headers, commit message) or the rest of a broken file
             continue
-        match = HUNK_HEADER.match(bare_line(line))
+        # (On the line as it is: `$` matches before its newline and `.*` takes a CR, so the numbers
+        # are those of bare_line(line), which is not made for every line.)
+        match = HUNK_HEADER.match(line)
         if match is None:
             if not current.hunks:
                 current.header.append(line)
