@@ -159,6 +159,17 @@ def test_the_quick_shape_count_of_texts_counted_together_equals_the_regex_defini
     assert _shape_counts(texts, group_bytes) == [spec_count(t) for t in texts]
 
 
+def test_a_text_longer_than_the_masks_kept_counts_alike() -> None:
+    """The byte masks of the shape count are kept up to _MASKS_KEPT bytes; a longer text gets its own."""
+    from bot.plan.tokens import _MASKS_KEPT
+
+    big = "\n".join(random_texts(3000)) * (_MASKS_KEPT // 100_000 + 1)
+    assert len(big.encode("utf-8")) > _MASKS_KEPT
+    small = random_texts(50, seed=3)
+    assert _shape_counts([big, *small]) == [spec_count(big), *(spec_count(t) for t in small)]
+    assert _shape_counts(small) == [spec_count(t) for t in small]
+
+
 @settings(max_examples=1000, deadline=None)
 @given(st.text("ab\n", max_size=120), st.text("ab\n", max_size=50), st.integers(0, 130), st.integers(0, 120),
        st.integers(0, 60))
