@@ -112,14 +112,15 @@ _GROUP_BYTES = 32_768
 
 def _shape_counts(texts: Sequence[str], group_bytes: int = _GROUP_BYTES) -> list[int]:
     """_TOKEN_SHAPES's count of each text, as a few C passes instead of one match a token (several
-    times quicker on a diff). The texts are joined by newlines (a class of their own, so no run
-    crosses from one text into the next), classified together, and each is counted in its own range
+    times quicker on a diff). The texts are joined by newlines (class 0 below, which no run
+    crosses, so none reaches from one text into the next), classified together, and each is counted in its own range
     by four `bytes.count`s. Each byte of a non-ASCII character is a token here, which is what the
     regex's one token per character plus the extra bytes adds up to. tests/test_tokens.py checks
     it against the regex on the corpus and on random texts.
 
     Bytes are classed 1 (letter), 2 (blank), 4 (punctuation) or 0 (anything else: a digit, a
-    newline, a byte of a non-ASCII character), read as one little-endian int, so `x << 8` puts
+    newline, a byte of a non-ASCII character; a hex letter also has bit 3, dropped before the
+    counts), read as one little-endian int, so `x << 8` puts
     each byte's class under the next byte and `x & (x << 8)` is, per byte, the class it shares
     with the byte before it: 0 where a token starts whatever the chunk size (a run's first byte,
     any other byte), else the run's class. A run of n letters (chunks of 4) is then a 0 and n - 1
