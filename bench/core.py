@@ -23,7 +23,7 @@ from bot.pipeline import Prepared, prepare
 from bot.plan.filters import apply_filters
 from bot.plan.packing import make_plan
 from bot.plan.tokens import MemoCounter, TokenEstimator
-from bot.prompts.render import TemplateCost, render_request, template_overhead
+from bot.prompts.render import TemplateCost, render_requests, template_overhead
 from bot.prompts.templates import Template
 from bot.run import load_stages
 from bot.sources import ReviewInput
@@ -105,7 +105,7 @@ def _stages(text: str, settings: Settings, template: Template, estimator: TokenE
     cost = template_overhead(template, info, estimator)
     # As prepare does: one memo per plan, which render then reads (each text counted once).
     plan_s, (plan, memo) = best_of(lambda: _plan(kept, settings, cost, estimator), repeats)
-    render_s, _ = best_of(lambda: [render_request(template, b, info, memo) for b in plan.batches], repeats)
+    render_s, _ = best_of(lambda: render_requests(template, plan.batches, info, memo), repeats)
     return {"parse": parse_s, "redact": redact_s, "filter": filter_s, "plan": plan_s, "render": render_s}
 
 

@@ -20,7 +20,7 @@ from bot.plan.packing import make_plan, split_batch
 from bot.plan.tokens import CountingEstimator, MemoCounter, TokenEstimator
 from bot.prompts.context import PromptOptions
 from bot.prompts.enclosing import HeadContext, no_context, wants_head_file
-from bot.prompts.render import TemplateCost, render_request, template_overhead
+from bot.prompts.render import TemplateCost, render_request, render_requests, template_overhead
 from bot.prompts.templates import Template
 from bot.redact.scrub import RedactedInput, mark_secret_findings, redact_input
 from bot.sources import ReviewInput
@@ -92,8 +92,7 @@ def prepare(review_input: ReviewInput, settings: Settings, template: Template,
                             context=head if head else no_context)
     overhead = template_overhead(template, review_input.info, estimator, options)
     plan = make_plan(kept, settings, overhead, estimator, options.context)
-    requests = tuple(render_request(template, batch, review_input.info, estimator, options)
-                     for batch in plan.batches)
+    requests = render_requests(template, plan.batches, review_input.info, estimator, options)
     skipped = review_input.diff.skipped + review_input.skipped + filtered_out + plan.skipped
     hunks = sum(len(f.hunks) for f in files) + sum(1 for s in review_input.skipped if s.hunk is not None)
     return Prepared(requests=requests, skipped=skipped, files=len(files) + len(review_input.diff.skipped),

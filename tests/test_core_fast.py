@@ -9,23 +9,34 @@ the plain computation it replaces, on hand-made edge cases and on every corpus h
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 
 import jinja2
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot.config import ReviewSettings
-from bot.diff.hunk_text import defuse, hunk_diff, hunk_listing, hunk_section, listing_length, number_width, render_line
+from bot.diff.hunk_text import (
+    defuse,
+    display_path,
+    hunk_diff,
+    hunk_listing,
+    hunk_section,
+    listing_length,
+    number_width,
+    render_line,
+)
 from bot.diff.parse import parse_diff
 from bot.plan.filters import BINARY_RULES, DEFAULT_RULES, _changed_lines, _first_match, _RuleSet, apply_filters
-from bot.plan.packing import _Bin, _Costs, _hunk_costs, _Piece, _units
+from bot.plan.packing import _Bin, _Costs, _hunk_costs, _Packer, _Piece, _units
 from bot.plan.tokens import CharEstimator
 from bot.prompts.render import TemplateCost
 from bot.prompts.templates import load_template, make_environment, template_context
-from bot.prompts.views import group_files
+from bot.prompts.views import HunkView, group_files
 from bot.types import FileDiff, Hunk, Line, SourceInfo
 from tests.conftest import FULL_CORPUS, JINJA_CASES
 
@@ -90,6 +101,21 @@ def test_the_sandbox_reads_view_data_directly_and_still_hides_the_rest() -> None
             make_environment(None).from_string(hidden).render(**context)
 
 
+@settings(max_examples=200, deadline=None)
+@given(HUNKS)
+def test_a_hunk_view_made_at_once_is_the_dataclass_made_field_by_field(hunk: Hunk) -> None:
+    """group_files stores a view's fields in one step: the same view as HunkView(...) gives, every
+    field set (a field added to HunkView and not to _hunk_view fails here)."""
+    (file,) = group_files([hunk], lambda path: None, hunk_listing)
+    (made,) = file.hunks
+    plain = HunkView(path=display_path(hunk.path), ref=hunk.ref, new_start=hunk.new_start, new_len=hunk.new_len,
+                     _hunk=hunk, _listing=hunk_listing)
+    assert type(made) is HunkView and made == plain and repr(made) == repr(plain)
+    assert list(vars(made).items()) == list(vars(plain).items())
+    assert list(vars(made)) == [f.name for f in fields(HunkView)]
+    assert (made.text, made.header, made.lines, made.diff) == (plain.text, plain.header, plain.lines, plain.diff)
+
+
 def test_templates_know_what_they_read() -> None:
     assert load_template("review", None).reads == frozenset({"title", "description", "files"})
     assert "comment_target" in (load_template("starcoder2-pr", None).reads or ())
@@ -115,6 +141,65 @@ def test_units_by_running_sums(costs: list[int], header: int, path: int, budget:
         else:
             plain.append([piece])
     assert _units(pieces, table) == plain
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400), st.integers(-1, 400)), min_size=1, max_size=12), st.integers(0, 60),
+       st.integers(0, 40), st.integers(100, 900), st.integers(0, 3), st.integers(0, 3), st.integers(0, 3))
+def test_units_by_running_sums_with_comment_block_tails(costs: list[tuple[int, int]], header: int, path: int,
+                                                        budget: int, repeats: int, tail_repeats: int,
+                                                        path_repeats: int) -> None:
+    template = TemplateCost(base=0, target=7, target_repeats=repeats, target_tail_repeats=tail_repeats,
+                            target_path_repeats=path_repeats)
+    table = _Costs(template, budget, files=[header], paths=[path])
+    hunk = Hunk("a.py", 1, 0, 1, 0, "@@ -1,0 +1,0 @@", ())
+    pieces = [_Piece(hunk, cost, 0, order, tail) for order, (cost, tail) in enumerate(costs)]
+    plain: list[list[_Piece]] = []
+    for piece in pieces:
+        if plain and table.grown(_Bin(), [*plain[-1], piece])[0] <= table.budget:
+            plain[-1].append(piece)
+        else:
+            plain.append([piece])
+    assert _units(pieces, table) == plain
+    assert [table.fits_alone(p) for p in pieces] == [table.grown(_Bin(), [p])[0] <= budget for p in pieces]
+
+
+class _PlainFirstFit(_Packer):
+    """The packer's first fit as a loop over every open bin (what _Packer.place scans in C)."""
+
+    def place(self, pieces: Sequence[_Piece]) -> bool:
+        unit = self.costs.unit(pieces)
+        room = self.costs.budget - unit[0]
+        for b in self.open:
+            if b.size <= room and self._try(b, pieces, False, unit):
+                return True
+        if len(self.bins) >= self.max_requests or not self._try(b := _Bin(), pieces, True, unit):
+            return False
+        self.bins.append(b)
+        self.open.append(b)
+        if len(self.open) > self._prune_at:
+            self.open = [o for o in self.open if self.costs.budget - o.size >= self.smallest]
+            self._prune_at = max(64, 2 * len(self.open))
+        return True
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(20, 120)), min_size=200, max_size=400),
+       st.integers(100, 250), st.sampled_from([10, 100, 1000]), st.sampled_from([5_000, 10**9]), st.integers(0, 60))
+def test_first_fit_scanned_in_c_places_as_the_plain_loop(units: list[tuple[int, int]], budget: int,
+                                                         max_requests: int, max_prompt: int, smallest: int) -> None:
+    """Hundreds of small units in few-hundred-token requests: many open bins, dropped when full."""
+    hunk = Hunk("a.py", 1, 0, 1, 0, "@@ -1,0 +1,0 @@", ())
+    placed, pruned = [], False
+    for packer_type in (_Packer, _PlainFirstFit):
+        costs = _Costs(TemplateCost(base=30, per_file=5), budget, files=[8] * 6, paths=[3] * 6)
+        packer = packer_type(costs, max_requests, max_prompt)
+        packer.smallest = smallest
+        took = [packer.place([_Piece(hunk, cost, file, order)]) for order, (file, cost) in enumerate(units)]
+        placed.append((took, [[(p.file, p.order) for p in b.pieces] for b in packer.bins], packer.total))
+        pruned = pruned or len(packer.open) < len(packer.bins)
+    assert placed[0] == placed[1]
+    assume(pruned)  # (examples where no bin was ever dropped prove less)
 
 
 FILTER_PATHS = st.lists(st.sampled_from(["a", "b.PNG", "x.min.js", "vendor", "poetry.lock", "c.tar.gz", ".", "..",

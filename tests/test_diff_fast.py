@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from unidiff.errors import UnidiffParseError
 
-from bot.diff.parse import _make_lines, _plain_hunks, _unidiff_hunks, parse_diff
+from bot.diff.header import bare_line
+from bot.diff.parse import _hunks, _make_hunk, _make_lines, _plain_hunks, _unidiff_hunks, parse_diff
 from bot.diff.pathnames import base_name, components, suffix
-from bot.diff.scan import count_hunk, first_chars, split_lines
-from bot.types import Line
+from bot.diff.scan import HUNK_HEADER, count_hunk, first_chars, split_lines
+from bot.types import Hunk, Line
 
 # Lines a hunk body and what follows it are made of, the awkward ones included.
 BODY = st.sampled_from([
@@ -115,6 +116,36 @@ def test_the_corpus_parses_alike_both_ways() -> None:
             bodies = [text[1:] for text in section.hunks]
             if section.problem is None and all(bodies) and bodies and \
                     not first_chars([ln for body in bodies for ln in body]).strip("+- "):
-                assert _plain_hunks("p", section.hunks, bodies) == _unidiff_hunks("p", section.hunks), path
+                expected = _unidiff_hunks("p", section.hunks)
+                assert _plain_hunks("p", section.hunks, bodies) == expected, path
+                # With what the scanner read of each hunk (its header's numbers, its first characters):
+                assert section.kinds == [first_chars(body) for body in bodies], path
+                assert _hunks("p", section.hunks, section.heads, section.kinds) == expected, path
                 plain += 1
     assert plain > 200
+
+
+def test_a_hunk_made_at_once_is_the_dataclass_made_field_by_field() -> None:
+    """_make_hunk stores the fields in one step: the same object as Hunk(...) gives, every field set
+    (a field added to Hunk and not to _make_hunk fails here)."""
+    lines = (Line(kind="+", old_no=None, new_no=3, text="x"),)
+    args = ("a.py", 2, 0, 3, 1, "@@ -2,0 +3 @@ def f", lines)
+    made, plain = _make_hunk(*args), Hunk(*args)
+    assert type(made) is Hunk and made == plain and hash(made) == hash(plain)
+    assert list(vars(made).items()) == list(vars(plain).items())
+    assert list(vars(made)) == [f.name for f in fields(Hunk)]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(["@@ -1 +1 @@", "@@ -10,2 +11,3 @@ def f():", "@@ -0,0 +1 @@", "@@ -1,2 +1,2 @@@",
+                        "@@ -1 +1@@", "@@ -a +1 @@", " @@ -1 +1 @@", "@@ -1 +1 @@ x\ry"]),
+       st.text("\r\n x", max_size=3))
+def test_a_hunk_header_reads_the_same_with_its_line_ending(head: str, ending: str) -> None:
+    """The scanner matches HUNK_HEADER on the line as split (ending kept) where it matched bare_line's."""
+    line = head + ending
+    if "\n" in line[:-1]:  # split_lines leaves a newline only at the end
+        return
+    bare, raw = HUNK_HEADER.match(bare_line(line)), HUNK_HEADER.match(line)
+    assert (bare is None) == (raw is None)
+    if bare is not None and raw is not None:
+        assert bare.groups()[:4] == raw.groups()[:4]

@@ -9,12 +9,22 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.config import ModelSettings
 from bot.diff.hunk_text import hunk_listing
 from bot.diff.parse import parse_diff
 from bot.errors import InputError
-from bot.plan.tokens import CharEstimator, MemoCounter, ShapeEstimator, TokenizerEstimator, make_estimator
+from bot.plan.tokens import (
+    CharEstimator,
+    MemoCounter,
+    ShapeEstimator,
+    TokenizerEstimator,
+    _find,
+    _shape_counts,
+    make_estimator,
+)
 from tests.conftest import EVAL_SET, JINJA_CASES, UNIDIFF_SAMPLES
 
 QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -132,6 +142,46 @@ def test_the_quick_shape_count_equals_the_regex_definition() -> None:
     assert sum(len(t) >= 64 for t in texts) > 1000  # most of them take the quick path
 
 
+# Pieces that put every class next to every other: hex words of 2-5 letters glued by one byte
+# (the class trick must see each word's edges), runs around each chunk size, non-ASCII bytes.
+_PIECES = st.sampled_from(["abc", "fbed", "ab", "deadb", "Ace", "cafeX", "xab", "g", "a", "z", "0", "9", " ", "\t",
+                           "\n", "\r", ".", "-", "_", "()", "é", "中", "\x00", "\x7f", "\U0001f600"])
+_RUNS = st.tuples(st.sampled_from("aFgZ \t.(-"), st.sampled_from([1, 2, 3, 4, 5, 15, 16, 17, 31, 32, 33])).map(
+    lambda run: run[0] * run[1])
+_TEXTS = st.lists(st.one_of(_PIECES, _RUNS), max_size=40).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_TEXTS, max_size=6), st.sampled_from([1, 20, 60, 10**6]))
+def test_the_quick_shape_count_of_texts_counted_together_equals_the_regex_definition(texts: list[str],
+                                                                                   group_bytes: int) -> None:
+    """Counted together, in groups of any size (one text a group, a few, all), each text counts alone."""
+    assert _shape_counts(texts, group_bytes) == [spec_count(t) for t in texts]
+
+
+def test_a_text_longer_than_the_masks_kept_counts_alike() -> None:
+    """The byte masks of the shape count are kept up to _MASKS_KEPT bytes; a longer text gets its own."""
+    from bot.plan.tokens import _MASKS_KEPT
+
+    big = "\n".join(random_texts(3000)) * (_MASKS_KEPT // 100_000 + 1)
+    assert len(big.encode("utf-8")) > _MASKS_KEPT
+    small = random_texts(50, seed=3)
+    assert _shape_counts([big, *small]) == [spec_count(big), *(spec_count(t) for t in small)]
+    assert _shape_counts(small) == [spec_count(t) for t in small]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text("ab\n", max_size=120), st.text("ab\n", max_size=50), st.integers(0, 130), st.integers(0, 120),
+       st.integers(0, 60))
+def test_finding_a_piece_by_its_first_characters_is_str_find(text: str, other: str, at: int, start: int,
+                                                             length: int) -> None:
+    """_find (count_joined's search) gives str.find's answer, for pieces in the text, long ones included."""
+    long_text = text * 3  # pieces longer than the prefix _find searches by, that repeat
+    for piece in (other, text[start:start + length], long_text[start:start + 3 * length], other * 4):
+        for haystack in (text, long_text):
+            assert _find(haystack, piece, at) == haystack.find(piece, at)
+
+
 def test_a_memo_counts_a_prompt_as_its_listings_plus_the_text_between_them() -> None:
     shape = ShapeEstimator()
     listings = [t for t in corpus_texts() if t][:50]
@@ -150,6 +200,21 @@ def test_a_memo_counts_a_prompt_as_its_listings_plus_the_text_between_them() -> 
     chars = MemoCounter(CharEstimator(2.5))
     chars.count_many(listings)
     assert chars.count_joined(prompt, listings) == CharEstimator(2.5).count(prompt)
+
+
+def test_prompts_counted_together_count_what_each_counts_alone() -> None:
+    """count_joined_many (render_requests: the text around the listings of all prompts in one count)."""
+    shape = ShapeEstimator()
+    listings = [t for t in corpus_texts() if t][:40]
+    prompts = [("Head fbed\n" + "\n\nFile: x.py\n".join(listings[i:i + 5]) + "\nabc", listings[i:i + 5])
+               for i in range(0, 40, 5)]
+    prompts += [("no listing here", listings[:3]), ("", []), ("x" + listings[0], listings[:1])]
+    memo = MemoCounter(shape)
+    memo.count_many(listings)
+    assert memo.count_joined_many(prompts) == [shape.count(text) for text, _ in prompts]
+    alone = MemoCounter(shape)
+    alone.count_many(listings)
+    assert [alone.count_joined(text, pieces) for text, pieces in prompts] == [shape.count(t) for t, _ in prompts]
 
 
 @pytest.mark.parametrize("name", ["review", "review-chat", "review-instruct", "starcoder2-pr"])

@@ -75,6 +75,10 @@ class Section:
     start: int  # 1-based line number in the input
     header: list[str] = field(default_factory=list)  # lines before the first hunk
     hunks: list[list[str]] = field(default_factory=list)  # each: header line + body lines
+    # Of each hunk: (old start, old length, new start, new length) from its header, and the first
+    # characters of its body lines: the parser reads them from here instead of again.
+    heads: list[tuple[int, int, int, int]] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
     problem: Problem | None = None
     combined: bool = False  # `diff --cc` (merge) sections: not supported
 
@@ -182,7 +186,9 @@ def scan(lines: list[str]) -> list[Section]:
         if current is None or current.problem is not None or current.combined:
             i += 1  # preamble (mail headers, commit message) or the rest of a broken file
             continue
-        match = HUNK_HEADER.match(bare_line(line))
+        # (On the line as it is: `$` matches before its newline and `.*` takes a CR, so the numbers
+        # are those of bare_line(line), which is not made for every line.)
+        match = HUNK_HEADER.match(line)
         if match is None:
             if not current.hunks:
                 current.header.append(line)
@@ -195,5 +201,7 @@ def scan(lines: list[str]) -> list[Section]:
             current.problem = problem
         else:
             current.hunks.append(lines[i:end])
+            current.heads.append((int(match.group(1)), old_len, int(match.group(3)), new_len))
+            current.kinds.append(firsts[i + 1:end])
         i = max(end, i + 1)
     return sections

@@ -1,4 +1,4 @@
-"""Hunk packing and splitting, and the run budget -> Plan (token counting: bot.plan.tokens).
+"""Hunk packing, and the run budget -> Plan (token counting: bot.plan.tokens; splitting: bot.plan.split).
 
 A hunk costs what `hunk_text.hunk_listing` prints for it (the text every template is given),
 plus the template's own per-hunk and per-file overhead measured by
@@ -11,11 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import compress, repeat
+from operator import le
 
 from bot.config import Settings
-from bot.diff.hunk_text import display_path, hunk_section, listing_length, number_width, render_line
+from bot.diff.hunk_text import display_path, listing_length
 from bot.errors import ConfigError
 from bot.plan.priority import file_priority as file_priority  # its home before; callers import it here
+from bot.plan.split import split_hunk as split_hunk  # its home before; callers import it here
 from bot.plan.tokens import CharEstimator, TokenEstimator, listing_of
 from bot.plan.tokens import count_many as _count_many
 from bot.prompts.context import file_language
@@ -24,64 +27,12 @@ from bot.prompts.render import TemplateCost
 from bot.prompts.views import target_hunk
 from bot.types import Batch, FileDiff, Hunk, Plan, Skipped
 
-SPLIT_OVERLAP = 3  # lines a split part repeats from the part before it, for context
 _Unit = tuple[int, set[int], int, int, int]  # pieces' cost, files, largest cost, tail and path (see _Costs.unit)
-
-
-# ---------------------------------------------------------------- splitting a hunk
-
-def _part(hunk: Hunk, start: int, end: int, old_next: int, new_next: int, section: str) -> Hunk:
-    lines = hunk.lines[start:end]
-    old_len = sum(1 for ln in lines if ln.kind != "+")
-    new_len = sum(1 for ln in lines if ln.kind != "-")
-    # Unified-diff convention: an empty side's start is the line before the change.
-    old_start = old_next if old_len else old_next - 1
-    new_start = new_next if new_len else new_next - 1
-    return Hunk(path=hunk.path, old_start=old_start, old_len=old_len, new_start=new_start, new_len=new_len,
-                header=f"@@ -{old_start},{old_len} +{new_start},{new_len} @@{section}", lines=lines)
-
-
-def split_hunk(hunk: Hunk, limit: int, estimator: TokenEstimator, per_hunk: int = 0,
-               overlap: int = SPLIT_OVERLAP) -> list[tuple[Hunk, int]]:
-    """Cut `hunk` at line boundaries into parts costing at most `limit` each, with their costs.
-
-    Each part after the first repeats up to `overlap` lines of the one before, as context, when
-    they fit. A part whose single line exceeds `limit` is returned anyway: the caller skips it.
-    """
-    lines = hunk.lines
-    width = number_width(hunk)  # a part is never wider, so these costs stay upper bounds
-    costs = _count_many(estimator, [render_line(ln, width) + "\n" for ln in lines])
-    section = hunk_section(hunk)
-    head = per_hunk + estimator.count(hunk.ref + section + "\n") + 1
-    old_next = [hunk.old_start if hunk.old_len else hunk.old_start + 1]
-    new_next = [hunk.new_start if hunk.new_len else hunk.new_start + 1]
-    for ln in lines:
-        old_next.append(old_next[-1] + (ln.kind != "+"))
-        new_next.append(new_next[-1] + (ln.kind != "-"))
-    parts: list[tuple[Hunk, int]] = []
-    start = 0
-    while start < len(lines):
-        end, total = start, head
-        while end < len(lines) and total + costs[end] <= limit:
-            total += costs[end]
-            end += 1
-        if end == start:  # one line alone is over the limit
-            total += costs[end]
-            end += 1
-        parts.append((_part(hunk, start, end, old_next[start], new_next[start], section), total))
-        if end >= len(lines):
-            break
-        # Overlap only as much as still leaves room for the next new line: every part makes progress.
-        back = min(overlap, end - start - 1)
-        while back and head + sum(costs[end - back:end]) + costs[end] > limit:
-            back -= 1
-        start = end - back
-    return parts
 
 
 # ---------------------------------------------------------------- packing
 
-@dataclass
+@dataclass(slots=True)
 class _Piece:
     hunk: Hunk
     cost: int
@@ -130,8 +81,10 @@ class _Costs:
         return used + self.reserve(max_hunk, max_tail, max_path), used, max_hunk, max_tail, max_path
 
     def fits_alone(self, piece: _Piece) -> bool:  # grown(_Bin(), [piece])[0] <= budget, without a bin
-        reserve = self.reserve(max(0, piece.cost), max(0, piece.tail), max(0, self.paths[piece.file]))
-        return piece.cost + self.files[piece.file] + reserve <= self.budget
+        t, cost, tail, path = self.template, piece.cost, piece.tail, self.paths[piece.file]  # (reserve, written out)
+        reserve = t.target + t.target_repeats * (cost if cost > 0 else 0) \
+            + t.target_tail_repeats * (tail if tail > 0 else 0) + t.target_path_repeats * (path if path > 0 else 0)
+        return cost + self.files[piece.file] + reserve <= self.budget
 
 
 class _Packer:
@@ -142,6 +95,7 @@ class _Packer:
         self.max_requests, self.max_prompt_tokens = max_requests, max_prompt_tokens
         self.bins: list[_Bin] = []
         self.open: list[_Bin] = []  # bins that may still take something
+        self.sizes: list[int] = []  # of the open bins, in their order: scanned in C for one with room
         self.total = 0  # prompt tokens of all bins, template included
         self.smallest = 0  # cost of the cheapest piece still to place
         self._prune_at = 64
@@ -160,16 +114,19 @@ class _Packer:
     def place(self, pieces: Sequence[_Piece]) -> bool:
         unit = self.costs.unit(pieces)
         room = self.costs.budget - unit[0]
-        for b in self.open:
-            if b.size <= room and self._try(b, pieces, False, unit):
+        for at in compress(range(len(self.sizes)), map(le, self.sizes, repeat(room))):  # first fit, among
+            if self._try(self.open[at], pieces, False, unit):  # the open bins with size <= room
+                self.sizes[at] = self.open[at].size
                 return True
         if len(self.bins) >= self.max_requests or not self._try(b := _Bin(), pieces, True, unit):
             return False
         self.bins.append(b)
         self.open.append(b)
+        self.sizes.append(b.size)
         if len(self.open) > self._prune_at:
             # Drop bins that can't take even the cheapest piece: keeps the scan short.
             self.open = [o for o in self.open if self.costs.budget - o.size >= self.smallest]
+            self.sizes = [o.size for o in self.open]
             self._prune_at = max(64, 2 * len(self.open))
         return True
 
@@ -287,15 +244,19 @@ def _units(pieces: list[_Piece], costs: _Costs) -> list[list[_Piece]]:
     """
     units: list[list[_Piece]] = []
     used = largest = tail = 0
+    t, files, paths, budget = costs.template, costs.files, costs.paths, costs.budget  # costs.reserve written out:
+    target, per_hunk, per_tail, per_path = t.target, t.target_repeats, t.target_tail_repeats, t.target_path_repeats
     for piece in pieces:
-        header, path = costs.files[piece.file], max(0, costs.paths[piece.file])
-        grown = costs.reserve(max(largest, piece.cost), max(tail, piece.tail), path)
-        if units and used + piece.cost + header + grown <= costs.budget:
+        cost, piece_tail, path = piece.cost, piece.tail, paths[piece.file]
+        grown_largest = largest if largest > cost else cost
+        grown_tail = tail if tail > piece_tail else piece_tail
+        grown = target + per_hunk * grown_largest + per_tail * grown_tail + per_path * (path if path > 0 else 0)
+        if units and used + cost + files[piece.file] + grown <= budget:
             units[-1].append(piece)
-            used, largest, tail = used + piece.cost, max(largest, piece.cost), max(tail, piece.tail)
+            used, largest, tail = used + cost, grown_largest, grown_tail
         else:
             units.append([piece])
-            used, largest, tail = piece.cost, max(0, piece.cost), max(0, piece.tail)
+            used, largest, tail = cost, (cost if cost > 0 else 0), (piece_tail if piece_tail > 0 else 0)
     return units
 
 

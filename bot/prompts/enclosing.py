@@ -7,7 +7,7 @@ commentable: findings are grounded on the request's hunks only (bot.findings.gro
 finding on a line that only the context shows is dropped as ungrounded.
 
 Only the hunks the diff itself has get a context (looked up by identity): a part of a hunk too large
-for one request (bot.plan.packing.split_hunk) has none, since the hunk alone already fills a request.
+for one request (bot.plan.split.split_hunk) has none, since the hunk alone already fills a request.
 """
 
 from __future__ import annotations

@@ -11,11 +11,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.diff.hunk_text import TARGET_TAIL_LINES, hunk_listing
-from bot.plan.tokens import TokenEstimator, count_joined, listing_of
+from bot.plan.tokens import TokenEstimator, count_joined_many, listing_of
 from bot.prompts.context import DEFAULT_OPTIONS, PromptOptions, file_language, probe_hunk, template_context
 from bot.prompts.enclosing import no_context
 from bot.prompts.templates import CHAT_ROLES, Template, join_messages
-from bot.types import Batch, Hunk, Line, Request, SourceInfo
+from bot.types import Batch, ChatMessage, Hunk, Line, Request, SourceInfo
 
 
 def render_request(template: Template, batch: Batch, source: SourceInfo,
@@ -25,15 +25,23 @@ def render_request(template: Template, batch: Batch, source: SourceInfo,
     Through the planner's MemoCounter (bot.pipeline.prepare) the hunk listings the prompt
     prints are not counted again: only the template's text around them is (count_joined).
     """
-    context = template_context(batch.hunks, source, file_language, template.reads, options, listing_of(estimator))
-    if template.is_chat:
-        messages = template.render_messages(**context)
-        prompt = join_messages(messages)
-        est_tokens = count_joined(estimator, prompt, _printed_listings(context)) + chat_overhead(len(messages))
-        return Request(id=batch.id, hunks=batch.hunks, prompt=prompt, messages=messages, est_tokens=est_tokens)
-    prompt = template.render(**context)
-    return Request(id=batch.id, hunks=batch.hunks, prompt=prompt,
-                   est_tokens=count_joined(estimator, prompt, _printed_listings(context)))
+    return render_requests(template, (batch,), source, estimator, options)[0]
+
+
+def render_requests(template: Template, batches: Sequence[Batch], source: SourceInfo,
+                    estimator: TokenEstimator, options: PromptOptions = DEFAULT_OPTIONS) -> tuple[Request, ...]:
+    """render_request of each batch, the template's own text of all the prompts counted together."""
+    listing = listing_of(estimator)
+    rendered: list[tuple[Batch, str, tuple[ChatMessage, ...], list[str]]] = []
+    for batch in batches:
+        context = template_context(batch.hunks, source, file_language, template.reads, options, listing)
+        messages = template.render_messages(**context) if template.is_chat else ()
+        prompt = join_messages(messages) if template.is_chat else template.render(**context)
+        rendered.append((batch, prompt, messages, _printed_listings(context)))
+    counts = count_joined_many(estimator, [(prompt, printed) for _, prompt, _, printed in rendered])
+    return tuple(Request(id=batch.id, hunks=batch.hunks, prompt=prompt, messages=messages,
+                         est_tokens=count + (chat_overhead(len(messages)) if template.is_chat else 0))
+                 for (batch, prompt, messages, _), count in zip(rendered, counts, strict=True))
 
 
 def _printed_listings(context: dict[str, Any]) -> list[str]:
