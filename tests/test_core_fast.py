@@ -134,13 +134,18 @@ def test_units_by_running_sums(costs: list[int], header: int, path: int, budget:
     table = _Costs(template, budget, files=[header], paths=[path])
     hunk = Hunk("a.py", 1, 0, 1, 0, "@@ -1,0 +1,0 @@", ())
     pieces = [_Piece(hunk, cost, 0, order) for order, cost in enumerate(costs)]
-    plain: list[list[_Piece]] = []  # every run priced whole, as costs.grown does it
+    assert _units(pieces, table) == _priced_whole(pieces, table)
+
+
+def _priced_whole(pieces: list[_Piece], table: _Costs) -> list[list[_Piece]]:
+    """The runs _units makes, with every run priced whole, as costs.grown does it."""
+    plain: list[list[_Piece]] = []
     for piece in pieces:
         if plain and table.grown(_Bin(), [*plain[-1], piece])[0] <= table.budget:
             plain[-1].append(piece)
         else:
             plain.append([piece])
-    assert _units(pieces, table) == plain
+    return plain
 
 
 @settings(max_examples=300, deadline=None)
@@ -154,13 +159,7 @@ def test_units_by_running_sums_with_comment_block_tails(costs: list[tuple[int, i
     table = _Costs(template, budget, files=[header], paths=[path])
     hunk = Hunk("a.py", 1, 0, 1, 0, "@@ -1,0 +1,0 @@", ())
     pieces = [_Piece(hunk, cost, 0, order, tail) for order, (cost, tail) in enumerate(costs)]
-    plain: list[list[_Piece]] = []
-    for piece in pieces:
-        if plain and table.grown(_Bin(), [*plain[-1], piece])[0] <= table.budget:
-            plain[-1].append(piece)
-        else:
-            plain.append([piece])
-    assert _units(pieces, table) == plain
+    assert _units(pieces, table) == _priced_whole(pieces, table)
     assert [table.fits_alone(p) for p in pieces] == [table.grown(_Bin(), [p])[0] <= budget for p in pieces]
 
 
