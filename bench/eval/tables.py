@@ -2,6 +2,7 @@
 
     python -m bench.eval.tables --model-path QWEN.gguf           # print the tables
     python -m bench.eval.tables --model-path QWEN.gguf --write   # rewrite them in docs/quality.md
+    python -m bench.eval.tables --model-path QWEN.gguf --write --only werkzeug-pragent   # one table
 
 Each table is `review-bot eval --cache-only` over the stored answers (bench/eval/answers for the
 jinja development rows, bench/eval/answers-heldout for the held-out sets): the model file is read
@@ -19,6 +20,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,8 +166,9 @@ def end(key: str) -> str:
     return f"<!-- table:{key} end -->"
 
 
-def all_tables(model_path: str, home: str, shared: Path) -> dict[str, str]:
-    return {t.key: table_markdown(t, model_path, home) for t in _tables(shared)}
+def all_tables(model_path: str, home: str, shared: Path, only: Sequence[str] = ()) -> dict[str, str]:
+    """Every table's markdown by key (`only`: just these keys)."""
+    return {t.key: table_markdown(t, model_path, home) for t in _tables(shared) if not only or t.key in only}
 
 
 def with_tables(doc: str, tables: dict[str, str]) -> str:
@@ -184,9 +187,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=REPO_ROOT.parent / "shared",
                         help="holds eval/jinja and corpus/jinja")
     parser.add_argument("--write", action="store_true", help="rewrite the tables in docs/quality.md")
+    parser.add_argument("--only", action="append", default=[], metavar="KEY",
+                        help="only this table (its marker's key, e.g. werkzeug-pragent); repeatable")
     args = parser.parse_args(argv)
+    known = {t.key for t in _tables(args.shared)}
+    unknown = sorted(set(args.only) - known)
+    if unknown:
+        parser.error(f"no table {', '.join(unknown)}; the tables are {', '.join(sorted(known))}")
     with tempfile.TemporaryDirectory() as home:
-        tables = all_tables(args.model_path, home, args.shared)
+        tables = all_tables(args.model_path, home, args.shared, args.only)
     if args.write:
         DOC.write_text(with_tables(DOC.read_text(encoding="utf-8"), tables), encoding="utf-8")
     else:

@@ -11,11 +11,13 @@ a figure (or a prompt) shows up here, and the tables are re-made by the same cod
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from bench.eval.tables import DOC, Table, _tables, begin, end, table_markdown
+from bench.eval.tables import DOC, REPO_ROOT, Table, _tables, begin, end, table_markdown
 from bot.eval.report import COLUMNS
 from tests.conftest import FULL_CORPUS, SHARED
 
@@ -58,3 +60,20 @@ def _check_agreement_rows(table: Table, rows: list[str]) -> None:
             COLUMN.index("prompt_tokens_per_case")
         assert float(mine[findings]) <= float(theirs[findings]), (mine, theirs)
         assert float(mine[requests]) > float(theirs[requests]) and float(mine[tokens]) > float(theirs[tokens])
+
+
+def test_the_tables_command_remakes_one_table_as_the_doc_holds_it(qwen_model_path: Path) -> None:
+    """`python -m bench.eval.tables --only KEY`, as docs/quality.md's maintainers run it: one table,
+    the doc's text; an unknown key is one line that names the tables, exit 2."""
+    key = "requests-pragent"
+    done = subprocess.run([sys.executable, "-m", "bench.eval.tables", "--model-path", str(qwen_model_path),
+                           "--only", key], cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert [line for line in done.stdout.splitlines() if line.startswith("## ")] == [f"## {key}"]
+    doc = DOC.read_text(encoding="utf-8")
+    stored = doc.split(begin(key), 1)[1].split(end(key), 1)[0].strip("\n")
+    assert stored in done.stdout
+    wrong = subprocess.run([sys.executable, "-m", "bench.eval.tables", "--model-path", str(qwen_model_path),
+                            "--only", "no-such-table"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
+    assert "no table no-such-table; the tables are" in wrong.stderr and key in wrong.stderr
