@@ -198,11 +198,14 @@ def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[S
     # narrow one (a name's rest and operator too) takes over from there (see WIDE_HUNK_SCREEN).
     wide = WIDE_HUNK_SCREEN if shapes else WIDE_CODE_HUNK_SCREEN
     first = wide.search(lowered)
-    if first is None and not key_file and PRIVATE_KEY_MARK not in probe and (
-            sum(map((60).__le__, map(len, pieces))) < 2 or not _pem_pair(probe)):
-        # Nothing in it can match (see bot.redact.screens), nor be key material: the common case, kept
-        # cheap. (Its section is looked at too: where only the section has a mark or a long line, the
-        # hunk takes the way below, which then finds nothing either.)
+    # A run of full-width base64 lines is key material in any file (the hunk may lie inside a key);
+    # a line of 60 characters comes first, as `len` is cheaper than a scan.
+    body = probe[len(pieces[0]) + 1:]  # the lines, without the header's section
+    keyish = key_file or PRIVATE_KEY_MARK in body or (
+        sum(map((60).__le__, map(len, pieces[1:]))) >= 2 and _pem_pair(body))
+    if first is None and not keyish:
+        # Nothing in it can match (see bot.redact.screens): the common case, kept cheap (before the
+        # screens below are chosen).
         return hunk
     # `first`: a secret name's operator without a value after it counts (its value may go on
     # below: bot.redact.multiline); the lines are screened with what the line screen asks.
@@ -215,13 +218,6 @@ def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[S
         first = hunk_screen.search(lowered, first.start())
     line_first = first if first is None or line_hunk_screen is hunk_screen else \
         line_hunk_screen.search(lowered, first.start())
-    # A run of full-width base64 lines is key material in any file (the hunk may lie inside a key);
-    # a line of 60 characters comes first, as `len` is cheaper than a scan.
-    body = probe[len(pieces[0]) + 1:]  # the lines, without the header's section
-    keyish = key_file or PRIVATE_KEY_MARK in body or (
-        sum(map((60).__le__, map(len, pieces[1:]))) >= 2 and _pem_pair(body))
-    if first is None and not keyish:
-        return hunk  # nothing in it can match (see bot.redact.screens): the common case, kept cheap
     in_block, blocks = _side_blocks(hunk.lines, True) if keyish else (set(), 0)
     tally.secrets += blocks
     texts = list(pieces)
