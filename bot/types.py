@@ -6,13 +6,26 @@ Stages exchange only these; none of them holds a connection, a file or a setting
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 LineKind = Literal["+", "-", " "]
 Side = Literal["LEFT", "RIGHT"]
 Severity = Literal["error", "warning", "info"]
 FileStatus = Literal["added", "modified", "removed", "renamed", "copied", "binary", "mode"]
 SourceKind = Literal["diff", "git", "pull_request"]
+
+_T = TypeVar("_T")
+
+
+def stored_at_once(cls: type[_T], **fields: object) -> _T:
+    """`cls(**fields)` for a frozen dataclass without slots, its fields stored in one dict update: the
+    dataclass's __init__ sets them one object.__setattr__ call at a time (measured: a sixth of reading
+    a plain file's hunks, a third of making rendering's hunk views). The caller passes every field;
+    nothing checks that here (tests/test_diff_fast.py and tests/test_core_fast.py compare with `cls(...)`)."""
+    made = object.__new__(cls)
+    made.__dict__.update(fields)
+    return made
+
 
 SEVERITIES: tuple[Severity, ...] = ("info", "warning", "error")
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}

@@ -105,7 +105,7 @@ def test_the_sandbox_reads_view_data_directly_and_still_hides_the_rest() -> None
 @given(HUNKS)
 def test_a_hunk_view_made_at_once_is_the_dataclass_made_field_by_field(hunk: Hunk) -> None:
     """group_files stores a view's fields in one step: the same view as HunkView(...) gives, every
-    field set (a field added to HunkView and not to _hunk_view fails here)."""
+    field set (a field added to HunkView and not passed there fails here)."""
     (file,) = group_files([hunk], lambda path: None, hunk_listing)
     (made,) = file.hunks
     plain = HunkView(path=display_path(hunk.path), ref=hunk.ref, new_start=hunk.new_start, new_len=hunk.new_len,

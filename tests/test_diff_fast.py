@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from unidiff.errors import UnidiffParseError
 
 from bot.diff.header import bare_line
-from bot.diff.parse import _hunks, _make_hunk, _make_lines, _plain_hunks, _unidiff_hunks, parse_diff
+from bot.diff.parse import _hunks, _make_lines, _plain_hunks, _unidiff_hunks, parse_diff
 from bot.diff.pathnames import base_name, components, suffix
 from bot.diff.scan import HUNK_HEADER, count_hunk, first_chars, split_lines
 from bot.types import Hunk, Line
@@ -126,11 +126,10 @@ def test_the_corpus_parses_alike_both_ways() -> None:
 
 
 def test_a_hunk_made_at_once_is_the_dataclass_made_field_by_field() -> None:
-    """_make_hunk stores the fields in one step: the same object as Hunk(...) gives, every field set
-    (a field added to Hunk and not to _make_hunk fails here)."""
-    lines = (Line(kind="+", old_no=None, new_no=3, text="x"),)
-    args = ("a.py", 2, 0, 3, 1, "@@ -2,0 +3 @@ def f", lines)
-    made, plain = _make_hunk(*args), Hunk(*args)
+    """_plain_hunks stores a hunk's fields in one step (bot.types.stored_at_once): the same object as
+    Hunk(...) gives, every field set (a field added to Hunk and not passed there fails here)."""
+    (made,) = _plain_hunks("a.py", [["@@ -2,0 +3 @@ def f\n", "+x\n"]], [["+x\n"]])
+    plain = Hunk("a.py", 2, 0, 3, 1, "@@ -2,0 +3 @@ def f", (Line(kind="+", old_no=None, new_no=3, text="x"),))
     assert type(made) is Hunk and made == plain and hash(made) == hash(plain)
     assert list(vars(made).items()) == list(vars(plain).items())
     assert list(vars(made)) == [f.name for f in fields(Hunk)]

@@ -41,7 +41,7 @@ from bot.diff.scan import (
     split_lines,
 )
 from bot.errors import InputError
-from bot.types import FileDiff, FileStatus, Hunk, Line, ParsedDiff, Skipped
+from bot.types import FileDiff, FileStatus, Hunk, Line, ParsedDiff, Skipped, stored_at_once
 
 _KINDS = ("+", "-", " ")  # unidiff line types we keep
 _SUBMODULE_LINE = re.compile(r"Subproject commit [0-9a-f]{7,64}(-dirty)?")
@@ -127,7 +127,8 @@ def _plain_hunks(path: str, hunk_texts: list[list[str]], bodies: list[list[str]]
     out: list[Hunk] = []
     at = 0
     for header, (old_start, old_len, new_start, new_len), body in zip(headers, heads, bodies, strict=True):
-        out.append(_make_hunk(path, old_start, old_len, new_start, new_len, header, tuple(made[at:at + len(body)])))
+        out.append(stored_at_once(Hunk, path=path, old_start=old_start, old_len=old_len, new_start=new_start,
+                                  new_len=new_len, header=header, lines=tuple(made[at:at + len(body)])))
         at += len(body)
     return tuple(out)
 
@@ -193,16 +194,6 @@ def _make_lines(kinds: list[str], olds: list[int | None], news: list[int | None]
     for store, values in zip(_LINE_SETTERS, columns, strict=True):
         deque(map(store, made, values), maxlen=0)
     return made
-
-
-def _make_hunk(path: str, old_start: int, old_len: int, new_start: int, new_len: int, header: str,
-               lines: tuple[Line, ...]) -> Hunk:
-    """`Hunk(...)` with its fields stored at once: the frozen dataclass's __init__ sets them one
-    object.__setattr__ call at a time (measured: a sixth of the time of reading a plain file's hunks)."""
-    hunk = _new_object(Hunk)
-    hunk.__dict__.update(path=path, old_start=old_start, old_len=old_len, new_start=new_start, new_len=new_len,
-                         header=header, lines=lines)
-    return hunk
 
 
 def _file_diff(section: Section) -> FileDiff | Problem:
