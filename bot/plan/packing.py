@@ -81,10 +81,8 @@ class _Costs:
         return used + self.reserve(max_hunk, max_tail, max_path), used, max_hunk, max_tail, max_path
 
     def fits_alone(self, piece: _Piece) -> bool:  # grown(_Bin(), [piece])[0] <= budget, without a bin
-        t, cost, tail, path = self.template, piece.cost, piece.tail, self.paths[piece.file]  # (reserve, written out)
-        reserve = t.target + t.target_repeats * (cost if cost > 0 else 0) \
-            + t.target_tail_repeats * (tail if tail > 0 else 0) + t.target_path_repeats * (path if path > 0 else 0)
-        return cost + self.files[piece.file] + reserve <= self.budget
+        reserve = self.reserve(max(0, piece.cost), max(0, piece.tail), max(0, self.paths[piece.file]))
+        return piece.cost + self.files[piece.file] + reserve <= self.budget
 
 
 class _Packer:
@@ -244,19 +242,15 @@ def _units(pieces: list[_Piece], costs: _Costs) -> list[list[_Piece]]:
     """
     units: list[list[_Piece]] = []
     used = largest = tail = 0
-    t, files, paths, budget = costs.template, costs.files, costs.paths, costs.budget  # costs.reserve written out:
-    target, per_hunk, per_tail, per_path = t.target, t.target_repeats, t.target_tail_repeats, t.target_path_repeats
     for piece in pieces:
-        cost, piece_tail, path = piece.cost, piece.tail, paths[piece.file]
-        grown_largest = largest if largest > cost else cost
-        grown_tail = tail if tail > piece_tail else piece_tail
-        grown = target + per_hunk * grown_largest + per_tail * grown_tail + per_path * (path if path > 0 else 0)
-        if units and used + cost + files[piece.file] + grown <= budget:
+        header, path = costs.files[piece.file], max(0, costs.paths[piece.file])
+        grown = costs.reserve(max(largest, piece.cost), max(tail, piece.tail), path)
+        if units and used + piece.cost + header + grown <= costs.budget:
             units[-1].append(piece)
-            used, largest, tail = used + cost, grown_largest, grown_tail
+            used, largest, tail = used + piece.cost, max(largest, piece.cost), max(tail, piece.tail)
         else:
             units.append([piece])
-            used, largest, tail = cost, (cost if cost > 0 else 0), (piece_tail if piece_tail > 0 else 0)
+            used, largest, tail = piece.cost, max(0, piece.cost), max(0, piece.tail)
     return units
 
 
