@@ -22,6 +22,7 @@ from bot.redact import joined
 from bot.redact.multiline import DANGLING
 from bot.redact.patterns import GAP, PEM_PAIR, bounded
 from bot.redact.scrub import _dangles, _may_dangle, _pem_pair
+from bot.types import Line
 from tests.reliability.secret_cases import load_cases
 
 # Single characters, and whole line ends and starts (an operator or a literal, then the line end),
@@ -63,7 +64,7 @@ def test_chains_of_the_labelled_cases_are_those_of_the_patterns() -> None:
     for text in texts:
         assert joined._chains(text) == reference_chains(text), text
         assert _pem_pair(text) == (PEM_PAIR.search(text) is not None), text
-        assert joined._inline(text) == (INLINE.search(text) is not None), text
+        assert not any(map(joined._chains, _sides(_hunk_lines(text)))) or _may_chain(text), text
         assert (joined._STARTS.search(text) is None) == (STARTS.search(text) is None), text
         pieces = text.split("\n")
         assert _dangles(pieces, text) == (_may_dangle(pieces) and DANGLING.search(text) is not None), text
@@ -97,8 +98,36 @@ STARTS = re.compile(bounded(r"""\n[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?["'`]"""))
 @example(["\n", "+", " " * (GAP + 1), "'"])
 def test_hunk_conditions_are_those_of_the_patterns(parts: list[str]) -> None:
     text = "".join(parts)
-    assert joined._inline(text) == (INLINE.search(text) is not None)
+    inline = any(quote in text and pattern.search(text) is not None for quote, pattern in joined._INLINES)
+    assert inline == (INLINE.search(text) is not None)
     assert (joined._STARTS.search(text) is None) == (STARTS.search(text) is None)
+
+
+def _hunk_lines(text: str, kinds: str = " ") -> list[Line]:
+    """The lines of `text`, their kinds taken from `kinds` in turn."""
+    return [Line(kinds[i % len(kinds)], None, None, line) for i, line in enumerate(text.split("\n"))]
+
+
+def _sides(lines: list[Line]) -> list[str]:
+    return ["\n".join(line.text for line in lines if line.kind != excluded) for excluded in ("+", "-")]
+
+
+def _may_chain(text: str, kinds: str = " ") -> bool:
+    lines = _hunk_lines(text, kinds)
+    return joined._may_chain("\n" + "\n".join(line.text for line in lines), lines)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(PARTS, max_size=24), st.text(alphabet=" +-", min_size=1, max_size=8))
+@example(['"', "x", '"', " ", '"', "y", '"'], " ")  # two literals on a line
+@example(['"""', "doc", '"""'], " ")  # a one-line docstring: `""`, `"doc"`, `""`
+@example(["x", "=", "\n", "x", "\n", "'", "v", "'"], " + ")  # the value below its name once the `+` line is gone
+@example(['"a"', " +", "\n", "x", "\n", '"b"'], " -")  # the first literal ends the line above, on the new side
+def test_a_hunk_may_chain_rejects_holds_no_value_on_either_side(parts: list[str], kinds: str) -> None:
+    """What _may_chain rejects, joined_values need not read: _chains finds nothing on either side."""
+    text = "".join(parts)
+    if any(map(joined._chains, _sides(_hunk_lines(text, kinds)))):
+        assert _may_chain(text, kinds), (text, kinds)
 
 
 DANGLING_PARTS = st.sampled_from(["api_key:", "TOKEN =", "x", ":", "=", " >-", "|", "|+2", ">", "-", "+", "7", "(",

@@ -64,14 +64,13 @@ _DANGLING = re.compile(_runs(r"""(?::|=>?|:=)[ \t]{0,GAP}$"""))
 # `name = (` before a value and `)` after it: the parentheses only group the pieces.
 _OPEN = re.compile(_runs(r"""(?P<op>:|=>?|:=)[ \t]{0,GAP}\([ \t]{0,GAP}$"""))
 _CLOSE = re.compile(_runs(r"""[ \t]{0,GAP}\)"""))
-# Cheap necessary conditions over a whole hunk (`re.M`), so that most hunks cost three scans: two
-# literals side by side on one line, or a line ending in a literal or an operator (maybe then `+`
-# or `\`) and a line starting with a literal.
-# Two literals side by side: `["'`]` and what _INLINE_DOUBLE has after its quote, searched for as
-# one pattern per quote, each starting with its quote, in the texts that hold that quote (`re`
-# skips to a fixed first character in a fast loop, to one of a class in a slow one: 2x slower than
-# the three). The optional `+` of _STARTS is a branch, not an optional group: 2x faster.
-# (tests/test_redact_joined.py checks both against the single patterns they replace.)
+# The places _may_chain starts from, over a whole hunk: two quotes with only what may stand between
+# two literals between them (searched for as one pattern per quote, each starting with its quote,
+# in the texts that hold that quote: `re` skips to a fixed first character in a fast loop, to one
+# of a class in a slow one, 2x slower than the three), a line that starts with a literal (maybe
+# after a `+`: a branch, not an optional group, 2x faster), and the end of the line above it (a
+# literal or an operator, maybe then `+` or `\`). tests/test_redact_joined.py checks the first
+# two against the single patterns they replace.
 _INLINE_DOUBLE = re.compile(_runs(r"""["](?:[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?)["'`]"""))
 _INLINE_SINGLE = re.compile(_runs(r"""['](?:[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?)["'`]"""))
 _INLINE_BACK = re.compile(_runs(r"""[`](?:[ \t]{0,GAP}(?:\+[ \t]{0,GAP})?)["'`]"""))
@@ -115,9 +114,41 @@ def _chains(text: str) -> dict[int, int]:
     return found
 
 
-def _inline(text: str) -> bool:
-    """Whether _INLINE matches `text` (two literals side by side on a line may be one value)."""
-    return any(quote in text and pattern.search(text) is not None for quote, pattern in _INLINES)
+def _may_chain(probe: str, lines: Sequence[Line]) -> bool:
+    """Whether `_chains` may find a value on either side of a hunk (`probe`: "\\n" and its lines joined).
+
+    Each value it finds has two literals on one line (the first one's closing quote, what may
+    stand between two, a quote: alike on both sides), or its first junction or its name's
+    operator ends a line and the next line of the same side starts with a quote. The cheap
+    conditions of joined_values hold in most hunks of code: an empty string's own two quotes
+    are two quotes side by side, and every block's `:` ends a line. Here an in-line place counts
+    only where CHAIN matches from the literal before it, and a line start only after a line of
+    its side that ends as a first literal or a name does. tests/test_redact_joined.py checks that
+    no hunk this rejects has a value on either side.
+    """
+    for quote, pattern in _INLINES:
+        hit = pattern.search(probe) if quote in probe else None
+        while hit is not None:
+            close = hit.start()
+            line_start = probe.rfind("\n", 0, close)  # probe[0] is a line end: never -1
+            opener = max(probe.rfind('"', line_start, close), probe.rfind("'", line_start, close),
+                         probe.rfind("`", line_start, close))
+            if opener > line_start and probe[opener] == quote and CHAIN.match(probe, opener) is not None:
+                return True
+            hit = pattern.search(probe, close + 1)
+    row, last = -1, 0
+    for start in _STARTS.finditer(probe):
+        row += probe.count("\n", last, start.start() + 1)  # the line that starts after this line end
+        last = start.start() + 1
+        for excluded in ("+", "-"):  # the old side (no '+') and the new side (no '-')
+            if lines[row].kind == excluded:
+                continue
+            above = row - 1
+            while above >= 0 and lines[above].kind == excluded:
+                above -= 1
+            if above >= 0 and _ENDS.search(lines[above].text) is not None:
+                return True
+    return False
 
 
 def _placeholder(value: str, redacted: str, found: int) -> str | None:
@@ -132,7 +163,7 @@ def joined_values(lines: Sequence[Line], redact: LineRedactor) -> tuple[dict[int
     probe = "\n" + "\n".join(map(_TEXT, lines))
     if "'" not in probe and '"' not in probe and "`" not in probe:  # (a scan in C, before three of `re`)
         return {}, 0
-    if not _inline(probe) and (_STARTS.search(probe) is None or _ENDS.search(probe) is None):
+    if not _may_chain(probe, lines):
         return {}, 0
     spans: dict[int, set[Span]] = {}
     seen: set[tuple[int, int]] = set()  # (line, column) of a chain's first piece: context lines are on both sides
@@ -157,6 +188,9 @@ def joined_values(lines: Sequence[Line], redact: LineRedactor) -> tuple[dict[int
             if (indices[row], start - starts[row]) in seen:
                 continue
             pieces = list(LITERAL.finditer(text, start, end))
+            value = "".join(piece.group("value") for piece in pieces)
+            if not value:  # nothing a placeholder could replace: most are a docstring's `""` below a `def`
+                continue
             prefix = text[min(before, start):start]
             if not prefix.strip() and row and _DANGLING.search(texts[row - 1]):
                 prefix = texts[row - 1][-CONTEXT:] + " "
@@ -164,7 +198,6 @@ def joined_values(lines: Sequence[Line], redact: LineRedactor) -> tuple[dict[int
                 continue
             last = bisect_right(starts, end - 1) - 1
             line_end = starts[last] + len(texts[last])
-            value = "".join(piece.group("value") for piece in pieces)
             quote = pieces[0].group("q")
             suffix = text[end:max(end, min(line_end, end + CONTEXT, after))]
             opened = _OPEN.search(prefix)
