@@ -3,8 +3,9 @@
 `bot.redact.joined._chains` reads BELOW's matches from the lines that start with a quote instead
 of scanning for BELOW itself (`:` and `=` are everywhere in code), `bot.redact.scrub._pem_pair`
 tries PEM_PAIR only at the starts of two long lines in a row instead of searching for it,
-`bot.redact.scrub._dangles` searches DANGLING only in the lines that may end as it needs, and a
-hunk's cheap conditions for a split value are written as faster patterns of the same text. Here
+`bot.redact.scrub._dangles` searches DANGLING only in the lines that may end as it needs, a
+hunk's cheap conditions for a split value are written as faster patterns of the same text, and
+`joined._may_chain` turns a hunk away only where `_chains` finds nothing on either side. Here
 each is run beside its pattern on generated text built from the characters that decide a match
 (quotes, operators, spaces, line ends, continuations, base64 runs at the length bounds, GAP-long
 runs of spaces), and on the labelled credential cases: the answers must be the same.
