@@ -14,6 +14,7 @@ runs of spaces), and on the labelled credential cases: the answers must be the s
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 
 from hypothesis import example, given, settings
@@ -24,6 +25,7 @@ from bot.redact.multiline import DANGLING
 from bot.redact.patterns import GAP, PEM_PAIR, bounded
 from bot.redact.scrub import _dangles, _may_dangle, _pem_pair
 from bot.types import Line
+from tests.conftest import REPO_ROOT
 from tests.reliability.secret_cases import load_cases
 
 # Single characters, and whole line ends and starts (an operator or a literal, then the line end),
@@ -181,3 +183,20 @@ def test_possessive_runs_on_the_labelled_cases() -> None:
         text = "\n".join(case.lines)
         for pattern in POSSESSIVE:
             _same_matches(pattern, text)
+
+
+def test_a_long_line_of_places_two_literals_might_meet_is_read_once() -> None:
+    """_may_chain looks back from each in-line place for the quote its literal would start at, but
+    only as far as the place before it: looking back to the line's start, a 4 MB line of `\\""`
+    (every `""` a place, none after a literal: a backslash stands between) read the line once a
+    place (minutes); read once, a few seconds. A limit only a quadratic reading reaches."""
+    program = ("import sys\nfrom bot.redact.joined import _may_chain\nfrom bot.types import Line\n"
+               "for unit in ('\\\\\"\" ', \"\\\\'' \", '\\\\`` '):\n"
+               "    text = unit * 1_000_000\n"
+               "    assert not _may_chain('\\n' + text, [Line('+', None, 1, text)])\n")
+    try:
+        done = subprocess.run([sys.executable, "-c", program], cwd=REPO_ROOT, capture_output=True, text=True,
+                              timeout=60, check=False)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("_may_chain did not finish in 60 s on three 4 MB lines") from None
+    assert done.returncode == 0, done.stderr

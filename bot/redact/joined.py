@@ -128,13 +128,18 @@ def _may_chain(probe: str, lines: Sequence[Line]) -> bool:
     """
     for quote, pattern in _INLINES:
         hit = pattern.search(probe) if quote in probe else None
+        line_start = previous = 0  # probe[0] is a line end
         while hit is not None:
+            # The literal before `close` starts at the last quote before it on its line. The last
+            # place (a quote) bounds the look back, so a long line costs one reading, not one a place.
             close = hit.start()
-            line_start = probe.rfind("\n", 0, close)  # probe[0] is a line end: never -1
-            opener = max(probe.rfind('"', line_start, close), probe.rfind("'", line_start, close),
-                         probe.rfind("`", line_start, close))
+            newline = probe.rfind("\n", previous, close)
+            line_start = newline if newline >= 0 else line_start
+            since = max(line_start, previous)
+            opener = max(probe.rfind('"', since, close), probe.rfind("'", since, close), probe.rfind("`", since, close))
             if opener > line_start and probe[opener] == quote and CHAIN.match(probe, opener) is not None:
                 return True
+            previous = close
             hit = pattern.search(probe, close + 1)
     row, last = -1, 0
     for start in _STARTS.finditer(probe):

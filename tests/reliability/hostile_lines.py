@@ -78,6 +78,7 @@ GENERATORS: dict[str, Generator] = {
     "backslash lines": lambda n: _lines("TOKEN=\\", n),
     "split literals": lambda n: _repeat("'ab' ", n, "tok = ("),
     "concatenations": lambda n: _repeat("'ab' + ", n, "tok = "),
+    "escaped quote pairs": lambda n: _repeat('\\"" ', n),  # places two literals might meet, none a chain
     "key line of spaces": lambda n: "-----BEGIN PRIVATE KEY-----\n" + _repeat(" ", n, '"', 'x+"') + "\nx",
     "blank lines": lambda n: "\n" * max(1, n),
     "long name": lambda n: _repeat("a", n, "", " = 'q8Zk2Lm9Xp4Rt7Wv'"),
