@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 PY="${PYTHON:-/work/main/.venv/bin/python}"
 MODEL="${MODEL:?set MODEL to the Qwen GGUF (scripts/fetch_qwen_model.sh prints it)}"
 OUT="${OUT:-/tmp/quality_runs}"
-DEFAULT_CASES="${DEFAULT_CASES:-20}"
+DEFAULT_CASES="${DEFAULT_CASES:-30}"
 CURVE_CASES="${CURVE_CASES:-10}"
 mkdir -p "$OUT"
 

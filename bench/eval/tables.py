@@ -76,7 +76,7 @@ def _tables(shared: Path) -> list[Table]:
     for name in ("werkzeug", "requests"):
         eval_set, corpus = f"tests/fixtures/eval/{name}", f"tests/fixtures/corpus/{name}"
         # The next request size beside the default, on as many cases: the default's choice is checked against it.
-        held.append(Table(f"{name}-default", eval_set, corpus, 20,
+        held.append(Table(f"{name}-default", eval_set, corpus, 30,
                           (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT),
                            Run("review-chat, max_request_tokens 4096", "bench/eval/qwen-r4096.toml"))))
         held.append(Table(f"{name}-sizes", eval_set, corpus, 10,
