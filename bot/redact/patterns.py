@@ -60,6 +60,9 @@ PEM_PAIR = re.compile(bounded(r"""^[ \t\r\f\v"'`]{0,GAP}[A-Za-z0-9+/]{60,80}={0,
                               r"""(?:[ \t\r\f\v"'`,;)][ \t\r\f\v"'`,+;)]{0,GAP})?"""
                               r"""\n[ \t\r\f\v"'`]{0,GAP}[A-Za-z0-9+/]{60}"""),
                       re.M)
+# PEM_PAIR's second line (a line end, what may stand before key material, 60 of it): a cheap
+# necessary condition of a match, searched for first (bot.redact.scrub._pem_pair).
+PEM_SECOND_LINE = re.compile(bounded(r"""\n[ \t\r\f\v"'`]{0,GAP}[A-Za-z0-9+/]{60}"""))
 MIN_BARE_PEM_LINES = 2
 PUBLIC_PEM_STARTS = ("mQ", "hQ")  # base64 of OpenPGP public-key and encrypted-message packets
 KEY_FILE_SUFFIXES = (".key", ".p8", ".pk8", ".ppk", "_rsa", "_dsa", "_ecdsa", "_ed25519", ".pem.key")

@@ -42,9 +42,9 @@ from bot.redact.patterns import (
     KEY_FILE_PREFIXES,
     KEY_FILE_SUFFIXES,
     PEM_PAIR,
+    PEM_SECOND_LINE,
     PRIVATE_KEY_MARK,
     PROSE_SUFFIXES,
-    bounded,
 )
 from bot.redact.patterns import EMAIL as EMAIL
 from bot.redact.patterns import KEY as KEY
@@ -245,10 +245,6 @@ def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[S
     return replace(hunk, lines=lines, header=header)
 
 
-# PEM_PAIR's second line: a line end, then what may stand before key material, then 60 of it.
-_PEM_SECOND_LINE = re.compile(bounded(r"""\n[ \t\r\f\v"'`]{0,GAP}[A-Za-z0-9+/]{60}"""))
-
-
 def _pem_pair(body: str) -> bool:
     """Whether PEM_PAIR matches `body`. A match starts at a line's start (`^`, re.M) and holds 60
     characters of that line and 60 of the next, so it is tried only there, as a match: a search
@@ -257,7 +253,7 @@ def _pem_pair(body: str) -> bool:
     First, as cheaper than both, a search for the part of PEM_PAIR after its line end: most hunks
     of code hold no line that starts with 60 base64 characters (a scan that stops at line ends).
     tests/test_redact_joined.py compares the two."""
-    if _PEM_SECOND_LINE.search(body) is None:
+    if PEM_SECOND_LINE.search(body) is None:
         return False
     lengths = list(map(len, body.split("\n")))
     long = list(map((60).__le__, lengths))
