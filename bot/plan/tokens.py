@@ -296,13 +296,9 @@ def listing_of(estimator: TokenEstimator) -> Callable[[Hunk], str]:
     return listing if callable(listing) else hunk_listing
 
 
-def count_joined(estimator: TokenEstimator, text: str, pieces: Sequence[str]) -> int:
-    """estimator.count(text), faster through a MemoCounter that has counted `pieces` already."""
-    return count_joined_many(estimator, [(text, pieces)])[0]
-
-
 def count_joined_many(estimator: TokenEstimator, texts: Sequence[tuple[str, Sequence[str]]]) -> list[int]:
-    """count_joined(estimator, text, pieces) of each (text, pieces)."""
+    """estimator.count(text) of each (text, pieces), faster through a MemoCounter that has counted
+    the `pieces` (listings the text prints on lines of their own) already."""
     joined = getattr(estimator, "count_joined_many", None)
     return list(joined(texts)) if callable(joined) else [estimator.count(text) for text, _ in texts]
 
