@@ -117,6 +117,9 @@ class ReviewSettings:
     # one short yes/no request per finding; a "no" drops it (off: Qwen2.5-Coder-1.5B said yes to all 42 on
     # the held-out sets)
     confirm_findings: bool = False
+    # with confirm_findings, in process: the least probability of "yes" (against "no") as the answer's first
+    # token that keeps a finding; a backend that tells no probabilities drops on an answer beginning "no"
+    confirm_min_yes: float = 0.5
     # what the prompt shows beside each hunk: the diff alone, or also (function) the enclosing def or class of a
     # Python hunk from the head file, read-only, at most 60 lines; needs head files (a git range, a pull
     # request: at most 20 files read at the head commit, or the eval; a diff file has none); off (diff): on the
@@ -253,6 +256,9 @@ def _check_ranges(settings: Settings, origin: str) -> None:
         value = getattr(getattr(settings, section), key)
         if value is not None and value < 0:
             raise ConfigError(f"{origin}: [{section}] {key} must not be negative, got {value!r}")
+    if not 0.0 <= settings.review.confirm_min_yes <= 1.0:
+        raise ConfigError(f"{origin}: [review] confirm_min_yes must be between 0 and 1, "
+                          f"got {settings.review.confirm_min_yes!r}")
     if settings.model.api == "llama-cpp" and settings.model.endpoint:
         raise ConfigError(f"{origin}: [model] endpoint {settings.model.endpoint!r} is for a model server, but api is "
                           "'llama-cpp' (the default: in process); set api = 'hf', 'openai' or 'openai-chat' (--api) "

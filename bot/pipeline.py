@@ -13,7 +13,7 @@ from bot.backends.base import Backend, GenerationParams, InputTooLongError, Know
 from bot.backends.client import ModelRunOutcome, run_requests
 from bot.backends.events import ModelEvent
 from bot.config import Settings
-from bot.findings.confirm import CONFIRM_PARAMS, confirmation_requests, says_no
+from bot.findings.confirm import CONFIRM_PARAMS, confirmation_requests, denies
 from bot.findings.grounding import collect_findings
 from bot.plan.filters import apply_filters
 from bot.plan.packing import make_plan, split_batch
@@ -202,7 +202,7 @@ def _confirm(findings: tuple[Finding, ...], outcome: ModelRunOutcome, backend: B
     budget = replace(settings, budget=replace(settings.budget, max_requests=len(asked)))
     checks = run_requests([r for _, r in asked], backend, CONFIRM_PARAMS, budget, on_event=on_event)
     answers = {request.id: completion for request, completion in checks.completions}
-    denied = {f for f, r in asked if r.id in answers and says_no(answers[r.id])}
+    denied = {f for f, r in asked if r.id in answers and denies(answers[r.id], settings.review.confirm_min_yes)}
     return tuple(f for f in findings if f not in denied), checks
 
 

@@ -187,6 +187,9 @@ class Completion:
     finish_reason: str | None = None  # "stop", "length", ... as the server says; None if unknown
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    # The first answer token's likeliest tokens, (text, probability), likeliest first, when asked for
+    # (GenerationParams.first_token_top) and the backend can tell; else empty.
+    first_token: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.findings.confirm import says_no
+from bot.findings.confirm import denies, says_no, yes_share
 from bot.types import Completion
 from tests.cli_runner import run_main
 from tests.conftest import EVAL_SET
@@ -64,3 +64,34 @@ def test_off_by_default_nothing_more_is_asked(tmp_path: Path) -> None:
                                           ("Nothing wrong", False)])
 def test_only_an_answer_that_begins_with_no_drops(text: str, no: bool) -> None:
     assert says_no(Completion(text, "stop", None, None)) is no
+
+
+def first(*tokens: tuple[str, float], text: str = "Yes") -> Completion:
+    return Completion(text, "stop", None, 1, first_token=tokens)
+
+
+def test_the_probability_of_yes_counts_every_spelling_against_every_no() -> None:
+    answer = first(("Yes", 0.5), ("No", 0.2), ("yes", 0.1), (" no", 0.1), ("The", 0.05), ("_yes", 0.01))
+    assert yes_share(answer) == pytest.approx(0.6 / 0.9)
+    assert yes_share(first(("The", 0.9))) is None and yes_share(Completion("Yes")) is None
+
+
+@pytest.mark.parametrize(("tokens", "text", "min_yes", "dropped"), [
+    ((("Yes", 0.6), ("No", 0.4)), "Yes", 0.7, True),  # the greedy yes is not sure enough
+    ((("Yes", 0.6), ("No", 0.4)), "Yes", 0.5, False),
+    ((("No", 0.45), ("Yes", 0.55)), "No", 0.5, False),  # the probabilities decide, not the text
+    ((), "No", 0.0, True),  # no probabilities told (an HTTP backend): the answer's first word decides
+    ((), "Yes", 1.0, False),
+    ((("The", 0.9),), "No", 0.9, True),  # neither word among the likeliest: the text decides
+])
+def test_a_finding_is_dropped_below_min_yes_where_the_backend_tells_probabilities(
+        tokens: tuple[tuple[str, float], ...], text: str, min_yes: float, dropped: bool) -> None:
+    assert denies(first(*tokens, text=text), min_yes) is dropped
+
+
+@pytest.mark.parametrize("value", ["-0.1", "1.5", "\"high\""])
+def test_min_yes_outside_zero_to_one_is_a_config_error_through_the_cli(tmp_path: Path, value: str) -> None:
+    config = tmp_path / "review-bot.toml"
+    config.write_text(f"[review]\nconfirm_findings = true\nconfirm_min_yes = {value}\n", encoding="utf-8")
+    code, out, err = run_main(["prompts", "--diff", str(CASE / "pr.diff"), "--config", str(config)])
+    assert code == 2 and out == "" and "confirm_min_yes" in err and "Traceback" not in err, err

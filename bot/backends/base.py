@@ -25,6 +25,9 @@ class GenerationParams:
     temperature: float
     top_p: float
     stop: tuple[str, ...] = ()  # at most 4 (TGI's limit)
+    # Report the first answer token's N likeliest tokens with their probabilities (Completion.first_token);
+    # 0: none. A backend that cannot (only llama-cpp can, today) reports none.
+    first_token_top: int = 0
 
 
 def usage_count(value: object) -> int | None:

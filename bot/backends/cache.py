@@ -27,7 +27,10 @@ CACHE_VERSION = 1
 
 def answer_key(model: str, prompt: Prompt, params: GenerationParams) -> str:
     sent: Any = prompt if isinstance(prompt, str) else [[m.role, m.content] for m in prompt]
-    material = json.dumps({"v": CACHE_VERSION, "model": model, "prompt": sent, "params": asdict(params)},
+    asked = asdict(params)
+    if not params.first_token_top:
+        del asked["first_token_top"]  # keys from before the field existed stay valid
+    material = json.dumps({"v": CACHE_VERSION, "model": model, "prompt": sent, "params": asked},
                           sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
@@ -91,7 +94,8 @@ def _read(path: Path) -> tuple[Completion, float] | None:
         answer = data["completion"]
         completion = Completion(text=str(answer["text"]), finish_reason=answer.get("finish_reason"),
                                 prompt_tokens=answer.get("prompt_tokens"),
-                                completion_tokens=answer.get("completion_tokens"))
+                                completion_tokens=answer.get("completion_tokens"),
+                                first_token=tuple((str(text), float(p)) for text, p in answer.get("first_token", ())))
         return completion, float(data.get("seconds", 0.0))
     except (OSError, ValueError, KeyError, TypeError):
         return None  # missing or damaged: ask the model again

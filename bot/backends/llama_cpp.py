@@ -12,6 +12,7 @@ import functools
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from types import ModuleType
 from typing import Any
 
@@ -122,6 +123,37 @@ def reporting_llama(llama_class: type) -> type:
     return ReportingLlama
 
 
+class FirstTokenWatch:
+    """A logits processor that keeps the model's scores for the first answer token and changes nothing.
+
+    llama-cpp-python returns log-probabilities only from a model loaded with logits_all (a row of
+    the vocabulary per context token: gigabytes at 16k); a processor sees the one row sampling
+    uses. Read in llama-cpp-python 0.3.36 (llama_cpp/llama.py, `_init_sampler`): the processors
+    run in a custom sampler ahead of the others, over the scores in token-id order."""
+
+    def __init__(self) -> None:
+        self.scores: Any = None
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if self.scores is None:
+            self.scores = scores.copy()
+        return scores
+
+    def likeliest(self, llama: Any, top: int) -> tuple[tuple[str, float], ...]:
+        """The `top` likeliest first tokens, (text, probability), likeliest first."""
+        if self.scores is None:
+            return ()
+        import numpy
+
+        shifted = numpy.asarray(self.scores, dtype=numpy.float64)
+        shifted = numpy.exp(shifted - shifted.max())
+        probabilities = shifted / shifted.sum()
+        top = min(top, len(probabilities))
+        ids = numpy.argpartition(-probabilities, top - 1)[:top]
+        ranked = sorted(((float(probabilities[i]), int(i)) for i in ids), reverse=True)
+        return tuple((llama.detokenize([i]).decode("utf-8", errors="replace"), p) for p, i in ranked)
+
+
 class LlamaCppBackend:
     """One in-process llama.cpp model; thread-safe, loaded on first use."""
 
@@ -215,6 +247,9 @@ class LlamaCppBackend:
                             "top_p": params.top_p, "stop": list(params.stop), "seed": self.seed}
                 if metered and on_tokens is not None:
                     llama.meter = TokenMeter(needed, on_tokens)
+                watch = FirstTokenWatch()
+                if params.first_token_top > 0:
+                    sampling["logits_processor"] = [watch]
                 if isinstance(prompt, str):
                     answer = llama.create_completion(prompt, **sampling)
                 else:
@@ -225,7 +260,8 @@ class LlamaCppBackend:
             finally:
                 if metered:
                     llama.meter = None
-        return _completion(answer)
+            first = watch.likeliest(llama, params.first_token_top) if params.first_token_top > 0 else ()
+        return replace(_completion(answer), first_token=first)
 
     def close(self) -> None:
         with self._lock:

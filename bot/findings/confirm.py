@@ -22,7 +22,9 @@ from bot.plan.tokens import TokenEstimator
 from bot.prompts.render import chat_overhead
 from bot.types import ChatMessage, Completion, Finding, Hunk, Request
 
-CONFIRM_PARAMS = GenerationParams(max_new_tokens=8, temperature=0.0, top_p=1.0, stop=("\n",))
+# first_token_top: where the backend can tell (in process), the probability of "yes" decides, not
+# the greedy answer (see yes_share).
+CONFIRM_PARAMS = GenerationParams(max_new_tokens=8, temperature=0.0, top_p=1.0, stop=("\n",), first_token_top=20)
 _SYSTEM = ("You check code review comments. You answer only yes or no: yes when the comment names a real "
            "defect of the changed code, no otherwise.")
 _QUESTION = ("A reviewer commented on line {line} of {path} in this change (a numbered diff: each line is "
@@ -65,3 +67,23 @@ def says_no(completion: Completion) -> bool:
     """Whether the answer begins with a no (a yes, or anything else, keeps the finding)."""
     found = _ANSWER.match(completion.text)
     return found is not None and found.group("word").lower() in _NO
+
+
+def yes_share(completion: Completion) -> float | None:
+    """P(yes) / (P(yes) + P(no)) over the first answer token's likeliest tokens ("Yes", " yes", "NO",
+    ...); None when the backend told no probabilities or neither word is among them."""
+    yes = no = 0.0
+    for text, probability in completion.first_token:
+        word = text.strip().lower()
+        if word in ("yes", "y"):
+            yes += probability
+        elif word in ("no", "n"):
+            no += probability
+    return yes / (yes + no) if yes + no > 0 else None
+
+
+def denies(completion: Completion, min_yes: float) -> bool:
+    """Whether the answer drops its finding: a probability of yes below `min_yes` where the backend
+    told one ([review] confirm_min_yes), else an answer that begins with a no."""
+    share = yes_share(completion)
+    return says_no(completion) if share is None else share < min_yes

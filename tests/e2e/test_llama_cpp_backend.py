@@ -147,6 +147,24 @@ def test_chat_messages_go_through_the_models_own_chat_template(llama_model_path:
     assert answer.text.strip() and answer.completion_tokens is not None and answer.prompt_tokens
 
 
+def test_the_first_answer_tokens_likeliest_tokens_are_told_and_change_nothing(llama_model_path: Path) -> None:
+    from dataclasses import replace
+
+    from bot.types import ChatMessage
+
+    question = (ChatMessage("system", "You answer only yes or no."), ChatMessage("user", "Is 7 a prime number?"))
+    plain = make_llama_cpp_backend(settings_for(llama_model_path), {}).complete(question, greedy(8))
+    asked = make_llama_cpp_backend(settings_for(llama_model_path), {}).complete(
+        question, replace(greedy(8), first_token_top=5))
+    assert plain.first_token == () and asked.text == plain.text  # watching the scores changes no answer
+    tokens = [token for token, _ in asked.first_token]
+    probabilities = [p for _, p in asked.first_token]
+    assert len(tokens) == 5 and len(set(tokens)) == 5
+    assert probabilities == sorted(probabilities, reverse=True) and 0 < probabilities[-1]
+    assert sum(probabilities) <= 1 + 1e-9
+    assert asked.text.startswith(tokens[0])  # greedy decoding wrote the likeliest token
+
+
 def test_a_prompt_that_cannot_fit_with_its_answer_is_too_long(llama_model_path: Path) -> None:
     backend = make_llama_cpp_backend(settings_for(llama_model_path, context_window=256), {})
     with pytest.raises(InputTooLongError, match="exceeds the model context of 256"):
