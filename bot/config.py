@@ -120,6 +120,9 @@ class ReviewSettings:
     # with confirm_findings, in process: the least probability of "yes" (against "no") as the answer's first
     # token that keeps a finding; a backend that tells no probabilities drops on an answer beginning "no"
     confirm_min_yes: float = 0.5
+    # 0: off; k: where a run has more than k findings, two more requests show the model all of them (up to 9) as a
+    # list, in order and reversed, and ask which is most likely real; the k it ranks highest stay
+    keep_best: int = 0
     # what the prompt shows beside each hunk: the diff alone, or also (function) the enclosing def or class of a
     # Python hunk from the head file, read-only, at most 60 lines; needs head files (a git range, a pull
     # request: at most 20 files read at the head commit, or the eval; a diff file has none); off (diff): on the
@@ -252,7 +255,8 @@ def _check_ranges(settings: Settings, origin: str) -> None:
         if value is not None and value <= 0:
             raise ConfigError(f"{origin}: [{section}] {key} must be greater than 0, got {value!r}")
     for section, key in (("budget", "max_requests"), ("budget", "max_prompt_tokens"),
-                         ("budget", "max_request_tokens"), ("review", "max_comments"), ("model", "max_retries")):
+                         ("budget", "max_request_tokens"), ("review", "max_comments"), ("review", "keep_best"),
+                       ("model", "max_retries")):
         value = getattr(getattr(settings, section), key)
         if value is not None and value < 0:
             raise ConfigError(f"{origin}: [{section}] {key} must not be negative, got {value!r}")

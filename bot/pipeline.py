@@ -15,6 +15,7 @@ from bot.backends.events import ModelEvent
 from bot.config import Settings
 from bot.findings.confirm import CONFIRM_PARAMS, confirmation_requests, denies
 from bot.findings.grounding import collect_findings
+from bot.findings.rank import RANK_PARAMS, best, candidates, ranking_requests
 from bot.plan.filters import apply_filters
 from bot.plan.packing import make_plan, split_batch
 from bot.plan.tokens import CountingEstimator, MemoCounter, TokenEstimator
@@ -167,12 +168,19 @@ def run(review_input: ReviewInput, backend: Backend, settings: Settings, templat
                            on_event=on_event, resplit=resplit, deadline=deadline)
     found = collect_findings(outcome.completions, template.parser, settings.review)
     findings = mark_secret_findings(found.findings, prepared.redacted.secret_lines)
-    checks: ModelRunOutcome | None = None
+    checks: list[ModelRunOutcome] = []
+    confirmed = findings
     if settings.review.confirm_findings and findings:
-        findings, checks = _confirm(findings, outcome, backend, settings, template, estimator, on_event)
+        confirmed, check = _confirm(findings, outcome, backend, settings, template, estimator, on_event)
+        checks += [check] if check else []
+    kept = confirmed
+    if 0 < settings.review.keep_best < len(confirmed):
+        kept, check = _rank(confirmed, [outcome, *checks], backend, settings, template, estimator, on_event)
+        checks += [check] if check else []
+    findings = kept
     skipped = prepared.skipped + outcome.skipped
     reviewed = _count_reviewed(review_input, [r for r, _ in outcome.completions])
-    extra = checks or ModelRunOutcome((), (), 0, 0, 0.0, 0, 0)
+    extra = _sum_outcomes(checks)
     stats = RunStats(
         files=prepared.files, hunks=prepared.hunks, hunks_reviewed=reviewed,
         requests=outcome.requests_sent + extra.requests_sent, retries=outcome.retries + extra.retries,
@@ -182,7 +190,7 @@ def run(review_input: ReviewInput, backend: Backend, settings: Settings, templat
         dropped_capped=found.dropped_capped,
         dropped_below_severity=found.dropped_below_severity, dropped_echo=found.dropped_echo,
         dropped_vacuous=found.dropped_vacuous,
-        dropped_unconfirmed=len(found.findings) - len(findings) if checks else 0,
+        dropped_unconfirmed=len(found.findings) - len(confirmed), dropped_outranked=len(confirmed) - len(kept),
         secrets_redacted=prepared.redacted.count)
     return RunResult(findings=findings, skipped=skipped, stats=stats, source_info=review_input.info,
                      model=settings.model_label, template=template.name)
@@ -204,6 +212,33 @@ def _confirm(findings: tuple[Finding, ...], outcome: ModelRunOutcome, backend: B
     answers = {request.id: completion for request, completion in checks.completions}
     denied = {f for f, r in asked if r.id in answers and denies(answers[r.id], settings.review.confirm_min_yes)}
     return tuple(f for f in findings if f not in denied), checks
+
+
+def _rank(findings: tuple[Finding, ...], before: Sequence[ModelRunOutcome], backend: Backend, settings: Settings,
+          template: Template, estimator: TokenEstimator,
+          on_event: Callable[[ModelEvent], None] | None) -> tuple[tuple[Finding, ...], ModelRunOutcome | None]:
+    """[review] keep_best: the model ranks the run's findings (bot.findings.rank); the best stay.
+    Needs its two requests within what `before` (the review, the confirmations) left of max_requests;
+    without them, or without both answers, nothing is dropped."""
+    hunks = [h for request, _ in before[0].completions for h in request.hunks]  # what the review showed
+    first_id = max((r.id for outcome in before for r, _ in outcome.completions), default=0) + 1
+    listed = candidates(findings)
+    asked = ranking_requests(listed, hunks, template.is_chat, estimator, first_id)
+    if not asked or settings.budget.max_requests - sum(o.requests_sent for o in before) < len(asked):
+        return findings, None
+    budget = replace(settings, budget=replace(settings.budget, max_requests=len(asked)))
+    checks = run_requests(asked, backend, RANK_PARAMS, budget, on_event=on_event)
+    if len(checks.completions) < len(asked):  # a failed answer would score its order's places as nothing
+        return findings, checks
+    answers = [completion for _, completion in checks.completions]
+    return best(findings, listed, answers, settings.review.keep_best), checks
+
+
+def _sum_outcomes(outcomes: Sequence[ModelRunOutcome]) -> ModelRunOutcome:
+    """The cost of the extra requests (confirmation, ranking), summed for RunStats."""
+    return ModelRunOutcome((), (), sum(o.requests_sent for o in outcomes), sum(o.retries for o in outcomes),
+                           sum(o.waited_s for o in outcomes), sum(o.prompt_tokens for o in outcomes),
+                           sum(o.completion_tokens for o in outcomes))
 
 
 def _count_reviewed(review_input: ReviewInput, done: Sequence[Request]) -> int:

@@ -226,6 +226,7 @@ class RunStats:
     dropped_echo: int = 0  # messages that only repeated the prompt's instructions
     dropped_vacuous: int = 0  # messages that claimed nothing ("`x` should be `x`", only code, "None")
     dropped_unconfirmed: int = 0  # findings the model said no to when asked again ([review] confirm_findings)
+    dropped_outranked: int = 0  # findings the model ranked below the kept ones ([review] keep_best)
     secrets_redacted: int = 0  # credentials replaced before anything left the machine
 
     def to_json(self) -> dict[str, object]:
@@ -236,7 +237,7 @@ class RunStats:
                 "dropped_capped": self.dropped_capped,
                 "dropped_below_severity": self.dropped_below_severity, "dropped_echo": self.dropped_echo,
                 "dropped_vacuous": self.dropped_vacuous, "dropped_unconfirmed": self.dropped_unconfirmed,
-                "secrets_redacted": self.secrets_redacted}
+                "dropped_outranked": self.dropped_outranked, "secrets_redacted": self.secrets_redacted}
 
 
 @dataclass(frozen=True)
