@@ -43,3 +43,17 @@ done
 # 4096 on as many cases as the default: the request-size default is chosen between them (docs/quality.md).
 step werkzeug bench/eval/qwen-r4096.toml "$DEFAULT_CASES"
 step requests bench/eval/qwen-r4096.toml "$DEFAULT_CASES"
+# The measures that read the model's probabilities, on as many cases as the default (docs/quality.md,
+# "Ranking and confirmation"): the confirmation answers serve both confirm rows, the ranking answers both
+# keep_best rows. First on jinja with whole-file decoys (the development rows their settings were chosen on).
+echo "== $(date +%H:%M:%S) jinja (development, whole-file decoys)" >&2
+PYTHONPATH=. "$PY" -m bot eval --set "${SHARED:-../shared}/eval/jinja" --haystack "${SHARED:-../shared}/corpus/jinja" \
+    --templates review-chat --limit "$DEFAULT_CASES" --config bench/eval/qwen-confirm.toml --model-path "$MODEL" \
+    --prompts-dir "$PWD/prompts" --cache bench/eval/answers --format json > "$OUT/jinja-real-confirm.json"
+PYTHONPATH=. "$PY" -m bot eval --set "${SHARED:-../shared}/eval/jinja" --haystack "${SHARED:-../shared}/corpus/jinja" \
+    --templates review-chat --limit "$DEFAULT_CASES" --config bench/eval/qwen-best1.toml --model-path "$MODEL" \
+    --prompts-dir "$PWD/prompts" --cache bench/eval/answers --format json > "$OUT/jinja-real-best1.json"
+for config in bench/eval/qwen-confirm.toml bench/eval/qwen-best1.toml; do
+    step werkzeug "$config" "$DEFAULT_CASES"
+    step requests "$config" "$DEFAULT_CASES"
+done

@@ -62,9 +62,15 @@ class Table:
 # The finding-quality measures (issue 18 item 4), each beside the shipped default on the same cases.
 # An agreement row keeps the default's findings that a second sample (the same model and prompts,
 # the pull request packed into other requests) also reports; its cost is both runs'.
+# confirm_findings as shipped (a finding stays at P(yes) >= 0.5 against no), and at the threshold chosen on jinja.
+CONFIRM = (Run("confirm_findings: one yes/no request per finding", "bench/eval/qwen-confirm.toml"),
+           Run("confirm_findings, confirm_min_yes 0.85 (chosen on jinja)", "bench/eval/qwen-confirm-p85.toml"))
+# keep_best: the model ranks the run's findings; the same ranking answers serve both rows.
+BEST = (Run("keep_best 1: the finding the model ranks first", "bench/eval/qwen-best1.toml"),
+        Run("keep_best 2: the two the model ranks first", "bench/eval/qwen-best2.toml"))
 QUALITY = (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT),
            Run("drop_vacuous: findings that claim nothing dropped", "bench/eval/qwen-vacuous.toml"),
-           Run("confirm_findings: one yes/no request per finding", "bench/eval/qwen-confirm.toml"),
+           *CONFIRM,
            Run("point_at_removals: a deleted line can be the bug", "bench/eval/qwen-removals.toml"),
            Run("context = function: the enclosing function from the head file", "bench/eval/qwen-context.toml"),
            Run("agreement of two samples: 2048 and no cap", DEFAULT, agree_with="bench/eval/qwen-r0.toml"),
@@ -82,12 +88,18 @@ def _tables(shared: Path) -> list[Table]:
         held.append(Table(f"{name}-sizes", eval_set, corpus, 10,
                           tuple(Run(f"review-chat, max_request_tokens {size}", config) for config, size in SIZES)))
         held.append(Table(f"{name}-quality", eval_set, corpus, 10, QUALITY))
+        # The measures that read the model's probabilities, on as many cases as the default.
+        held.append(Table(f"{name}-rank", eval_set, corpus, 30,
+                          (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT), *CONFIRM, *BEST)))
         # pr-agent /review beside our default on the same pull requests (issue 18's Must show).
         held.append(Table(f"{name}-pragent", eval_set, corpus, 10,
                           (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT),
                            Run(PR_AGENT_LABEL, "", pr_agent=True))))
     dev = [Table("jinja-dev-chat", str(shared / "eval" / "jinja"), str(shared / "corpus" / "jinja"), 30,
-                 (Run("template review-chat", DEFAULT),), DEV_CACHE, ("--haystack-hunks", "4")),
+                 (Run("template review-chat", DEFAULT), *CONFIRM), DEV_CACHE, ("--haystack-hunks", "4")),
+           # jinja with the held-out sets' haystack (whole file diffs): a development set as hard as they are.
+           Table("jinja-dev-real", str(shared / "eval" / "jinja"), str(shared / "corpus" / "jinja"), 30,
+                 (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT), *CONFIRM, *BEST), DEV_CACHE),
            Table("jinja-dev-base", str(shared / "eval" / "jinja"), str(shared / "corpus" / "jinja"), 15,
                  tuple(Run(f"template {t}", DEFAULT, t) for t in ("review", "review-instruct", "starcoder2-pr")),
                  DEV_CACHE, ("--haystack-hunks", "4"))]

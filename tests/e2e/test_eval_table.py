@@ -11,6 +11,7 @@ a figure (or a prompt) shows up here, and the tables are re-made by the same cod
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -44,6 +45,17 @@ def test_the_quality_doc_table_is_the_stored_answers_scored_now(key: str, qwen_m
     assert 2 < len(rows) <= sum(len(run.templates.split(",")) for run in table.runs) + 2
     assert all(row.split(" | ")[2] == "0" for row in rows), rows  # no case failed: every prompt was answered
     _check_agreement_rows(table, rows)
+    _check_kept_rows(table, rows)
+
+
+def _check_kept_rows(table: Table, rows: list[str]) -> None:
+    """A keep_best k row never has more than k findings a case (the ranking keeps k of a run's)."""
+    cells = {row.split(" | ")[0].removeprefix("| "): row.split(" | ") for row in rows}
+    for run in table.runs:
+        kept = re.search(r"^keep_best = (\d+)$", (REPO_ROOT / run.config).read_text(encoding="utf-8"), re.M) \
+            if run.config else None
+        if kept and run.label in cells:
+            assert float(cells[run.label][COLUMN.index("findings_per_case")]) <= int(kept.group(1)), cells[run.label]
 
 
 def _check_agreement_rows(table: Table, rows: list[str]) -> None:
