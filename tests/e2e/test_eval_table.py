@@ -26,6 +26,8 @@ TABLES = {table.key: table for table in _tables(SHARED)}
 COLUMN = [key for _, key in COLUMNS]
 
 
+# A table of 30 cases and five runs is five re-scored evals of 30 pull requests: minutes, not seconds.
+@pytest.mark.timeout(1500)
 @pytest.mark.parametrize("key", list(TABLES))
 def test_the_quality_doc_table_is_the_stored_answers_scored_now(key: str, qwen_model_path: Path,
                                                                 tmp_path: Path) -> None:
