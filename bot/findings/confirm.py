@@ -50,17 +50,20 @@ def confirmation_requests(findings: Sequence[Finding], hunks: Sequence[Hunk], ch
             continue
         question = _QUESTION.format(line=finding.line, path=display_path(finding.path), listing=hunk_listing(hunk),
                                     message=defuse(" ".join(finding.message.split())))
-        request_id = first_id + len(out)
-        if chat:
-            messages = (ChatMessage("system", _SYSTEM), ChatMessage("user", question))
-            prompt = "\n\n".join(m.content for m in messages)
-            request = Request(id=request_id, hunks=(hunk,), prompt=prompt, messages=messages,
-                              est_tokens=estimator.count(prompt) + chat_overhead(len(messages)))
-        else:
-            prompt = f"{_SYSTEM}\n\n{question}\nAnswer:"
-            request = Request(id=request_id, hunks=(hunk,), prompt=prompt, est_tokens=estimator.count(prompt))
-        out.append((finding, request))
+        out.append((finding, question_request(first_id + len(out), (hunk,), _SYSTEM, question, chat, estimator)))
     return out
+
+
+def question_request(request_id: int, hunks: tuple[Hunk, ...], system: str, question: str, chat: bool,
+                     estimator: TokenEstimator) -> Request:
+    """One short question after the review: chat messages for a chat backend, else a prompt."""
+    if chat:
+        messages = (ChatMessage("system", system), ChatMessage("user", question))
+        prompt = "\n\n".join(m.content for m in messages)
+        return Request(id=request_id, hunks=hunks, prompt=prompt, messages=messages,
+                       est_tokens=estimator.count(prompt) + chat_overhead(len(messages)))
+    prompt = f"{system}\n\n{question}\nAnswer:"
+    return Request(id=request_id, hunks=hunks, prompt=prompt, est_tokens=estimator.count(prompt))
 
 
 def says_no(completion: Completion) -> bool:

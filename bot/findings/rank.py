@@ -24,10 +24,9 @@ from collections.abc import Sequence
 
 from bot.backends.base import GenerationParams
 from bot.diff.hunk_text import defuse, display_path
-from bot.findings.confirm import finding_hunk
+from bot.findings.confirm import finding_hunk, question_request
 from bot.plan.tokens import TokenEstimator
-from bot.prompts.render import chat_overhead
-from bot.types import SEVERITY_RANK, ChatMessage, Completion, Finding, Hunk, Request
+from bot.types import SEVERITY_RANK, Completion, Finding, Hunk, Request
 
 MAX_CANDIDATES = 9
 AROUND = 2  # lines of code shown before and after a finding's line
@@ -67,25 +66,18 @@ def ranking_requests(listed: Sequence[Finding], hunks: Sequence[Hunk], chat: boo
     """The two requests (the list in order, then reversed); none for fewer than two findings."""
     if len(listed) < 2:
         return []
+    shown = {finding: finding_hunk(finding, hunks) for finding in listed}
     out: list[Request] = []
     for order in (list(listed), list(reversed(listed))):
         items = []
         for number, finding in enumerate(order, 1):
-            hunk = finding_hunk(finding, hunks)
+            hunk = shown[finding]
             items.append(_ITEM.format(number=number, line=finding.line, path=display_path(finding.path),
                                       code=_code(finding, hunk) if hunk else "",
                                       message=defuse(" ".join(finding.message.split()))))
-        question = _QUESTION.format(items="\n\n".join(items))
-        seen = tuple(h for h in (finding_hunk(f, hunks) for f in order) if h is not None)
-        request_id = first_id + len(out)
-        if chat:
-            messages = (ChatMessage("system", _SYSTEM), ChatMessage("user", question))
-            prompt = "\n\n".join(m.content for m in messages)
-            out.append(Request(id=request_id, hunks=seen, prompt=prompt, messages=messages,
-                               est_tokens=estimator.count(prompt) + chat_overhead(len(messages))))
-        else:
-            prompt = f"{_SYSTEM}\n\n{question}\nAnswer:"
-            out.append(Request(id=request_id, hunks=seen, prompt=prompt, est_tokens=estimator.count(prompt)))
+        seen = tuple(h for h in (shown[f] for f in order) if h is not None)
+        out.append(question_request(first_id + len(out), seen, _SYSTEM, _QUESTION.format(items="\n\n".join(items)),
+                                    chat, estimator))
     return out
 
 
