@@ -28,10 +28,12 @@ from hypothesis import strategies as st
 
 import bot.redact
 import bot.redact.joined
+import bot.redact.joined_gate
 import bot.redact.keys
 import bot.redact.line
 import bot.redact.multiline
 import bot.redact.patterns
+import bot.redact.prefilter
 import bot.redact.screens
 import bot.redact.scrub
 import bot.redact.token_shapes
@@ -47,8 +49,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import sre_parse
 
-MODULES = (bot.redact.patterns, bot.redact.screens, bot.redact.token_shapes, bot.redact.keys,
-           bot.redact.multiline, bot.redact.joined, bot.redact.line, bot.redact.scrub)
+MODULES = (bot.redact.patterns, bot.redact.screens, bot.redact.token_shapes, bot.redact.keys, bot.redact.prefilter,
+           bot.redact.multiline, bot.redact.joined, bot.redact.joined_gate, bot.redact.line, bot.redact.scrub)
 # Read only at import, on the project's own token rules (token_shapes._needles), never on input.
 IMPORT_TIME_ONLY = {"bot.redact.token_shapes._LITERAL_HEAD", "bot.redact.token_shapes._GROUP"}
 SECRET = "q8Zk2Lm9Xp4Rt7Wv"

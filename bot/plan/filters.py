@@ -165,9 +165,21 @@ _LINES = attrgetter("lines")
 
 
 def _has_generated_marker(f: FileDiff) -> bool:
-    head = (ln.text for h in f.hunks for ln in h.lines
-            if ln.new_no is not None and ln.new_no <= MARKER_LINES)
-    return any(GENERATED_MARKERS.search(text) for text in head)
+    """Whether a line numbered up to MARKER_LINES on the new side holds a marker. A hunk numbers its
+    new lines up from its new_start, so the lines after the first lines are not read (a large
+    added file's were, one by one: 0.05x unidiff's parse on the corpus diff)."""
+    for hunk in f.hunks:
+        if hunk.new_start > MARKER_LINES:
+            continue
+        for line in hunk.lines:
+            number = line.new_no
+            if number is None:
+                continue
+            if number > MARKER_LINES:
+                break
+            if GENERATED_MARKERS.search(line.text):
+                return True
+    return False
 
 
 def _changed_lines(f: FileDiff) -> int:

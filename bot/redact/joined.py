@@ -163,12 +163,17 @@ def _placeholder(value: str, redacted: str, found: int) -> str | None:
     return PASSWORD if PASSWORD in redacted and KEY not in redacted else KEY
 
 
-def joined_values(lines: Sequence[Line], redact: LineRedactor) -> tuple[dict[int, str], int]:
-    """({line index: text with the pieces of split credentials replaced}, credentials found)."""
+def joined_values(lines: Sequence[Line], redact: LineRedactor,
+                  may_change: Callable[[str], bool] | None = None) -> tuple[dict[int, str], int]:
+    """({line index: text with the pieces of split credentials replaced}, credentials found).
+
+    `may_change(text)`: False where `redact` can change no joined line of the lines (`text`: "\n"
+    and the lines joined by "\n"), a cheaper question than where the values are (bot.redact.joined_gate).
+    """
     probe = "\n" + "\n".join(map(_TEXT, lines))
     if "'" not in probe and '"' not in probe and "`" not in probe:  # (a scan in C, before three of `re`)
         return {}, 0
-    if not _may_chain(probe, lines):
+    if not _may_chain(probe, lines) or (may_change is not None and not may_change(probe)):
         return {}, 0
     spans: dict[int, set[Span]] = {}
     seen: set[tuple[int, int]] = set()  # (line, column) of a chain's first piece: context lines are on both sides

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from bot.redact.patterns import GAP, bounded
+from bot.redact.prefilter import prefiltered
 from bot.redact.token_shapes import NEEDLES
 
 # An "@" behind a character an e-mail's user or a URL's password may end in.
@@ -195,8 +196,21 @@ def next_operator(text: str, pos: int) -> int:
         equals = text.find("=", pos) if 0 <= equals < pos else equals
     _NEXT = (text, pos, colon, equals)
     return equals if colon < 0 else colon if equals < 0 else min(colon, equals)
-_TOKEN_OTHERS = re.compile("|".join((_alternation((*_TOKEN_WORDS, *_NEEDLES)), _AT,
-                                     *(quote + _ARGUMENT_REST for quote in "\"'"))))
+# Supersets of the hunk screens below for RE2 (bot.redact.prefilter), which has no lookbehinds: _AT
+# and _ARGUMENT_REST with the characters their lookbehinds ask for (so a match starts up to _LEAD
+# before the screen's), and 12 characters of the argument without its closing quote.
+_AT_SUPERSET = r"""[^\s/:@"'<>,]@"""
+_ARGUMENT_SUPERSET = r"""[(,] ?["'][A-Za-z0-9_\-+/=.~:@!#$%&*^|]{12}"""
+_LEAD = 2
+_CODE_QUOTES_SUPERSET = "[\"'`](?:" + _alternation(_NEEDLES) + ")"
+
+
+def _screen(branches: tuple[str, ...], superset: tuple[str, ...]) -> re.Pattern[str]:
+    return prefiltered(re.compile("|".join(branches)), "|".join(superset), _LEAD)
+
+
+_ARGUMENTS = tuple(quote + _ARGUMENT_REST for quote in "\"'")
+_TOKEN_OTHERS = re.compile("|".join((_alternation((*_TOKEN_WORDS, *_NEEDLES)), _AT, *_ARGUMENTS)))
 _NAMES_SCREEN = re.compile(_NAMES)
 HUNK_SCREEN = Screen(_TOKEN_OTHERS, _NAMES_SCREEN)
 _QUOTED_NAMES_SCREEN = re.compile(_QUOTED_NAMES)
@@ -214,9 +228,10 @@ CODE_HUNK_SCREEN = Screen(_CODE_OTHERS, _NAMES_SCREEN)
 QUOTED_CODE_HUNK_SCREEN = Screen(_CODE_OTHERS, _QUOTED_NAMES_SCREEN, _QUOTED_AFTER)  # as CODE_LINE_SCREEN asks
 # Where lowering changed the text's length (`İ` lowers to two characters), a name's rest in the
 # lowered text is not the rest in the original: there the words alone are screened.
-WIDE_HUNK_SCREEN = re.compile("|".join((_alternation((*_WORDS, *_NEEDLES)), _AT,
-                                        *(quote + _ARGUMENT_REST for quote in "\"'"))))
-WIDE_CODE_HUNK_SCREEN = re.compile("|".join((_alternation(_WORDS), _AT, *_CODE_QUOTES)))
+WIDE_HUNK_SCREEN = _screen((_alternation((*_WORDS, *_NEEDLES)), _AT, *_ARGUMENTS),
+                           (_alternation((*_WORDS, *_NEEDLES)), _AT_SUPERSET, _ARGUMENT_SUPERSET))
+WIDE_CODE_HUNK_SCREEN = _screen((_alternation(_WORDS), _AT, *_CODE_QUOTES),
+                                (_alternation(_WORDS), _AT_SUPERSET, _CODE_QUOTES_SUPERSET, _ARGUMENT_SUPERSET))
 # The same needles in the line screens, in any case there.
 _NEEDLE_SCREEN = "(?i:" + _alternation(_NEEDLES) + ")"
 

@@ -31,6 +31,7 @@ from operator import and_, attrgetter
 
 from bot.diff.pathnames import base_name, suffix
 from bot.redact.joined import joined_values
+from bot.redact.joined_gate import joined_gate, joined_line_redactor
 from bot.redact.keys import key_block_lines as _key_block_lines
 from bot.redact.keys import redact_key_line as _redact_key_line
 from bot.redact.line import Tally as _Tally
@@ -55,6 +56,7 @@ from bot.redact.patterns import entropy_threshold as entropy_threshold
 from bot.redact.patterns import looks_secret as looks_secret
 from bot.redact.patterns import secret_kind as secret_kind
 from bot.redact.patterns import shannon_entropy as shannon_entropy
+from bot.redact.prefilter import search as prefiltered_search
 from bot.redact.screens import (
     CODE_HUNK_SCREEN,
     CODE_LINE_SCREEN,
@@ -166,18 +168,8 @@ def _redact_hunk(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[Se
 
     Values split over several literals go first (bot.redact.joined): no screen sees them whole.
     """
-    bare, _, shapes = kind
-    wide = WIDE_HUNK_SCREEN if shapes else WIDE_CODE_HUNK_SCREEN
-
-    def probe_line(text: str) -> tuple[str, int]:
-        # Where the wide screen finds nothing no pattern changes the line (as for a hunk below):
-        # most joined values (a docstring's quotes, "" and "") are ordinary text.
-        if wide.search(text.lower()) is None:
-            return text, 0
-        probe_tally = _Tally()
-        return _redact_line(text, bare, probe_tally, shapes), probe_tally.secrets
-
-    joined, values = joined_values(hunk.lines, probe_line) if hunk.lines else ({}, 0)
+    joined, values = (joined_values(hunk.lines, joined_line_redactor(kind), joined_gate(kind)) if hunk.lines
+                      else ({}, 0))
     if not joined:
         return _redact_lines(hunk, kind, secret_lines, tally)
     tally.secrets += values
@@ -197,8 +189,9 @@ def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[S
     lowered = probe.lower()
     # The wide screen (words alone) first: it skips most text faster; where it finds a place, the
     # narrow one (a name's rest and operator too) takes over from there (see WIDE_HUNK_SCREEN).
+    # RE2 scans first, where installed (bot.redact.prefilter).
     wide = WIDE_HUNK_SCREEN if shapes else WIDE_CODE_HUNK_SCREEN
-    first = wide.search(lowered)
+    first = prefiltered_search(wide, lowered)
     # A run of full-width base64 lines is key material in any file (the hunk may lie inside a key).
     body = probe[len(pieces[0]) + 1:]  # the lines, without the header's section
     keyish = key_file or PRIVATE_KEY_MARK in body or _pem_pair(body)
