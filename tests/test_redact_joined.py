@@ -1,7 +1,7 @@
 """Redaction's shortcuts find what the patterns they were written from find.
 
 `bot.redact.joined._chains` reads BELOW's matches from the lines that start with a quote instead
-of scanning for BELOW itself (`:` and `=` are everywhere in code), `bot.redact.scrub._pem_pair`
+of scanning for BELOW itself (`:` and `=` are everywhere in code), `bot.redact.keys.pem_pair`
 tries PEM_PAIR only at the starts of two long lines in a row instead of searching for it,
 `bot.redact.scrub._dangles` searches DANGLING only in the lines that may end as it needs, a
 hunk's cheap conditions for a split value are written as faster patterns of the same text, and
@@ -21,9 +21,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.redact import joined
+from bot.redact.keys import pem_pair as _pem_pair
 from bot.redact.multiline import DANGLING
 from bot.redact.patterns import GAP, PEM_PAIR, bounded
-from bot.redact.scrub import _dangles, _may_dangle, _pem_pair
+from bot.redact.scrub import _dangles, _may_dangle
 from bot.types import Line
 from tests.conftest import REPO_ROOT
 from tests.reliability.secret_cases import load_cases

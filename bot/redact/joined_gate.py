@@ -63,13 +63,14 @@ def _compiled(code: bool) -> Any:
     return prefilter.compile_superset(superset(code))
 
 
-def may_change(lines: str, code: bool) -> bool:
-    """False where no joined value of a hunk whose lines, joined by "\\n", are `lines` can change a
-    line: its wide screen is that of code (`code`) or not."""
+def may_hold_match(lowered: str, code: bool) -> bool:
+    """False where no joined value of a hunk whose text, lowered, is `lowered` can change a line, and
+    where its wide screen (of code: `code`) finds nothing in the text itself (no junction: the
+    superset holds bot.redact.prefilter's). Hunk text: its lines joined by "\\n", maybe after a line."""
     if not prefilter.active():
         return True
     try:
-        data = lines.lower().encode("utf-8")
+        data = lowered.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: RE2 would read invalid UTF-8
         return True
     return _compiled(code).search(data) is not None
@@ -94,4 +95,4 @@ def joined_line_redactor(kind: tuple[bool, bool, bool]) -> LineRedactor:
 def joined_gate(kind: tuple[bool, bool, bool]) -> Callable[[str], bool]:
     """joined_values's `may_change` for joined_line_redactor(kind) (bot.redact.joined_gate)."""
     code = not kind[2]
-    return lambda text: may_change(text, code)
+    return lambda text: may_hold_match(text.lower(), code)

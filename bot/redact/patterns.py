@@ -11,6 +11,8 @@ import re
 from collections import Counter
 from functools import lru_cache
 
+from bot.redact.prefilter import prefiltered
+
 KEY = "<KEY>"
 PASSWORD = "<PASSWORD>"
 EMAIL = "<EMAIL>"
@@ -61,8 +63,11 @@ PEM_PAIR = re.compile(bounded(r"""^[ \t\r\f\v"'`]{0,GAP}[A-Za-z0-9+/]{60,80}={0,
                               r"""\n[ \t\r\f\v"'`]{0,GAP}[A-Za-z0-9+/]{60}"""),
                       re.M)
 # PEM_PAIR's second line (a line end, what may stand before key material, 60 of it): a cheap
-# necessary condition of a match, searched for first (bot.redact.scrub._pem_pair).
-PEM_SECOND_LINE = re.compile(bounded(r"""\n[ \t\r\f\v"'`]{0,GAP}[A-Za-z0-9+/]{60}"""))
+# necessary condition of a match, searched for first (bot.redact.keys.pem_pair).
+_PEM_SECOND_LINE = bounded(r"""\n[ \t\r\f\v"'`]{0,GAP}[A-Za-z0-9+/]{60}""")
+# RE2 scans for it first (bot.redact.prefilter): no lookaround, so the pattern is its own superset,
+# and every hunk is searched (`re` tries the class at each line's start).
+PEM_SECOND_LINE = prefiltered(re.compile(_PEM_SECOND_LINE), _PEM_SECOND_LINE, 0)
 MIN_BARE_PEM_LINES = 2
 PUBLIC_PEM_STARTS = ("mQ", "hQ")  # base64 of OpenPGP public-key and encrypted-message packets
 KEY_FILE_SUFFIXES = (".key", ".p8", ".pk8", ".ppk", "_rsa", "_dsa", "_ecdsa", "_ed25519", ".pem.key")

@@ -27,12 +27,13 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from itertools import accumulate
-from operator import and_, attrgetter
+from operator import attrgetter
 
 from bot.diff.pathnames import base_name, suffix
 from bot.redact.joined import joined_values
-from bot.redact.joined_gate import joined_gate, joined_line_redactor
+from bot.redact.joined_gate import joined_gate, joined_line_redactor, may_hold_match
 from bot.redact.keys import key_block_lines as _key_block_lines
+from bot.redact.keys import pem_pair as _pem_pair
 from bot.redact.keys import redact_key_line as _redact_key_line
 from bot.redact.line import Tally as _Tally
 from bot.redact.line import redact_line as _redact_line
@@ -42,8 +43,6 @@ from bot.redact.patterns import (
     CONFIG_SUFFIXES,
     KEY_FILE_PREFIXES,
     KEY_FILE_SUFFIXES,
-    PEM_PAIR,
-    PEM_SECOND_LINE,
     PRIVATE_KEY_MARK,
     PROSE_SUFFIXES,
 )
@@ -163,42 +162,59 @@ def _line_places(path: str, line: Line) -> Iterable[SecretLine]:
         yield path, "LEFT", line.old_no
 
 
+# A hunk's text as the screens read it: (the header split at "@@", its section (None: not file
+# content), the pieces (0 the section, i + 1 line i), the pieces joined by "\n", that lowered,
+# whether it may hold key material). A tuple: one made per hunk of every diff.
+_HunkText = tuple[list[str], "str | None", list[str], str, str, bool]
+
+
+def _hunk_text(hunk: Hunk, key_file: bool) -> _HunkText:
+    parts = hunk.header.split("@@", 2)
+    section = parts[2] if len(parts) == 3 and not parts[0] else None  # the text after the header is file content
+    pieces = [section or "", *map(_TEXT, hunk.lines)]
+    probe = "\n".join(pieces)
+    # A run of full-width base64 lines is key material in any file (the hunk may lie inside a key).
+    body = probe[len(pieces[0]) + 1:]  # the lines, without the header's section
+    keyish = key_file or PRIVATE_KEY_MARK in body or _pem_pair(body)
+    return parts, section, pieces, probe, probe.lower(), keyish
+
+
 def _redact_hunk(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[SecretLine], tally: _Tally) -> Hunk:
     """`kind`: (bare values allowed, a key file, token shapes unquoted) for the hunk's path.
 
     Values split over several literals go first (bot.redact.joined): no screen sees them whole.
+    Where the hunk holds no key material and no match of the wide screen, not even in a value
+    joined from several literals (bot.redact.joined_gate), no pattern changes it: most hunks of code.
     """
-    joined, values = (joined_values(hunk.lines, joined_line_redactor(kind), joined_gate(kind)) if hunk.lines
-                      else ({}, 0))
+    text = _hunk_text(hunk, kind[1])
+    keyish = text[5]
+    if not keyish and not may_hold_match(text[4], code=not kind[2]):
+        return hunk
+    # (Where the gate was asked, it found a place: joined_values need not ask it again.)
+    gate = joined_gate(kind) if keyish else None
+    joined, values = joined_values(hunk.lines, joined_line_redactor(kind), gate) if hunk.lines else ({}, 0)
     if not joined:
-        return _redact_lines(hunk, kind, secret_lines, tally)
+        return _redact_lines(hunk, kind, secret_lines, tally, text)
     tally.secrets += values
     for i in joined:
         secret_lines.update(_line_places(hunk.path, hunk.lines[i]))
     lines = tuple(replace(line, text=joined[i]) if i in joined else line for i, line in enumerate(hunk.lines))
-    return _redact_lines(replace(hunk, lines=lines), kind, secret_lines, tally)
+    changed = replace(hunk, lines=lines)
+    return _redact_lines(changed, kind, secret_lines, tally, _hunk_text(changed, kind[1]))
 
 
-def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[SecretLine], tally: _Tally) -> Hunk:
+def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[SecretLine], tally: _Tally,
+                  hunk_text: _HunkText) -> Hunk:
     """Key blocks, then each line the screens let through, then values continued below their name."""
-    bare, key_file, shapes = kind
-    parts = hunk.header.split("@@", 2)
-    section = parts[2] if len(parts) == 3 and not parts[0] else None  # the text after the header is file content
-    pieces = [section or "", *map(_TEXT, hunk.lines)]  # piece 0 the section, piece i + 1 line i
-    probe = "\n".join(pieces)
-    lowered = probe.lower()
+    bare, _, shapes = kind
+    parts, section, pieces, probe, lowered, keyish = hunk_text
     # The wide screen (words alone) first: it skips most text faster; where it finds a place, the
     # narrow one (a name's rest and operator too) takes over from there (see WIDE_HUNK_SCREEN).
     # RE2 scans first, where installed (bot.redact.prefilter).
     wide = WIDE_HUNK_SCREEN if shapes else WIDE_CODE_HUNK_SCREEN
     first = prefiltered_search(wide, lowered)
-    # A run of full-width base64 lines is key material in any file (the hunk may lie inside a key).
-    body = probe[len(pieces[0]) + 1:]  # the lines, without the header's section
-    keyish = key_file or PRIVATE_KEY_MARK in body or _pem_pair(body)
     if first is None and not keyish:
-        # Nothing in it can match (see bot.redact.screens): the common case, kept cheap (before the
-        # screens below are chosen).
-        return hunk
+        return hunk  # nothing in it can match (see bot.redact.screens)
     # `first`: a secret name's operator without a value after it counts (its value may go on
     # below: bot.redact.multiline); the lines are screened with what the line screen asks.
     wide_text = len(lowered) != len(probe)
@@ -236,32 +252,6 @@ def _redact_lines(hunk: Hunk, kind: tuple[bool, bool, bool], secret_lines: set[S
                   for line, text in zip(hunk.lines, texts[1:], strict=True))
     header = hunk.header if texts[0] == pieces[0] else "@@".join((parts[0], parts[1], texts[0]))
     return replace(hunk, lines=lines, header=header)
-
-
-def _pem_pair(body: str) -> bool:
-    """Whether PEM_PAIR matches `body`. A match starts at a line's start (`^`, re.M) and holds 60
-    characters of that line and 60 of the next, so it is tried only there, as a match: a search
-    tries `^` at every character of the text (0.1x unidiff's parse on the corpus diff, measured).
-    The pairs of long lines in a row are found in C loops (most hunks of code have none).
-    First, as cheaper than both, a search for the part of PEM_PAIR after its line end: most hunks
-    of code hold no line that starts with 60 base64 characters (a scan that stops at line ends).
-    tests/test_redact_joined.py compares the two."""
-    if PEM_SECOND_LINE.search(body) is None:
-        return False
-    lengths = list(map(len, body.split("\n")))
-    long = list(map((60).__le__, lengths))
-    pairs = list(map(and_, long, long[1:]))  # (line i and line i + 1 both long)
-    if True not in pairs:
-        return False
-    starts = list(accumulate(map((1).__add__, lengths), initial=0))
-    at = pairs.index(True)
-    while True:
-        if PEM_PAIR.match(body, starts[at]) is not None:
-            return True
-        try:
-            at = pairs.index(True, at + 1)
-        except ValueError:
-            return False
 
 
 _DANGLING_ENDS = frozenset(">|-+0123456789(\\")  # the last character before a DANGLING line's spaces
