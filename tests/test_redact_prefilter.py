@@ -11,7 +11,10 @@ characters), and on the labelled credential cases.
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -25,7 +28,8 @@ from bot.redact.line import Tally
 from bot.redact.screens import WIDE_CODE_HUNK_SCREEN, WIDE_HUNK_SCREEN
 from bot.redact.scrub import _hunk_text, _redact_hunk, _redact_lines
 from bot.types import Hunk, Line
-from tests.reliability.secret_cases import load_cases
+from tests.conftest import REPO_ROOT
+from tests.reliability.secret_cases import bot_redactor, load_cases
 
 pytestmark = pytest.mark.skipif(not prefilter.active(), reason="google-re2 is not installed: `re` scans alone")
 
@@ -128,3 +132,22 @@ def test_the_gate_turns_away_a_docstring_and_keeps_a_split_token() -> None:
     assert may_hold_match(("\n" + split).lower(), code=True)
     assert joined_values(_lines(split, " "), joined_line_redactor(KIND_OF["code"]))[1] == 1
     assert not re.search("ghp_[A-Za-z0-9]{30}", split)  # no line holds the token whole
+
+
+_WITHOUT_RE2 = """
+import json, sys
+sys.modules["re2"] = None  # as on a platform without google-re2's wheel: `import re2` fails
+from bot.redact import prefilter
+from tests.reliability.secret_cases import bot_redactor, load_cases
+assert not prefilter.active()
+print(json.dumps([bot_redactor(case.path, case.lines) for case in load_cases()]))
+"""
+
+
+def test_without_re2_the_redactor_finds_the_same() -> None:
+    """Without google-re2 `re` does every scan, as before it: the labelled cases come out the same."""
+    run = subprocess.run([sys.executable, "-c", _WITHOUT_RE2], cwd=REPO_ROOT, capture_output=True, text=True,
+                         check=False, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    expected = [list(bot_redactor(case.path, case.lines)) for case in load_cases()]
+    assert json.loads(run.stdout) == expected
