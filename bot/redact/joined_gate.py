@@ -15,8 +15,8 @@ here may also pass over whole lines: lines of the other side stand between a sid
 hunk can change a line, and bot.redact.joined need not look for any (90 of the 129 hunks of the
 corpus diff where it looked, 0.23x unidiff's parse).
 
-Without google-re2 every hunk is looked at, as before. tests/test_redact_joined.py compares the
-hunks this passes over with what bot.redact.joined finds on generated hunks.
+Without google-re2 every hunk is looked at, as before. tests/test_redact_prefilter.py compares
+what the redactor makes of generated hunks and of the labelled cases with and without the gate.
 """
 
 from __future__ import annotations
@@ -93,6 +93,6 @@ def joined_line_redactor(kind: tuple[bool, bool, bool]) -> LineRedactor:
 
 
 def joined_gate(kind: tuple[bool, bool, bool]) -> Callable[[str], bool]:
-    """joined_values's `may_change` for joined_line_redactor(kind) (bot.redact.joined_gate)."""
+    """joined_values's `may_change` for joined_line_redactor(kind): may_hold_match on the text lowered."""
     code = not kind[2]
     return lambda text: may_hold_match(text.lower(), code)
