@@ -57,3 +57,18 @@ for config in bench/eval/qwen-confirm.toml bench/eval/qwen-best1.toml; do
     step werkzeug "$config" "$DEFAULT_CASES"
     step requests "$config" "$DEFAULT_CASES"
 done
+# keep_best on requests capped at 1024 tokens ("keep_best on requests capped at 1024 tokens" in docs/quality.md):
+# chosen on jinja with whole-file decoys first, then its ranking answers on the cases the 1024 run has (the
+# review answers are stored already). The ranking answers of keep_best 2 serve keep_best 1 too.
+echo "== $(date +%H:%M:%S) jinja (development, whole-file decoys), 1024 and keep_best" >&2
+for best in 2 1; do
+    PYTHONPATH=. "$PY" -m bot eval --set "${SHARED:-../shared}/eval/jinja" --haystack "${SHARED:-../shared}/corpus/jinja" \
+        --templates review-chat --limit "$DEFAULT_CASES" --config "bench/eval/qwen-r1024-best$best.toml" \
+        --model-path "$MODEL" --prompts-dir "$PWD/prompts" --cache bench/eval/answers --format json \
+        > "$OUT/jinja-real-r1024-best$best.json"
+done
+step werkzeug bench/eval/qwen-r1024-best2.toml "$CURVE_CASES"
+step requests bench/eval/qwen-r1024-best2.toml "$CURVE_CASES"
+# keep_best 1 ranks runs of exactly 2 findings too (keep_best 2 leaves them as they are).
+step werkzeug bench/eval/qwen-r1024-best1.toml "$CURVE_CASES"
+step requests bench/eval/qwen-r1024-best1.toml "$CURVE_CASES"

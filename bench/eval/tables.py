@@ -68,6 +68,10 @@ CONFIRM = (Run("confirm_findings: one yes/no request per finding", "bench/eval/q
 # keep_best: the model ranks the run's findings; the same ranking answers serve both rows.
 BEST = (Run("keep_best 1: the finding the model ranks first", "bench/eval/qwen-best1.toml"),
         Run("keep_best 2: the two the model ranks first", "bench/eval/qwen-best2.toml"))
+# keep_best on requests capped at 1024 tokens (more findings to rank from): the same ranking answers serve both rows.
+BEST_1024 = (Run("review-chat, max_request_tokens 1024", "bench/eval/qwen-r1024.toml"),
+             Run("max_request_tokens 1024, keep_best 1", "bench/eval/qwen-r1024-best1.toml"),
+             Run("max_request_tokens 1024, keep_best 2", "bench/eval/qwen-r1024-best2.toml"))
 QUALITY = (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT),
            Run("drop_vacuous: findings that claim nothing dropped", "bench/eval/qwen-vacuous.toml"),
            *CONFIRM,
@@ -91,6 +95,9 @@ def _tables(shared: Path) -> list[Table]:
         # The measures that read the model's probabilities, on as many cases as the default.
         held.append(Table(f"{name}-rank", eval_set, corpus, 30,
                           (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT), *CONFIRM, *BEST)))
+        # keep_best where the requests are small, on the cases the 1024 run has answered.
+        held.append(Table(f"{name}-rank1024", eval_set, corpus, 10,
+                          (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT), *BEST_1024)))
         # pr-agent /review beside our default on the same pull requests (issue 18's Must show).
         held.append(Table(f"{name}-pragent", eval_set, corpus, 10,
                           (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT),
@@ -99,7 +106,8 @@ def _tables(shared: Path) -> list[Table]:
                  (Run("template review-chat", DEFAULT), *CONFIRM), DEV_CACHE, ("--haystack-hunks", "4")),
            # jinja with the held-out sets' haystack (whole file diffs): a development set as hard as they are.
            Table("jinja-dev-real", str(shared / "eval" / "jinja"), str(shared / "corpus" / "jinja"), 30,
-                 (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT), *CONFIRM, *BEST), DEV_CACHE),
+                 (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT), *CONFIRM, *BEST, *BEST_1024),
+                 DEV_CACHE),
            Table("jinja-dev-base", str(shared / "eval" / "jinja"), str(shared / "corpus" / "jinja"), 15,
                  tuple(Run(f"template {t}", DEFAULT, t) for t in ("review", "review-instruct", "starcoder2-pr")),
                  DEV_CACHE, ("--haystack-hunks", "4"))]
