@@ -161,3 +161,23 @@ def test_prompts_dir_flag_reads_templates_from_that_folder_for_both_samples(tmp_
         prompts_sent = [r.prompt for r in server.requests]
     assert code == 0, err
     assert prompts_sent and all("MARKER-FROM-PROMPTS-DIR" in p for p in prompts_sent)
+
+
+def test_a_cache_only_run_keeps_no_pace_as_nothing_is_sent(tmp_path: Path) -> None:
+    """`--cache-only` re-scores stored answers: the run's requests_per_minute (here 30: a wait of
+    2 s before each request after the first of a case) is for a model, and none is asked."""
+    paced = tmp_path / "paced.toml"
+    paced.write_text("[model]\ntemperature = 0.1\n\n[budget]\nrequests_per_minute = 30\n\n"
+                     "[review]\nmin_severity = \"info\"\n", encoding="utf-8")
+    args = ["eval", "--set", str(WERKZEUG), "--haystack", str(CORPUS), "--limit", "2", "--templates", "review-instruct",
+            "--api", "hf", "--format", "json", "-v", "--cache", str(tmp_path / "answers")]
+    with ModelServer(two_samples) as server:
+        code, out, err = run_main([*args, "--endpoint", server.url, "--config", _config(tmp_path, "free.toml", 0.1)])
+        assert code == 0, err
+        assert len(server.requests) >= 2 * 2  # two requests a case or more: a paced run would wait
+    with ModelServer(two_samples) as server:
+        code, again, err = run_main([*args, "--endpoint", server.url, "--config", str(paced), "--cache-only"])
+        assert code == 0, err
+        assert server.requests == []
+    assert "requests_per_minute" not in err, err
+    assert json.loads(again)["rows"] == json.loads(out)["rows"]

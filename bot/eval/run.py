@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from bot.backends.base import Backend, GenerationParams, Prompt
@@ -15,6 +16,7 @@ from bot.progress import Progress
 from bot.sources import ReviewInput
 from bot.types import Completion, Request, SourceInfo
 
+UNPACED = 1e9  # requests a minute: the pace of a re-scoring run (--cache-only), which sends nothing
 GIVE_UP_AFTER = 5  # failures in a row, before any success, that stop a template's run
 
 
@@ -25,6 +27,8 @@ def model_row(template_name: str, cases: Sequence[Case], settings: Settings, env
     from bot.pipeline import fit_to_model, prepare, run, screen
     from bot.run import load_stages
 
+    if cache_only:  # nothing is sent, so there is no pace to keep: stored answers are read at once
+        settings = replace(settings, budget=replace(settings.budget, requests_per_minute=UNPACED))
     template, estimator = load_stages(settings)
     plain = make_backend(settings, env)
     cached = (CachingBackend(plain, cache, f"{settings.model.api}:{settings.model_label}", read_only=cache_only)
