@@ -30,13 +30,13 @@ from bot.redact import prefilter
 from bot.redact.joined import LineRedactor
 from bot.redact.line import Tally
 from bot.redact.line import redact_line as _redact_line
-from bot.redact.screens import _NEEDLES, _WORDS, WIDE_CODE_HUNK_SCREEN, WIDE_HUNK_SCREEN
+from bot.redact.screens import _NEEDLES, _WORDS, BEFORE_AT, WIDE_CODE_HUNK_SCREEN, WIDE_HUNK_SCREEN
+from bot.redact.token_shapes import ARGUMENT_CHARACTER
 
 # What the raw text holds between two pieces of one value (bot.redact.joined's _SEP between the
 # quotes, unbounded, and after a line end any lines of the other side).
 _JUNCTION = r"""["'`][ \t]*(?:\+[ \t]*)?(?:\\?\n(?:[^\n]*\n)*[ \t]*(?:\+[ \t]*)?)?["'`]"""
 _JUNCTIONS = "(?:" + _JUNCTION + ")*"
-_VALUE_CHARACTER = r"[A-Za-z0-9_\-+/=.~:@!#$%&*^|]"  # screens._ARGUMENT_REST's class
 _QUOTE_THEN = r"""["'`](?:[ \t]*\))?""" + _JUNCTIONS  # a quote, maybe the `)` after it, junctions
 
 
@@ -49,11 +49,11 @@ def superset(code: bool) -> str:
     """The pattern for the wide screen of code (`code`) or of config and prose, as above."""
     words = _WORDS if code else (*_WORDS, *_NEEDLES)
     branches = [_spliced(word) for word in sorted(set(words))]
-    branches.append(r"""[^\s/:@"'<>,]""" + _JUNCTIONS + "@")  # screens._AT
+    branches.append(BEFORE_AT + _JUNCTIONS + "@")  # screens._AT
     if code:  # a token's needle after a quote (screens._CODE_QUOTES)
         branches.append(_QUOTE_THEN + "(?:" + "|".join(_spliced(needle) for needle in _NEEDLES) + ")")
     # screens._ARGUMENT_REST: `(` or `,`, maybe a space, a quote, 12 characters of the value
-    branches.append(r"[(,] ?" + _QUOTE_THEN + "(?:" + _VALUE_CHARACTER + _JUNCTIONS + "){12}")
+    branches.append(r"[(,] ?" + _QUOTE_THEN + "(?:" + ARGUMENT_CHARACTER + _JUNCTIONS + "){12}")
     return "|".join(branches)
 
 

@@ -12,13 +12,14 @@ from collections.abc import Callable, Iterable
 
 from bot.redact.patterns import GAP, bounded
 from bot.redact.prefilter import prefiltered
-from bot.redact.token_shapes import NEEDLES
+from bot.redact.token_shapes import ARGUMENT_CHARACTER, NEEDLES
 
 # An "@" behind a character an e-mail's user or a URL's password may end in.
-_AT = r"""@(?<=[^\s/:@"'<>,]@)"""
+BEFORE_AT = r"""[^\s/:@"'<>,]"""  # (the character before the "@")
+_AT = "@(?<=" + BEFORE_AT + "@)"
 # The start of LITERAL_ARG (its quote after `(` or `, `), and all of it without its named groups.
 _ARGUMENT_START = r"""["'](?:(?<=[(,]["'])|(?<=[(,] ["']))"""
-_ARGUMENT = _ARGUMENT_START + bounded(r"""[A-Za-z0-9_\-+/=.~:@!#$%&*^|]{12,LONGEST}["']""")
+_ARGUMENT = _ARGUMENT_START + bounded(ARGUMENT_CHARACTER + r"""{12,LONGEST}["']""")
 # Where, in lowered text, anything the patterns replace begins (a token's fixed part, a needle
 # of SHAPED or a Bearer/Basic scheme, an "@" as below, the ASCII word of a secret name
 # secret_kind accepts, "aws" as `(?i)` matches it: "ſ" is an s): faster than LINE_SCREEN, it
@@ -47,7 +48,7 @@ _SPACES = bounded(r"[^\S\n]{0,GAP}")  # as many as ASSIGNMENT allows
 # at, which is what costs (lookbehinds or a deeper trie only added to it, measured).
 _NEEDLES = (*NEEDLES, "bearer", "basic")
 # LITERAL_ARG after its quote (lowered text: the letters' case does not matter to it).
-_ARGUMENT_REST = bounded(r"""(?:(?<=[(,].)|(?<=[(,] .))[A-Za-z0-9_\-+/=.~:@!#$%&*^|]{12,LONGEST}["']""")
+_ARGUMENT_REST = bounded(r"""(?:(?<=[(,].)|(?<=[(,] .))""" + ARGUMENT_CHARACTER + r"""{12,LONGEST}["']""")
 
 
 def _name_tail(group: str) -> str:
@@ -199,8 +200,8 @@ def next_operator(text: str, pos: int) -> int:
 # Supersets of the hunk screens below for RE2 (bot.redact.prefilter), which has no lookbehinds: _AT
 # and _ARGUMENT_REST with the characters their lookbehinds ask for (so a match starts up to _LEAD
 # before the screen's), and 12 characters of the argument without its closing quote.
-_AT_SUPERSET = r"""[^\s/:@"'<>,]@"""
-_ARGUMENT_SUPERSET = r"""[(,] ?["'][A-Za-z0-9_\-+/=.~:@!#$%&*^|]{12}"""
+_AT_SUPERSET = BEFORE_AT + "@"
+_ARGUMENT_SUPERSET = r"""[(,] ?["']""" + ARGUMENT_CHARACTER + "{12}"
 _LEAD = 2
 _CODE_QUOTES_SUPERSET = "[\"'`](?:" + _alternation(_NEEDLES) + ")"
 

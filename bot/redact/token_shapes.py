@@ -135,8 +135,9 @@ BEARER = re.compile(bounded(r"[Bb](?<![A-Za-z0-9_][Bb])(?:earer|asic)\s{1,GAP}"
 # what a value is, a random-looking literal handed to a call is the likeliest credential.
 # The quote comes first and the lookbehinds after it, for the same reason as in TOKENS.
 # Its characters are those of tokens and passwords: no brackets, commas or spaces, which code has.
+ARGUMENT_CHARACTER = r"[A-Za-z0-9_\-+/=.~:@!#$%&*^|]"  # (the screens of bot.redact.screens use it too)
 LITERAL_ARG = re.compile(bounded(
-    r"""(?P<q>["'])(?:(?<=[(,]["'])|(?<=[(,] ["']))(?P<value>[A-Za-z0-9_\-+/=.~:@!#$%&*^|]{12,LONGEST})(?P=q)"""
+    r"""(?P<q>["'])(?:(?<=[(,]["'])|(?<=[(,] ["']))(?P<value>""" + ARGUMENT_CHARACTER + r"""{12,LONGEST})(?P=q)"""
     r"""(?=\s{0,GAP}[),])"""))
 
 
