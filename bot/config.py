@@ -59,6 +59,7 @@ Api = Literal["hf", "openai", "openai-chat", "llama-cpp"]
 SeverityName = Literal["info", "warning", "error"]
 FailOn = Literal["never", "info", "warning", "error"]
 PromptContext = Literal["diff", "function"]
+RankBy = Literal["list", "surprise"]
 OutputFormat = Literal["text", "json", "markdown", "sarif", "github"]
 
 
@@ -124,6 +125,9 @@ class ReviewSettings:
     # list, in order and reversed, and ask which is most likely real; the k it ranks highest stay (off: 1 kept
     # none of the 30 bugs of jinja with whole-file decoys, the development set; docs/quality.md)
     keep_best: int = 0
+    # how keep_best ranks: list (the model asked which finding of a list is most likely real) or surprise (the
+    # model's surprise at the added code near each finding, read without asking; in process only)
+    rank_by: RankBy = "list"
     # what the prompt shows beside each hunk: the diff alone, or also (function) the enclosing def or class of a
     # Python hunk from the head file, read-only, at most 60 lines; needs head files (a git range, a pull
     # request: at most 20 files read at the head commit, or the eval; a diff file has none); off (diff): on the
@@ -264,6 +268,10 @@ def _check_ranges(settings: Settings, origin: str) -> None:
     if not 0.0 <= settings.review.confirm_min_yes <= 1.0:
         raise ConfigError(f"{origin}: [review] confirm_min_yes must be between 0 and 1, "
                           f"got {settings.review.confirm_min_yes!r}")
+    if settings.review.rank_by == "surprise" and settings.model.api != "llama-cpp":
+        raise ConfigError(f"{origin}: [review] rank_by = 'surprise' reads the model's probabilities of the code's "
+                          f"tokens, which only api 'llama-cpp' (in process) gives, not {settings.model.api!r}; "
+                          "use rank_by = 'list'")
     if settings.model.api == "llama-cpp" and settings.model.endpoint:
         raise ConfigError(f"{origin}: [model] endpoint {settings.model.endpoint!r} is for a model server, but api is "
                           "'llama-cpp' (the default: in process); set api = 'hf', 'openai' or 'openai-chat' (--api) "

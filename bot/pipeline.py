@@ -9,13 +9,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from bot.backends.base import Backend, GenerationParams, InputTooLongError, KnowsContext, check_mode
+from bot.backends.base import Backend, GenerationParams, InputTooLongError, KnowsContext, check_mode, scores_text
 from bot.backends.client import ModelRunOutcome, run_requests
 from bot.backends.events import ModelEvent
 from bot.config import Settings
+from bot.errors import ConfigError
 from bot.findings.confirm import CONFIRM_PARAMS, confirmation_requests, denies
 from bot.findings.grounding import collect_findings
 from bot.findings.rank import RANK_PARAMS, best, candidates, ranking_requests
+from bot.findings.surprise import most_surprising
 from bot.plan.filters import apply_filters
 from bot.plan.packing import make_plan, split_batch
 from bot.plan.tokens import CountingEstimator, MemoCounter, TokenEstimator
@@ -174,7 +176,9 @@ def run(review_input: ReviewInput, backend: Backend, settings: Settings, templat
         confirmed, check = _confirm(findings, outcome, backend, settings, template, estimator, on_event)
         checks += [check] if check else []
     kept = confirmed
-    if 0 < settings.review.keep_best < len(confirmed):
+    if 0 < settings.review.keep_best < len(confirmed) and settings.review.rank_by == "surprise":
+        kept = _most_surprising(confirmed, review_input, backend, settings.review.keep_best)
+    elif 0 < settings.review.keep_best < len(confirmed):
         kept, check = _rank(confirmed, [outcome, *checks], backend, settings, template, estimator, on_event)
         checks += [check] if check else []
     findings = kept
@@ -232,6 +236,17 @@ def _rank(findings: tuple[Finding, ...], before: Sequence[ModelRunOutcome], back
         return findings, checks
     answers = [completion for _, completion in checks.completions]
     return best(findings, listed, answers, settings.review.keep_best), checks
+
+
+def _most_surprising(findings: tuple[Finding, ...], review_input: ReviewInput, backend: Backend,
+                     keep: int) -> tuple[Finding, ...]:
+    """[review] keep_best with rank_by = "surprise": the findings on the code the model least
+    expected stay (bot.findings.surprise); each hunk of the (redacted) input is read whole."""
+    if not scores_text(backend):
+        raise ConfigError(f"[review] rank_by = 'surprise' needs the model's probabilities of a text's tokens, "
+                          f"which api {backend.name!r} does not give; use api 'llama-cpp' or rank_by = 'list'")
+    hunks = [hunk for file in review_input.diff.files for hunk in file.hunks]
+    return most_surprising(findings, hunks, backend.token_surprisal, keep)  # type: ignore[attr-defined]
 
 
 def _sum_outcomes(outcomes: Sequence[ModelRunOutcome]) -> ModelRunOutcome:

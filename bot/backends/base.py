@@ -54,6 +54,24 @@ class KnowsContext(Protocol):
     def context_limit(self) -> int | None: ...
 
 
+class ScoresText(Protocol):
+    """A backend that can tell the model's surprise at each token of a text ([review] rank_by = "surprise").
+
+    `scores_text` is True where it can (in process, today); a wrapper (the eval's answer cache)
+    says what the backend it wraps can. `token_surprisal` gives (byte offset in the text's UTF-8
+    where a token starts, its negative log-probability in nats given the tokens before it) for
+    every token but the first.
+    """
+
+    scores_text: bool
+
+    def token_surprisal(self, text: str) -> tuple[tuple[int, float], ...]: ...
+
+
+def scores_text(backend: object) -> bool:
+    return getattr(backend, "scores_text", False) is True
+
+
 def check_mode(backend: Backend, mode: str, template: str) -> None:
     """A chat template needs a chat backend and a completion template a completion one."""
     modes = getattr(backend, "modes", frozenset({COMPLETION}))

@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bot.backends.base import Backend, GenerationParams, Prompt
+from bot.backends.base import Backend, GenerationParams, Prompt, scores_text
 from bot.errors import ConfigError, ModelError
 from bot.types import Completion
 
@@ -45,6 +45,7 @@ class CachingBackend:
         self.model = model
         self.name = inner.name
         self.modes = getattr(inner, "modes", frozenset({"completion"}))
+        self.scores_text = scores_text(inner)
         self.hits = self.misses = 0
         self.model_seconds = 0.0  # what the answers took the model, cached ones included
         self._lock = threading.Lock()
@@ -88,6 +89,41 @@ class CachingBackend:
         return completion
 
 
+    def token_surprisal(self, text: str) -> tuple[tuple[int, float], ...]:
+        """The inner backend's token_surprisal, stored like an answer (keyed by model and text)."""
+        material = json.dumps({"v": CACHE_VERSION, "model": self.model, "surprisal": text}, ensure_ascii=False)
+        path = self.folder / f"{hashlib.sha256(material.encode('utf-8')).hexdigest()}.json"
+        stored = _read_surprisal(path)
+        if stored is not None:
+            with self._lock:
+                self.hits += 1
+                self.model_seconds += stored[1]
+            return stored[0]
+        if self.read_only:
+            raise ModelError(f"no stored surprisal for this text in {self.folder} (--cache-only); run without "
+                             "--cache-only to ask the model")
+        if not self.scores_text:
+            raise ModelError(f"api {self.name!r} cannot tell the model's token probabilities")
+        started = time.monotonic()
+        # Stored to a thousandth of a nat, and returned so: a re-scored run ranks as the live one did.
+        surprisal = tuple((at, round(nats, 3)) for at, nats in self.inner.token_surprisal(text))  # type: ignore[attr-defined]
+        seconds = time.monotonic() - started
+        _write_json(path, {"surprisal": [list(pair) for pair in surprisal], "seconds": seconds})
+        with self._lock:
+            self.misses += 1
+            self.model_seconds += seconds
+        return surprisal
+
+
+def _read_surprisal(path: Path) -> tuple[tuple[tuple[int, float], ...], float] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        pairs = tuple((int(at), float(nats)) for at, nats in data["surprisal"])
+        return pairs, float(data.get("seconds", 0.0))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _read(path: Path) -> tuple[Completion, float] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -102,8 +138,11 @@ def _read(path: Path) -> tuple[Completion, float] | None:
 
 
 def _write(path: Path, completion: Completion, seconds: float) -> None:
-    data = {"completion": asdict(completion), "seconds": seconds}
+    _write_json(path, {"completion": asdict(completion), "seconds": seconds})
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".answer.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, ensure_ascii=False)
+        json.dump(data, handle, ensure_ascii=False, separators=(",", ":"))
     os.replace(temp, path)

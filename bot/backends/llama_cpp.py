@@ -26,6 +26,7 @@ from bot.backends.base import (
     usage_count,
 )
 from bot.backends.events import TokenCounts
+from bot.backends.llama_scoring import TokenScorer, TokenSurprise
 from bot.config import Settings
 from bot.errors import ConfigError, ModelError
 from bot.logsafe import one_line
@@ -160,6 +161,7 @@ class LlamaCppBackend:
     name = "llama-cpp"
     modes = frozenset({COMPLETION, CHAT})  # chat through the chat template stored in the GGUF
     reports_tokens = True  # complete() takes on_tokens (bot.backends.events.CountsTokens)
+    scores_text = True  # token_surprisal (bot.backends.base.ScoresText)
 
     def __init__(self, model_path: str, context_window: int | None, llama_factory: LlamaFactory,
                  n_ctx_train: Callable[[Any], int] | None = None, seed: int = DEFAULT_SEED) -> None:
@@ -171,6 +173,7 @@ class LlamaCppBackend:
         self._lock = threading.Lock()
         self._llama: Any = None
         self._load_error: str | None = None  # why the load failed; not retried per request
+        self._scorer = TokenScorer(functools.partial(llama_factory, model_path=model_path, seed=seed, verbose=False))
 
     @property
     def endpoint(self) -> str:
@@ -263,8 +266,19 @@ class LlamaCppBackend:
             first = watch.likeliest(llama, params.first_token_top) if params.first_token_top > 0 else ()
         return replace(_completion(answer), first_token=first)
 
+    def token_surprisal(self, text: str) -> tuple[TokenSurprise, ...]:
+        """Each token's surprise in `text` (bot.backends.llama_scoring), read by a context of its own."""
+        with self._lock:
+            if self._load_error is not None:
+                raise ConfigError(self._load_error)
+            try:
+                return self._scorer.surprisal(text)
+            except _LLAMA_ERRORS as err:
+                raise ModelError(f"llama-cpp: scoring failed ({one_line(err, limit=200)})") from None
+
     def close(self) -> None:
         with self._lock:
+            self._scorer.close()
             if self._llama is not None:
                 self._llama.close()
                 self._llama = None

@@ -105,7 +105,7 @@ class Recorder:
         return limit() if callable(limit) else None
 
     def __getattr__(self, name: str) -> Any:
-        if name in ("count_tokens", "close", "model_seconds", "endpoint"):
+        if name in ("count_tokens", "close", "model_seconds", "endpoint", "scores_text", "token_surprisal"):
             return getattr(self.inner, name)
         raise AttributeError(name)
 

@@ -1,0 +1,76 @@
+"""The in-process model's surprise at a text ([review] rank_by = "surprise"), from the real model:
+checked against llama-cpp-python's own log-probabilities of a prompt (echo with logprobs), over
+more than one scoring window, and through the answer cache the eval re-scores from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.backends.cache import CachingBackend
+from bot.backends.llama_cpp import make_llama_cpp_backend
+from bot.backends.llama_scoring import SCORING_CONTEXT
+from bot.config import ModelSettings, Settings
+from bot.diff.parse import parse_diff
+from bot.errors import ModelError
+from bot.findings.surprise import line_surprise
+
+CODE = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"
+
+
+def backend_for(path: Path):  # type: ignore[no-untyped-def]
+    return make_llama_cpp_backend(Settings(model=ModelSettings(api="llama-cpp", model_path=str(path),
+                                                               context_window=2048)), {})
+
+
+def test_each_token_but_the_first_gets_the_surprise_llama_cpp_itself_reports(llama_model_path: Path) -> None:
+    import llama_cpp
+
+    scored = backend_for(llama_model_path).token_surprisal(CODE)
+    reference = llama_cpp.Llama(model_path=str(llama_model_path), n_ctx=512, logits_all=True, verbose=False)
+    tokens = reference.tokenize(CODE.encode("utf-8"), add_bos=False, special=False)
+    # Not create_completion(echo=True, logprobs=...): in llama-cpp-python 0.3.x it pairs each prompt token
+    # with the logits computed after it, not before (llama_cpp/llama.py, `_create_completion`).
+    reference.eval(tokens)
+    logprobs = llama_cpp.Llama.logits_to_logprobs(reference.scores[:len(tokens)])
+    theirs = [-float(logprobs[i - 1][tokens[i]]) for i in range(1, len(tokens))]
+    assert len(scored) == len(tokens) - 1
+    offsets = [at for at, _ in scored]
+    assert offsets == sorted(set(offsets)) and 0 < offsets[0] and offsets[-1] < len(CODE)
+    pieces = [reference.detokenize([t]).decode("utf-8") for t in tokens]
+    assert offsets == [len("".join(pieces[:i])) for i in range(1, len(tokens))]  # where each token starts
+    assert [nats for _, nats in scored] == pytest.approx(theirs, abs=0.01)
+    assert all(nats >= 0 for _, nats in scored)
+
+
+def test_a_text_longer_than_a_window_is_scored_window_by_window(llama_model_path: Path) -> None:
+    backend = backend_for(llama_model_path)
+    text = "".join(f"value_{n} = compute({n}, {n * 7 % 13})\n" for n in range(170))
+    tokens = backend.count_tokens(text)
+    assert tokens > SCORING_CONTEXT
+    scored = backend.token_surprisal(text)
+    windows = -(-tokens // SCORING_CONTEXT)
+    assert len(scored) == tokens - windows  # each window's first token has nothing before it
+    assert [at for at, _ in scored] == sorted({at for at, _ in scored})
+
+
+def test_the_cache_stores_the_surprise_and_a_cache_only_run_reads_it_back(llama_model_path: Path,
+                                                                          tmp_path: Path) -> None:
+    live = CachingBackend(backend_for(llama_model_path), tmp_path, "smollm2")
+    assert live.scores_text
+    first = live.token_surprisal(CODE)
+    stored = CachingBackend(backend_for(llama_model_path), tmp_path, "smollm2", read_only=True)
+    assert stored.token_surprisal(CODE) == first and (stored.hits, live.misses) == (1, 1)
+    assert all(nats == round(nats, 3) for _, nats in first)  # what is returned is what is stored
+    with pytest.raises(ModelError, match="no stored surprisal"):
+        stored.token_surprisal(CODE + "# another text\n")
+
+
+def test_the_real_code_models_surprise_picks_the_wrong_operator_of_a_hunk(qwen_model_path: Path) -> None:
+    diff = ("--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,11 @@\n def add(a, b):\n     return a + b\n"
+            "+\n+\n+def sub(a, b):\n+    return a - b\n+\n+\n+def total(values):\n+    return sum(values) * 0\n"
+            "+\n")
+    hunk = parse_diff(diff).files[0].hunks[0]
+    scores = line_surprise(hunk, backend_for(qwen_model_path).token_surprisal)
+    assert max(scores, key=lambda n: scores[n]) == 9, scores  # `sum(values) * 0`
