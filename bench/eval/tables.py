@@ -35,6 +35,7 @@ DOC = REPO_ROOT / "docs" / "quality.md"
 HELDOUT_CACHE = "bench/eval/answers-heldout"
 DEV_CACHE = "bench/eval/answers"
 DEFAULT = "bench/eval/qwen.toml"  # the shipped default: review-chat, in-process cap (2048)
+SURPRISE_CASES = 20  # the held-out cases the surprise ranking's rule reads (docs/quality.md)
 SIZES = (("bench/eval/qwen-r0.toml", "no cap: one packed request"), ("bench/eval/qwen-r4096.toml", "4096"),
          (DEFAULT, "2048 (the in-process default)"), ("bench/eval/qwen-r1024.toml", "1024"))
 
@@ -72,6 +73,10 @@ BEST = (Run("keep_best 1: the finding the model ranks first", "bench/eval/qwen-b
 BEST_1024 = (Run("review-chat, max_request_tokens 1024", "bench/eval/qwen-r1024.toml"),
              Run("max_request_tokens 1024, keep_best 1", "bench/eval/qwen-r1024-best1.toml"),
              Run("max_request_tokens 1024, keep_best 2", "bench/eval/qwen-r1024-best2.toml"))
+# keep_best by the model's surprise at the code near each finding, on requests capped at 1024 tokens: the same
+# review answers as the 1024 row, and the same surprisal reads serve both rows.
+SURPRISE_1024 = (Run("max_request_tokens 1024, keep_best 1 by surprise", "bench/eval/qwen-r1024-surprise1.toml"),
+                 Run("max_request_tokens 1024, keep_best 2 by surprise", "bench/eval/qwen-r1024-surprise2.toml"))
 QUALITY = (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT),
            Run("drop_vacuous: findings that claim nothing dropped", "bench/eval/qwen-vacuous.toml"),
            *CONFIRM,
@@ -98,6 +103,10 @@ def _tables(shared: Path) -> list[Table]:
         # keep_best where the requests are small, on the cases the 1024 run has answered.
         held.append(Table(f"{name}-rank1024", eval_set, corpus, 10,
                           (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT), *BEST_1024)))
+        # keep_best by surprise, checked against the default by the rule fixed on jinja (docs/quality.md).
+        held.append(Table(f"{name}-surprise", eval_set, corpus, SURPRISE_CASES,
+                          (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT), BEST_1024[0],
+                           *SURPRISE_1024)))
         # pr-agent /review beside our default on the same pull requests (issue 18's Must show).
         held.append(Table(f"{name}-pragent", eval_set, corpus, 10,
                           (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT),
@@ -106,7 +115,8 @@ def _tables(shared: Path) -> list[Table]:
                  (Run("template review-chat", DEFAULT), *CONFIRM), DEV_CACHE, ("--haystack-hunks", "4")),
            # jinja with the held-out sets' haystack (whole file diffs): a development set as hard as they are.
            Table("jinja-dev-real", str(shared / "eval" / "jinja"), str(shared / "corpus" / "jinja"), 30,
-                 (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT), *CONFIRM, *BEST, *BEST_1024),
+                 (Run("review-chat, shipped default (max_request_tokens 2048)", DEFAULT), *CONFIRM, *BEST, *BEST_1024,
+                  *SURPRISE_1024),
                  DEV_CACHE),
            Table("jinja-dev-base", str(shared / "eval" / "jinja"), str(shared / "corpus" / "jinja"), 15,
                  tuple(Run(f"template {t}", DEFAULT, t) for t in ("review", "review-instruct", "starcoder2-pr")),

@@ -4,7 +4,11 @@ more than one scoring window, and through the answer cache the eval re-scores fr
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +18,8 @@ from bot.backends.llama_scoring import SCORING_CONTEXT
 from bot.config import ModelSettings, Settings
 from bot.diff.parse import parse_diff
 from bot.errors import ModelError
-from bot.findings.surprise import line_surprise
+from bot.findings.surprise import RADIUS, line_surprise
+from tests.conftest import EVAL_SET
 
 CODE = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"
 
@@ -74,3 +79,44 @@ def test_the_real_code_models_surprise_picks_the_wrong_operator_of_a_hunk(qwen_m
     hunk = parse_diff(diff).files[0].hunks[0]
     scores = line_surprise(hunk, backend_for(qwen_model_path).token_surprisal)
     assert max(scores, key=lambda n: scores[n]) == 9, scores  # `sum(values) * 0`
+
+
+def test_dry_run_keeps_the_finding_on_the_code_the_model_least_expected(qwen_model_path: Path,
+                                                                       tmp_path: Path) -> None:
+    """As a user runs it: the same review with and without the ranking; the kept finding is the
+    unranked run's finding whose nearby added code the model finds most surprising."""
+    diff = tmp_path / "pr.diff"  # two labelled bugs, in jinja2/debug.py and src/jinja2/parser.py
+    diff.write_text("".join((EVAL_SET / name / "pr.diff").read_text(encoding="utf-8")
+                            for name in ("60a7e775d4", "051df10c7b")), encoding="utf-8")
+
+    def dry_run(extra: str) -> dict[str, Any]:
+        config = tmp_path / "review-bot.toml"
+        # Requests of 400 tokens: five of them here, so the model names more than one line.
+        config.write_text('[model]\nmax_new_tokens = 160\ntemperature = 0.0\n[budget]\nmax_request_tokens = 400\n'
+                          '[review]\nmin_severity = "info"\n' + extra, encoding="utf-8")
+        child = subprocess.run(
+            [sys.executable, "-m", "bot", "dry-run", "--diff", str(diff), "--config", str(config),
+             "--api", "llama-cpp", "--model-path", str(qwen_model_path), "--template", "review-chat",
+             "--format", "json"],
+            cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, capture_output=True, text=True,
+            timeout=900)
+        assert child.returncode == 0 and "Traceback" not in child.stderr, child.stderr[-3000:]
+        result: dict[str, Any] = json.loads(child.stdout)
+        return result
+
+    everything = dry_run("")["findings"]
+    ranked = dry_run('keep_best = 1\nrank_by = "surprise"\n')
+    assert len(everything) >= 2, everything
+    assert ranked["stats"]["dropped_outranked"] == len(everything) - 1
+    scorer = backend_for(qwen_model_path).token_surprisal
+    scores = {(hunk.path, n): value for file in parse_diff(diff.read_text(encoding="utf-8")).files
+              for hunk in file.hunks for n, value in line_surprise(hunk, scorer).items()}
+
+    def score(finding: dict[str, Any]) -> float:
+        near = [scores[finding["path"], n] for n in range(finding["line"] - RADIUS, finding["line"] + RADIUS + 1)
+                if (finding["path"], n) in scores]
+        return max(near, default=float("-inf"))
+
+    best = max(everything, key=score)  # max keeps the first of equals, as the ranking does
+    assert [(f["path"], f["line"], f["message"]) for f in ranked["findings"]] == [
+        (best["path"], best["line"], best["message"])]
