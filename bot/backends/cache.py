@@ -14,15 +14,17 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.backends.base import Backend, GenerationParams, Prompt, scores_text
 from bot.errors import ConfigError, ModelError
 from bot.types import Completion
 
 CACHE_VERSION = 1
+T = TypeVar("T")
 
 
 def answer_key(model: str, prompt: Prompt, params: GenerationParams) -> str:
@@ -70,49 +72,43 @@ class CachingBackend:
 
     def complete(self, prompt: Prompt, params: GenerationParams) -> Completion:
         path = self.folder / f"{answer_key(self.model, prompt, params)}.json"
-        stored = _read(path)
-        if stored is not None:
-            with self._lock:
-                self.hits += 1
-                self.model_seconds += stored[1]
-            return stored[0]
-        if self.read_only:
-            raise ModelError(f"no stored answer for this prompt in {self.folder} (--cache-only); run without "
-                             "--cache-only to ask the model")
-        started = time.monotonic()
-        completion = self.inner.complete(prompt, params)
-        seconds = time.monotonic() - started
-        _write(path, completion, seconds)
-        with self._lock:
-            self.misses += 1
-            self.model_seconds += seconds
-        return completion
-
+        return self._remembered(path, _read, lambda: self.inner.complete(prompt, params), _write,
+                                "answer for this prompt")
 
     def token_surprisal(self, text: str) -> tuple[tuple[int, float], ...]:
         """The inner backend's token_surprisal, stored like an answer (keyed by model and text)."""
         material = json.dumps({"v": CACHE_VERSION, "model": self.model, "surprisal": text}, ensure_ascii=False)
         path = self.folder / f"{hashlib.sha256(material.encode('utf-8')).hexdigest()}.json"
-        stored = _read_surprisal(path)
+
+        def ask() -> tuple[tuple[int, float], ...]:
+            if not self.scores_text:
+                raise ModelError(f"api {self.name!r} cannot tell the model's token probabilities")
+            # Stored to a thousandth of a nat, and returned so: a re-scored run ranks as the live one did.
+            scored = self.inner.token_surprisal(text)  # type: ignore[attr-defined]
+            return tuple((at, round(nats, 3)) for at, nats in scored)
+
+        return self._remembered(path, _read_surprisal, ask, _write_surprisal, "surprisal for this text")
+
+    def _remembered(self, path: Path, read: Callable[[Path], tuple[T, float] | None], ask: Callable[[], T],
+                    write: Callable[[Path, T, float], None], what: str) -> T:
+        """What `path` stores, else what `ask` gets from the model (then stored), counted either way."""
+        stored = read(path)
         if stored is not None:
             with self._lock:
                 self.hits += 1
                 self.model_seconds += stored[1]
             return stored[0]
         if self.read_only:
-            raise ModelError(f"no stored surprisal for this text in {self.folder} (--cache-only); run without "
+            raise ModelError(f"no stored {what} in {self.folder} (--cache-only); run without "
                              "--cache-only to ask the model")
-        if not self.scores_text:
-            raise ModelError(f"api {self.name!r} cannot tell the model's token probabilities")
         started = time.monotonic()
-        # Stored to a thousandth of a nat, and returned so: a re-scored run ranks as the live one did.
-        surprisal = tuple((at, round(nats, 3)) for at, nats in self.inner.token_surprisal(text))  # type: ignore[attr-defined]
+        value = ask()
         seconds = time.monotonic() - started
-        _write_json(path, {"surprisal": [list(pair) for pair in surprisal], "seconds": seconds})
+        write(path, value, seconds)
         with self._lock:
             self.misses += 1
             self.model_seconds += seconds
-        return surprisal
+        return value
 
 
 def _read_surprisal(path: Path) -> tuple[tuple[tuple[int, float], ...], float] | None:
@@ -139,6 +135,10 @@ def _read(path: Path) -> tuple[Completion, float] | None:
 
 def _write(path: Path, completion: Completion, seconds: float) -> None:
     _write_json(path, {"completion": asdict(completion), "seconds": seconds})
+
+
+def _write_surprisal(path: Path, surprisal: tuple[tuple[int, float], ...], seconds: float) -> None:
+    _write_json(path, {"surprisal": [list(pair) for pair in surprisal], "seconds": seconds})
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
