@@ -72,3 +72,16 @@ step requests bench/eval/qwen-r1024-best2.toml "$CURVE_CASES"
 # keep_best 1 ranks runs of exactly 2 findings too (keep_best 2 leaves them as they are).
 step werkzeug bench/eval/qwen-r1024-best1.toml "$CURVE_CASES"
 step requests bench/eval/qwen-r1024-best1.toml "$CURVE_CASES"
+# keep_best by the model's surprise ("Ranking by the model's surprise" in docs/quality.md): chosen on jinja with
+# whole-file decoys from a first reading of every added line's surprise, then checked on the first 20 held-out
+# cases against the default. The 1024 review answers of cases 11-20 first, then the surprisal reads (keep_best 2
+# reads the same hunks as keep_best 1), then jinja's development rows through the same code.
+step werkzeug bench/eval/qwen-r1024.toml 20
+step requests bench/eval/qwen-r1024.toml 20
+step werkzeug bench/eval/qwen-r1024-surprise1.toml 20
+step requests bench/eval/qwen-r1024-surprise1.toml 20
+echo "== $(date +%H:%M:%S) jinja (development, whole-file decoys), keep_best by surprise" >&2
+PYTHONPATH=. "$PY" -m bot eval --set "${SHARED:-../shared}/eval/jinja" --haystack "${SHARED:-../shared}/corpus/jinja" \
+    --templates review-chat --limit "$DEFAULT_CASES" --config bench/eval/qwen-r1024-surprise1.toml \
+    --model-path "$MODEL" --prompts-dir "$PWD/prompts" --cache bench/eval/answers --format json \
+    > "$OUT/jinja-real-r1024-surprise1.json"
