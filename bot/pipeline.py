@@ -175,9 +175,9 @@ def run(review_input: ReviewInput, backend: Backend, settings: Settings, templat
     if settings.review.confirm_findings and findings:
         confirmed, check = _confirm(findings, outcome, backend, settings, template, estimator, on_event)
         checks += [check] if check else []
-    kept = confirmed
+    kept, read = confirmed, 0
     if 0 < settings.review.keep_best < len(confirmed) and settings.review.rank_by == "surprise":
-        kept = _most_surprising(confirmed, review_input, backend, settings.review.keep_best)
+        kept, read = _most_surprising(confirmed, review_input, backend, estimator, settings.review.keep_best)
     elif 0 < settings.review.keep_best < len(confirmed):
         kept, check = _rank(confirmed, [outcome, *checks], backend, settings, template, estimator, on_event)
         checks += [check] if check else []
@@ -188,7 +188,7 @@ def run(review_input: ReviewInput, backend: Backend, settings: Settings, templat
     stats = RunStats(
         files=prepared.files, hunks=prepared.hunks, hunks_reviewed=reviewed,
         requests=outcome.requests_sent + extra.requests_sent, retries=outcome.retries + extra.retries,
-        waited_s=outcome.waited_s + extra.waited_s, prompt_tokens=outcome.prompt_tokens + extra.prompt_tokens,
+        waited_s=outcome.waited_s + extra.waited_s, prompt_tokens=outcome.prompt_tokens + extra.prompt_tokens + read,
         completion_tokens=outcome.completion_tokens + extra.completion_tokens,
         elapsed_s=clock() - started, dropped_ungrounded=found.dropped_ungrounded,
         dropped_capped=found.dropped_capped,
@@ -239,14 +239,23 @@ def _rank(findings: tuple[Finding, ...], before: Sequence[ModelRunOutcome], back
 
 
 def _most_surprising(findings: tuple[Finding, ...], review_input: ReviewInput, backend: Backend,
-                     keep: int) -> tuple[Finding, ...]:
+                     estimator: TokenEstimator, keep: int) -> tuple[tuple[Finding, ...], int]:
     """[review] keep_best with rank_by = "surprise": the findings on the code the model least
-    expected stay (bot.findings.surprise); each hunk of the (redacted) input is read whole."""
+    expected stay (bot.findings.surprise); each hunk of the (redacted) input is read whole. Also
+    the tokens the model read to score them: they are prompt tokens of the run (RunStats)."""
     if not scores_text(backend):
         raise ConfigError(f"[review] rank_by = 'surprise' needs the model's probabilities of a text's tokens, "
                           f"which api {backend.name!r} does not give; use api 'llama-cpp' or rank_by = 'list'")
     hunks = [hunk for file in review_input.diff.files for hunk in file.hunks]
-    return most_surprising(findings, hunks, backend.token_surprisal, keep)  # type: ignore[attr-defined]
+    read = 0
+
+    def surprisal(text: str) -> Sequence[tuple[int, float]]:
+        nonlocal read
+        read += estimator.count(text)
+        scored: Sequence[tuple[int, float]] = backend.token_surprisal(text)  # type: ignore[attr-defined]
+        return scored
+
+    return most_surprising(findings, hunks, surprisal, keep), read
 
 
 def _sum_outcomes(outcomes: Sequence[ModelRunOutcome]) -> ModelRunOutcome:

@@ -52,6 +52,7 @@ def model_row(template_name: str, cases: Sequence[Case], settings: Settings, env
             screened = screen(review_input, fitted)
             planned = prepare(review_input, fitted, template, counter, screened).requests
             backend.answers.clear()
+            backend.scored.clear()
             result = run(review_input, backend, settings, template, estimator, on_event=on_event, screened=screened)
         except (ModelError, InputError) as err:
             failures_in_a_row += 1
@@ -68,7 +69,8 @@ def model_row(template_name: str, cases: Sequence[Case], settings: Settings, env
         # Answers to prompts the plan did not hold (confirmations, re-split parts) cost too.
         planned_prompts = {r.messages or r.prompt for r in planned}
         extra = [(p, c) for p, c in backend.answers if (p if isinstance(p, str) else tuple(p)) not in planned_prompts]
-        prompt_tokens = sum(r.est_tokens for r in planned) + sum(_tokens(p, c, counter) for p, c in extra)
+        prompt_tokens = (sum(r.est_tokens for r in planned) + sum(_tokens(p, c, counter) for p, c in extra)
+                         + sum(counter.count(text) for text in backend.scored))
         outcome = score(case, spots, prompt_tokens=prompt_tokens,
                         completion_tokens=result.stats.completion_tokens, requests=len(planned) + len(extra),
                         dropped=tuple(dropped), drop_counts=tuple(sorted(counts.items())),
@@ -99,13 +101,14 @@ class Recorder:
         self.name = inner.name
         self.modes = getattr(inner, "modes", frozenset({"completion"}))
         self.answers: list[tuple[Prompt, Completion]] = []
+        self.scored: list[str] = []
 
     def context_limit(self) -> int | None:
         limit = getattr(self.inner, "context_limit", None)
         return limit() if callable(limit) else None
 
     def __getattr__(self, name: str) -> Any:
-        if name in ("count_tokens", "close", "model_seconds", "endpoint", "scores_text", "token_surprisal"):
+        if name in ("count_tokens", "close", "model_seconds", "endpoint", "scores_text"):
             return getattr(self.inner, name)
         raise AttributeError(name)
 
@@ -113,6 +116,11 @@ class Recorder:
         completion = self.inner.complete(prompt, params, **options)
         self.answers.append((prompt, completion))
         return completion
+
+    def token_surprisal(self, text: str) -> tuple[tuple[int, float], ...]:
+        scored: tuple[tuple[int, float], ...] = self.inner.token_surprisal(text)  # type: ignore[attr-defined]
+        self.scored.append(text)  # read by the model, answered by no text: prompt tokens all the same
+        return scored
 
 
 _NOTHING = ("no findings", "no issues", "no bugs", "nothing to report")

@@ -104,10 +104,13 @@ def test_dry_run_keeps_the_finding_on_the_code_the_model_least_expected(qwen_mod
         result: dict[str, Any] = json.loads(child.stdout)
         return result
 
-    everything = dry_run("")["findings"]
+    unranked = dry_run("")
+    everything = unranked["findings"]
     ranked = dry_run('keep_best = 1\nrank_by = "surprise"\n')
     assert len(everything) >= 2, everything
     assert ranked["stats"]["dropped_outranked"] == len(everything) - 1
+    assert ranked["stats"]["requests"] == unranked["stats"]["requests"]  # reading asks nothing more
+    assert ranked["stats"]["prompt_tokens"] > unranked["stats"]["prompt_tokens"]  # but the hunks read count
     scorer = backend_for(qwen_model_path).token_surprisal
     scores = {(hunk.path, n): value for file in parse_diff(diff.read_text(encoding="utf-8")).files
               for hunk in file.hunks for n, value in line_surprise(hunk, scorer).items()}
