@@ -81,39 +81,46 @@ def test_the_real_code_models_surprise_picks_the_wrong_operator_of_a_hunk(qwen_m
     assert max(scores, key=lambda n: scores[n]) == 9, scores  # `sum(values) * 0`
 
 
-def test_dry_run_keeps_the_finding_on_the_code_the_model_least_expected(qwen_model_path: Path,
-                                                                       tmp_path: Path) -> None:
-    """As a user runs it: the same review with and without the ranking; the kept finding is the
-    unranked run's finding whose nearby added code the model finds most surprising."""
-    diff = tmp_path / "pr.diff"  # two labelled bugs, in jinja2/debug.py and src/jinja2/parser.py
-    diff.write_text("".join((EVAL_SET / name / "pr.diff").read_text(encoding="utf-8")
-                            for name in ("60a7e775d4", "051df10c7b")), encoding="utf-8")
+def test_the_eval_keeps_the_finding_on_the_code_the_model_least_expected(qwen_model_path: Path,
+                                                                         tmp_path: Path) -> None:
+    """As a user runs it: `review-bot eval` without the ranking, then with it over the same stored
+    review answers (--cache: greedy decoding on shared cores can differ in a float's last bit from
+    one run to the next); the finding kept is the unranked run's whose nearby added code the
+    model found most surprising, by the surprisal the run stored."""
+    case = tmp_path / "set" / "two"  # two labelled bugs, in jinja2/debug.py and src/jinja2/parser.py
+    case.mkdir(parents=True)
+    (case / "pr.diff").write_text("".join((EVAL_SET / name / "pr.diff").read_text(encoding="utf-8")
+                                          for name in ("60a7e775d4", "051df10c7b")), encoding="utf-8")
+    (case / "labels.json").write_text((EVAL_SET / "051df10c7b" / "labels.json").read_text(encoding="utf-8"),
+                                      encoding="utf-8")
+    cache = tmp_path / "answers"
 
-    def dry_run(extra: str) -> dict[str, Any]:
+    def evaluate(extra: str) -> dict[str, Any]:
         config = tmp_path / "review-bot.toml"
         # Requests of 400 tokens: five of them here, so the model names more than one line.
-        config.write_text('[model]\nmax_new_tokens = 160\ntemperature = 0.0\n[budget]\nmax_request_tokens = 400\n'
-                          '[review]\nmin_severity = "info"\n' + extra, encoding="utf-8")
+        config.write_text('[model]\napi = "llama-cpp"\nmax_new_tokens = 160\ntemperature = 0.0\n'
+                          '[budget]\nmax_request_tokens = 400\n[review]\nmin_severity = "info"\n' + extra,
+                          encoding="utf-8")
         child = subprocess.run(
-            [sys.executable, "-m", "bot", "dry-run", "--diff", str(diff), "--config", str(config),
-             "--api", "llama-cpp", "--model-path", str(qwen_model_path), "--template", "review-chat",
+            [sys.executable, "-m", "bot", "eval", "--set", str(tmp_path / "set"), "--templates", "review-chat",
+             "--config", str(config), "--model-path", str(qwen_model_path), "--cache", str(cache),
              "--format", "json"],
             cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, capture_output=True, text=True,
             timeout=900)
         assert child.returncode == 0 and "Traceback" not in child.stderr, child.stderr[-3000:]
-        result: dict[str, Any] = json.loads(child.stdout)
-        return result
+        row: dict[str, Any] = next(r for r in json.loads(child.stdout)["rows"] if r["kind"] == "model")
+        return row
 
-    unranked = dry_run("")
-    everything = unranked["findings"]
-    ranked = dry_run('keep_best = 1\nrank_by = "surprise"\n')
+    unranked = evaluate("")
+    ranked = evaluate('keep_best = 1\nrank_by = "surprise"\n')
+    everything, kept = unranked["per_case"][0]["said"], ranked["per_case"][0]["said"]
     assert len(everything) >= 2, everything
-    assert ranked["stats"]["dropped_outranked"] == len(everything) - 1
-    assert ranked["stats"]["requests"] == unranked["stats"]["requests"]  # reading asks nothing more
-    assert ranked["stats"]["prompt_tokens"] > unranked["stats"]["prompt_tokens"]  # but the hunks read count
-    scorer = backend_for(qwen_model_path).token_surprisal
-    scores = {(hunk.path, n): value for file in parse_diff(diff.read_text(encoding="utf-8")).files
-              for hunk in file.hunks for n, value in line_surprise(hunk, scorer).items()}
+    assert ranked["dropped"]["dropped_outranked"] == len(everything) - 1
+    assert ranked["requests_per_case"] == unranked["requests_per_case"]  # reading asks nothing more
+    assert ranked["prompt_tokens_per_case"] > unranked["prompt_tokens_per_case"]  # but the hunks read count
+    stored = CachingBackend(backend_for(qwen_model_path), cache, f"llama-cpp:{qwen_model_path.name}", read_only=True)
+    scores = {(hunk.path, n): value for file in parse_diff((case / "pr.diff").read_text(encoding="utf-8")).files
+              for hunk in file.hunks for n, value in line_surprise(hunk, stored.token_surprisal).items()}
 
     def score(finding: dict[str, Any]) -> float:
         near = [scores[finding["path"], n] for n in range(finding["line"] - RADIUS, finding["line"] + RADIUS + 1)
@@ -121,5 +128,5 @@ def test_dry_run_keeps_the_finding_on_the_code_the_model_least_expected(qwen_mod
         return max(near, default=float("-inf"))
 
     best = max(everything, key=score)  # max keeps the first of equals, as the ranking does
-    assert [(f["path"], f["line"], f["message"]) for f in ranked["findings"]] == [
-        (best["path"], best["line"], best["message"])]
+    assert [(f["path"], f["line"], f["message"]) for f in kept] == [(best["path"], best["line"], best["message"])]
+    assert score(best) > min(score(f) for f in everything)  # the choice was not a tie among all of them
