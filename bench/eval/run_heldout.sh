@@ -85,3 +85,9 @@ PYTHONPATH=. "$PY" -m bot eval --set "${SHARED:-../shared}/eval/jinja" --haystac
     --templates review-chat --limit "$DEFAULT_CASES" --config bench/eval/qwen-r1024-surprise1.toml \
     --model-path "$MODEL" --prompts-dir "$PWD/prompts" --cache bench/eval/answers --format json \
     > "$OUT/jinja-real-r1024-surprise1.json"
+# Then on to all 30 cases (reported only): 1024 beside 2048 and 4096 in the *-default tables, and the
+# surprise ranking's reads of cases 21-30.
+for config in bench/eval/qwen-r1024.toml bench/eval/qwen-r1024-surprise1.toml; do
+    step werkzeug "$config" "$DEFAULT_CASES"
+    step requests "$config" "$DEFAULT_CASES"
+done
