@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence
 
+from bot.findings.confirm import finding_hunk
 from bot.types import Finding, Hunk
 
 RADIUS = 1  # lines either side of a finding whose surprise counts for it
@@ -72,7 +73,8 @@ def most_surprising(findings: Sequence[Finding], hunks: Sequence[Hunk], surprisa
     scores: dict[tuple[str, int, int], dict[int, float]] = {}
     ranked: list[tuple[float, int, Finding]] = []
     for place, finding in enumerate(findings):
-        hunk = next((h for h in hunks if h.path == finding.path and finding.line in h.commentable("RIGHT")), None)
+        # A deleted line has no new code to read: its hunk is not read for it.
+        hunk = finding_hunk(finding, hunks) if finding.side == "RIGHT" else None
         score = None
         if hunk is not None:
             key = (hunk.path, hunk.new_start, hunk.old_start)
